@@ -1,0 +1,258 @@
+package stacks
+
+import (
+	_ "embed"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Service names: also the DNS names services use to reach each other.
+const (
+	ServicePostgres   = "postgresql"
+	ServiceSchema     = "temporal-schema"
+	ServiceTemporal   = "temporal"
+	ServiceNamespace  = "temporal-namespace"
+	ServiceUI         = "temporal-ui"
+	ServiceAdminTools = "temporal-admin-tools"
+)
+
+// Names of the Definition's networks, volumes and secrets.
+const (
+	NetworkBackend         = "backend"
+	VolumePostgresData     = "postgres-data"
+	SecretPostgresPassword = "postgresPassword"
+)
+
+// Container ports every renderer and test relies on.
+const (
+	PortPostgres        = 5432
+	PortTemporalGRPC    = 7233
+	PortTemporalMetrics = 8000
+	PortUI              = 8080
+)
+
+var (
+	//go:embed files/dynamicconfig.yaml
+	dynamicConfig string
+	//go:embed files/setup-schema.sh
+	setupSchemaScript string
+	//go:embed files/register-namespace.sh
+	registerNamespaceScript string
+)
+
+const (
+	dynamicConfigPath = "/etc/temporal/config/dynamicconfig/temporal-kit.yaml"
+	kitScriptsDir     = "/etc/temporal-kit"
+)
+
+// Build turns a validated Config into the stack's Definition.
+func Build(c Config) (Definition, error) {
+	d := Definition{
+		Stack:    c.Stack,
+		Prefix:   "temporal-kit-" + c.Stack,
+		Networks: []Network{{Name: NetworkBackend}},
+	}
+	pgSecret := Secret{Name: SecretPostgresPassword, Length: 32}
+	if c.Postgres.PasswordSet {
+		pgSecret.ConfigKey = "postgresPassword"
+	}
+	d.Secrets = append(d.Secrets, pgSecret)
+
+	pgHost, pgDep := c.Postgres.Host, []Dependency(nil)
+	if !c.Postgres.Existing {
+		d.Volumes = append(d.Volumes, Volume{Name: VolumePostgresData})
+		d.Services = append(d.Services, postgres(c))
+		pgHost = ServicePostgres
+		pgDep = []Dependency{{Service: ServicePostgres, Condition: Healthy}}
+	}
+
+	d.Services = append(d.Services,
+		schemaJob(c, pgHost, pgDep),
+		temporalServer(c, pgHost),
+		namespaceJob(c),
+		ui(c),
+		adminTools(c),
+	)
+	for i := range d.Services {
+		applyDefaults(c, &d.Services[i])
+	}
+	if _, err := d.StartOrder(); err != nil {
+		return Definition{}, fmt.Errorf("stack definition: %w", err)
+	}
+	return d, nil
+}
+
+// applyDefaults gives every container what DESIGN.md promises: a network,
+// capped logs, a memory limit, a restart policy.
+func applyDefaults(c Config, s *Service) {
+	if len(s.Networks) == 0 {
+		s.Networks = []NetworkAttachment{{Network: NetworkBackend, Aliases: []string{s.Name}}}
+	}
+	s.Logging = Logging{Driver: "json-file", MaxSize: "10m", MaxFile: 3}
+	if s.MemoryMB == 0 {
+		s.MemoryMB = c.MemoryMB[s.Name]
+	}
+	if s.Restart == "" {
+		if s.Kind == OneShot {
+			s.Restart = "no" // a deploy runs jobs again; a crash-looping job would hide the error
+		} else {
+			s.Restart = "unless-stopped"
+		}
+	}
+	if s.Labels == nil {
+		s.Labels = map[string]string{}
+	}
+	s.Labels["temporal-kit.stack"] = c.Stack
+	s.Labels["temporal-kit.service"] = s.Name
+	s.Env = sortEnv(s.Env)
+}
+
+func publish(c Config, name string, container, host int) []Port {
+	return []Port{{Name: name, Container: container, Host: host, HostIP: c.BindAddress}}
+}
+
+func postgres(c Config) Service {
+	return Service{
+		Name:  ServicePostgres,
+		Kind:  LongRunning,
+		Image: c.Images.Postgres,
+		Env: []EnvVar{
+			{Name: "POSTGRES_USER", Value: c.Postgres.User},
+			{Name: "POSTGRES_PASSWORD", Secret: SecretPostgresPassword},
+			{Name: "POSTGRES_DB", Value: "postgres"},
+			{Name: "PGDATA", Value: "/var/lib/postgresql/data/pgdata"},
+		},
+		Ports:  publish(c, "postgres", PortPostgres, c.HostPorts.Postgres),
+		Mounts: []Mount{{Volume: VolumePostgresData, Target: "/var/lib/postgresql/data"}},
+		// Over TCP on purpose: during first-start init the server listens on the socket only.
+		Health: &HealthCheck{
+			Test:     "pg_isready -h 127.0.0.1 -p 5432 -U " + c.Postgres.User + " -d postgres",
+			Interval: 5 * time.Second, Timeout: 5 * time.Second, StartPeriod: 60 * time.Second, Retries: 12,
+		},
+		StopSignal:  "SIGINT", // fast shutdown: aborts sessions, checkpoints, exits cleanly
+		StopTimeout: 60 * time.Second,
+	}
+}
+
+func sqlEnv(c Config, host string) []EnvVar {
+	return []EnvVar{
+		{Name: "SQL_PLUGIN", Value: "postgres12"},
+		{Name: "SQL_HOST", Value: host},
+		{Name: "SQL_PORT", Value: strconv.Itoa(c.Postgres.Port)},
+		{Name: "SQL_USER", Value: c.Postgres.User},
+		{Name: "SQL_PASSWORD", Secret: SecretPostgresPassword},
+	}
+}
+
+func schemaJob(c Config, pgHost string, deps []Dependency) Service {
+	return Service{
+		Name:      ServiceSchema,
+		Kind:      OneShot,
+		Image:     c.Images.TemporalAdminTools,
+		Command:   []string{"sh", kitScriptsDir + "/setup-schema.sh"},
+		Env:       sqlEnv(c, pgHost),
+		Files:     []File{{Path: kitScriptsDir + "/setup-schema.sh", Content: setupSchemaScript, Mode: 0o755}},
+		DependsOn: deps,
+	}
+}
+
+func temporalServer(c Config, pgHost string) Service {
+	return Service{
+		Name:  ServiceTemporal,
+		Kind:  LongRunning,
+		Image: c.Images.TemporalServer,
+		Env: []EnvVar{
+			{Name: "DB", Value: "postgres12"},
+			{Name: "POSTGRES_SEEDS", Value: pgHost},
+			{Name: "DB_PORT", Value: strconv.Itoa(c.Postgres.Port)},
+			{Name: "POSTGRES_USER", Value: c.Postgres.User},
+			{Name: "POSTGRES_PWD", Secret: SecretPostgresPassword},
+			{Name: "NUM_HISTORY_SHARDS", Value: strconv.Itoa(c.HistoryShards)},
+			// All four services share one process; keep its pools well under PostgreSQL's 100 connections.
+			{Name: "SQL_MAX_CONNS", Value: "10"},
+			{Name: "SQL_MAX_IDLE_CONNS", Value: "10"},
+			{Name: "SQL_VIS_MAX_CONNS", Value: "5"},
+			{Name: "SQL_VIS_MAX_IDLE_CONNS", Value: "5"},
+			{Name: "BIND_ON_IP", Value: "0.0.0.0"},
+			{Name: "PROMETHEUS_ENDPOINT", Value: "0.0.0.0:" + strconv.Itoa(PortTemporalMetrics)},
+			{Name: "DYNAMIC_CONFIG_FILE_PATH", Value: "config/dynamicconfig/temporal-kit.yaml"},
+			{Name: "LOG_LEVEL", Value: c.LogLevel},
+		},
+		Ports: append(publish(c, "grpc", PortTemporalGRPC, c.HostPorts.Temporal),
+			Port{Name: "metrics", Container: PortTemporalMetrics}),
+		Files: []File{{Path: dynamicConfigPath, Content: dynamicConfig, Mode: 0o644}},
+		Health: &HealthCheck{
+			Test:     "nc -z 127.0.0.1 " + strconv.Itoa(PortTemporalGRPC),
+			Interval: 5 * time.Second, Timeout: 5 * time.Second, StartPeriod: 60 * time.Second, Retries: 12,
+		},
+		DependsOn:   []Dependency{{Service: ServiceSchema, Condition: Completed}},
+		StopTimeout: 30 * time.Second,
+	}
+}
+
+func temporalAddress() string { return ServiceTemporal + ":" + strconv.Itoa(PortTemporalGRPC) }
+
+func namespaceJob(c Config) Service {
+	return Service{
+		Name:    ServiceNamespace,
+		Kind:    OneShot,
+		Image:   c.Images.TemporalAdminTools,
+		Command: []string{"sh", kitScriptsDir + "/register-namespace.sh"},
+		Env: []EnvVar{
+			{Name: "TEMPORAL_ADDRESS", Value: temporalAddress()},
+			{Name: "KIT_NAMESPACE", Value: c.Namespace},
+			{Name: "KIT_RETENTION", Value: FormatRetention(c.NamespaceRetention)},
+		},
+		Files:     []File{{Path: kitScriptsDir + "/register-namespace.sh", Content: registerNamespaceScript, Mode: 0o755}},
+		DependsOn: []Dependency{{Service: ServiceTemporal, Condition: Healthy}},
+	}
+}
+
+func ui(c Config) Service {
+	return Service{
+		Name:  ServiceUI,
+		Kind:  LongRunning,
+		Image: c.Images.TemporalUI,
+		Env: []EnvVar{
+			{Name: "TEMPORAL_ADDRESS", Value: temporalAddress()},
+			{Name: "TEMPORAL_UI_PORT", Value: strconv.Itoa(PortUI)},
+			{Name: "TEMPORAL_CORS_ORIGINS", Value: "http://localhost:" + strconv.Itoa(hostOr(c.HostPorts.UI, PortUI))},
+			{Name: "TEMPORAL_DEFAULT_NAMESPACE", Value: c.Namespace},
+		},
+		Ports: publish(c, "http", PortUI, c.HostPorts.UI),
+		Health: &HealthCheck{
+			Test:     "wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(PortUI) + "/",
+			Interval: 10 * time.Second, Timeout: 5 * time.Second, StartPeriod: 30 * time.Second, Retries: 6,
+		},
+		DependsOn: []Dependency{{Service: ServiceNamespace, Condition: Completed}},
+	}
+}
+
+func adminTools(c Config) Service {
+	return Service{
+		Name:    ServiceAdminTools,
+		Kind:    LongRunning,
+		Image:   c.Images.TemporalAdminTools,
+		Command: []string{"tail", "-f", "/dev/null"},
+		Env:     []EnvVar{{Name: "TEMPORAL_ADDRESS", Value: temporalAddress()}},
+		// Healthy means an operator who execs in here can reach the cluster.
+		Health: &HealthCheck{
+			Test:     "temporal operator cluster health | grep -q SERVING",
+			Interval: 30 * time.Second, Timeout: 10 * time.Second, StartPeriod: 30 * time.Second, Retries: 3,
+		},
+		DependsOn: []Dependency{{Service: ServiceTemporal, Condition: Healthy}},
+	}
+}
+
+func hostOr(host, def int) int {
+	if host == 0 {
+		return def
+	}
+	return host
+}
+
+// FormatRetention renders a retention the way the temporal CLI takes it.
+func FormatRetention(d time.Duration) string {
+	return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+}

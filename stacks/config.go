@@ -1,0 +1,286 @@
+package stacks
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Namespace is the Pulumi config namespace (the project name) of every key.
+const Namespace = "temporal-kit"
+
+// Source reads raw stack config values; infra adapts Pulumi config to it,
+// tests use a map. ok is false when the key is not set at all.
+type Source interface {
+	Get(key string) (value string, ok bool)
+}
+
+// MapSource is a Source over a plain map, for tests and tools.
+type MapSource map[string]string
+
+// Get implements Source.
+func (m MapSource) Get(key string) (string, bool) { v, ok := m[key]; return v, ok }
+
+// Target is where a stack's containers run.
+type Target string
+
+const (
+	TargetLocal   Target = "local"   // the local Docker engine (dev)
+	TargetHetzner Target = "hetzner" // a Hetzner VPS provisioned by the stack (prod)
+)
+
+// Postgres says which PostgreSQL the stack uses.
+type Postgres struct {
+	// Existing is true when Host points at a server the stack does not run.
+	Existing bool
+	Host     string
+	Port     int
+	User     string
+	// PasswordSet tells whether the password secret is in the stack config;
+	// the value itself is never read into this struct.
+	PasswordSet bool
+}
+
+// Config is the typed, validated stack configuration.
+type Config struct {
+	Stack              string
+	Target             Target
+	Catalog            string
+	Images             Images
+	Postgres           Postgres
+	HistoryShards      int
+	Namespace          string
+	NamespaceRetention time.Duration
+	LogLevel           string
+	// BindAddress is the host interface published ports bind to.
+	BindAddress string
+	HostPorts   HostPorts
+	MemoryMB    map[string]int
+}
+
+// HostPorts are the host ports services are published on (0 = not published).
+type HostPorts struct {
+	Temporal int `json:"temporal"`
+	UI       int `json:"ui"`
+	Postgres int `json:"postgres"`
+}
+
+// Defaults sized for a 4 GB VPS: Temporal and PostgreSQL get most of it.
+var defaultMemoryMB = map[string]int{
+	ServicePostgres:   768,
+	ServiceSchema:     256,
+	ServiceTemporal:   1024,
+	ServiceNamespace:  128,
+	ServiceUI:         256,
+	ServiceAdminTools: 256,
+}
+
+// ConfigError lists every problem of a stack config, each naming its key and fix.
+type ConfigError struct{ Problems []string }
+
+func (e *ConfigError) Error() string {
+	return "invalid stack config:\n  - " + strings.Join(e.Problems, "\n  - ")
+}
+
+type loader struct {
+	src      Source
+	problems []string
+}
+
+func (l *loader) fail(key, format string, args ...any) {
+	l.problems = append(l.problems, fmt.Sprintf("%s:%s: %s", Namespace, key, fmt.Sprintf(format, args...)))
+}
+
+func (l *loader) str(key, def string) string {
+	v, ok := l.src.Get(key)
+	if !ok || strings.TrimSpace(v) == "" {
+		return def
+	}
+	return strings.TrimSpace(v)
+}
+
+func (l *loader) integer(key string, def int) int {
+	v, ok := l.src.Get(key)
+	if !ok || strings.TrimSpace(v) == "" {
+		return def
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		l.fail(key, "%q is not a whole number; set it with `pulumi config set %s:%s %d` (default %d)", v, Namespace, key, def, def)
+		return def
+	}
+	return n
+}
+
+func (l *loader) object(key string, into any) {
+	v, ok := l.src.Get(key)
+	if !ok || strings.TrimSpace(v) == "" {
+		return
+	}
+	dec := json.NewDecoder(strings.NewReader(v))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(into); err != nil {
+		l.fail(key, "cannot read it as an object (%v); write it as a YAML map under the key in Pulumi.<stack>.yaml", err)
+	}
+}
+
+// LoadConfig reads and validates the config of stack from src. Every key has a
+// default except the secrets an existing PostgreSQL needs; all problems are
+// reported at once.
+func LoadConfig(stack string, src Source) (Config, error) {
+	l := &loader{src: src}
+	c := Config{Stack: stack}
+
+	c.Target = Target(l.str("target", string(TargetLocal)))
+	switch c.Target {
+	case TargetLocal, TargetHetzner:
+	default:
+		l.fail("target", "unknown target %q; use %q (local Docker engine) or %q (Hetzner VPS)", c.Target, TargetLocal, TargetHetzner)
+	}
+
+	c.Catalog = l.str("imageCatalog", CatalogOfficial)
+	cat, ok := Catalogs[c.Catalog]
+	if !ok {
+		l.fail("imageCatalog", "unknown image catalog %q; use %q (pinned upstream images) or %q (built offline by `go run ./infra/images/cmd/kit-images build`)", c.Catalog, CatalogOfficial, CatalogLocal)
+		cat = Catalogs[CatalogOfficial]
+	}
+	c.Images = cat
+	var override Images
+	l.object("images", &override)
+	c.Images = c.Images.With(override)
+	for _, f := range c.Images.fields() {
+		if !validImageRef(f.ref) {
+			l.fail("images", "%s image %q is not a valid image reference; write it as [registry/]name:tag or name@sha256:digest", f.key, f.ref)
+		}
+	}
+
+	c.Postgres = Postgres{
+		Host: l.str("postgresHost", ServicePostgres),
+		Port: l.integer("postgresPort", 5432),
+		User: l.str("postgresUser", "temporal"),
+	}
+	_, c.Postgres.Existing = src.Get("postgresHost")
+	pw, pwSet := src.Get("postgresPassword")
+	c.Postgres.PasswordSet = pwSet && pw != ""
+	if c.Postgres.Existing && !c.Postgres.PasswordSet {
+		l.fail("postgresPassword", "required when postgresHost is set (an existing PostgreSQL); set it with `pulumi config set --secret %s:postgresPassword <password>`", Namespace)
+	}
+	if c.Postgres.Existing && c.Postgres.Host == "" {
+		l.fail("postgresHost", "is empty; remove the key to run PostgreSQL in the stack, or set the existing server's host name")
+	}
+	checkPort(l, "postgresPort", c.Postgres.Port)
+
+	c.HistoryShards = l.integer("historyShards", 4)
+	if c.HistoryShards < 1 || c.HistoryShards > 16384 || c.HistoryShards&(c.HistoryShards-1) != 0 {
+		l.fail("historyShards", "%d is not a power of two between 1 and 16384; pick one (default 4; 512 for heavy production) and never change it once the cluster exists", c.HistoryShards)
+	}
+
+	c.Namespace = l.str("namespace", "ampledata")
+	if !namespaceRE.MatchString(c.Namespace) {
+		l.fail("namespace", "%q is not a valid Temporal namespace; use 2-255 letters, digits, '-', '_' or '.'", c.Namespace)
+	}
+	retention := l.str("namespaceRetention", "72h")
+	d, err := ParseRetention(retention)
+	switch {
+	case err != nil:
+		l.fail("namespaceRetention", "%q is not a duration; write it like 72h or 30d", retention)
+	case d < 24*time.Hour:
+		l.fail("namespaceRetention", "%s is below Temporal's minimum of 24h; use at least 24h (default 72h)", retention)
+	}
+	c.NamespaceRetention = d
+
+	c.LogLevel = l.str("logLevel", "info")
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		l.fail("logLevel", "unknown log level %q; use debug, info, warn or error", c.LogLevel)
+	}
+
+	c.BindAddress = l.str("bindAddress", "127.0.0.1")
+	if net.ParseIP(c.BindAddress) == nil {
+		l.fail("bindAddress", "%q is not an IP address; use 127.0.0.1 (default, this host only) or the address of the interface to open", c.BindAddress)
+	}
+
+	c.HostPorts = HostPorts{Temporal: 7233, UI: 8080}
+	l.object("hostPorts", &c.HostPorts)
+	checkHostPorts(l, c.HostPorts)
+
+	c.MemoryMB = map[string]int{}
+	for k, v := range defaultMemoryMB {
+		c.MemoryMB[k] = v
+	}
+	var mem map[string]int
+	l.object("memoryMB", &mem)
+	for k, v := range mem {
+		if _, known := defaultMemoryMB[k]; !known {
+			l.fail("memoryMB", "unknown service %q; known services: %s", k, strings.Join(sortedKeys(defaultMemoryMB), ", "))
+			continue
+		}
+		if v < 64 {
+			l.fail("memoryMB", "%s: %d MB is too small; give at least 64", k, v)
+			continue
+		}
+		c.MemoryMB[k] = v
+	}
+
+	if len(l.problems) > 0 {
+		return c, &ConfigError{Problems: l.problems}
+	}
+	return c, nil
+}
+
+func checkPort(l *loader, key string, p int) {
+	if p < 1 || p > 65535 {
+		l.fail(key, "%d is not a TCP port; use 1-65535", p)
+	}
+}
+
+func checkHostPorts(l *loader, hp HostPorts) {
+	used := map[int]string{}
+	for _, p := range []struct {
+		name string
+		port int
+	}{{"temporal", hp.Temporal}, {"ui", hp.UI}, {"postgres", hp.Postgres}} {
+		if p.port == 0 {
+			continue
+		}
+		if p.port < 1 || p.port > 65535 {
+			l.fail("hostPorts", "%s: %d is not a TCP port; use 1-65535, or 0 to keep it unpublished", p.name, p.port)
+			continue
+		}
+		if other, clash := used[p.port]; clash {
+			l.fail("hostPorts", "%s and %s both want host port %d; give one of them another port", other, p.name, p.port)
+			continue
+		}
+		used[p.port] = p.name
+	}
+}
+
+var namespaceRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$`)
+
+// ParseRetention accepts Go durations plus a whole-day suffix ("30d").
+func ParseRetention(s string) (time.Duration, error) {
+	if strings.HasSuffix(s, "d") {
+		n, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
+		if err != nil || n < 0 {
+			return 0, errors.New("bad day count")
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,81 @@
+package stacks
+
+import "regexp"
+
+// Image catalogs: the same Definition names either the pinned upstream images
+// or the set built offline by infra/images (same versions, same contract).
+const (
+	CatalogOfficial = "official"
+	CatalogLocal    = "local"
+)
+
+// Images holds one reference per image the kit runs. JSON names are the keys
+// of the `images` stack config object that overrides single entries (e.g. a
+// private mirror).
+type Images struct {
+	Postgres           string `json:"postgresql,omitempty"`
+	TemporalServer     string `json:"temporalServer,omitempty"`
+	TemporalAdminTools string `json:"temporalAdminTools,omitempty"`
+	TemporalUI         string `json:"temporalUI,omitempty"`
+	Prometheus         string `json:"prometheus,omitempty"`
+	Worker             string `json:"worker,omitempty"`
+}
+
+// Catalogs are the known image sets. Versions move together: the local set
+// is built from the same upstream versions as the official one.
+var Catalogs = map[string]Images{
+	CatalogOfficial: {
+		Postgres:           "postgres:15.10-bookworm",
+		TemporalServer:     "temporalio/server:1.32.0",
+		TemporalAdminTools: "temporalio/admin-tools:1.32.0",
+		TemporalUI:         "temporalio/ui:2.42.1",
+		Prometheus:         "prom/prometheus:v3.16.0",
+		Worker:             "temporal-kit/worker:dev",
+	},
+	CatalogLocal: {
+		Postgres:           "temporal-kit-local/postgresql:15",
+		TemporalServer:     "temporal-kit-local/temporal-server:1.32.0",
+		TemporalAdminTools: "temporal-kit-local/temporal-admin-tools:1.32.0",
+		TemporalUI:         "temporal-kit-local/temporal-ui:2.42.1",
+		Prometheus:         "temporal-kit-local/prometheus:3.16.0",
+		Worker:             "temporal-kit-local/worker:dev",
+	},
+}
+
+// With returns the catalog with every non-empty field of o replacing its own.
+func (im Images) With(o Images) Images {
+	pick := func(a, b string) string {
+		if b != "" {
+			return b
+		}
+		return a
+	}
+	return Images{
+		Postgres:           pick(im.Postgres, o.Postgres),
+		TemporalServer:     pick(im.TemporalServer, o.TemporalServer),
+		TemporalAdminTools: pick(im.TemporalAdminTools, o.TemporalAdminTools),
+		TemporalUI:         pick(im.TemporalUI, o.TemporalUI),
+		Prometheus:         pick(im.Prometheus, o.Prometheus),
+		Worker:             pick(im.Worker, o.Worker),
+	}
+}
+
+type imageField struct{ key, ref string }
+
+func (im Images) fields() []imageField {
+	return []imageField{
+		{"postgresql", im.Postgres},
+		{"temporalServer", im.TemporalServer},
+		{"temporalAdminTools", im.TemporalAdminTools},
+		{"temporalUI", im.TemporalUI},
+		{"prometheus", im.Prometheus},
+		{"worker", im.Worker},
+	}
+}
+
+// imageRefRE follows the Docker reference grammar closely enough to catch
+// typos: lower-case path components, optional registry[:port], and a tag or
+// digest. A pinned image must carry a tag or a digest.
+var imageRefRE = regexp.MustCompile(`^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$`)
+
+func validImageRef(ref string) bool { return imageRefRE.MatchString(ref) }

@@ -165,7 +165,11 @@ func LoadConfig(stack string, src Source) (Config, error) {
 		Port: l.integer("postgresPort", 5432),
 		User: l.str("postgresUser", "temporal"),
 	}
-	_, c.Postgres.Existing = src.Get("postgresHost")
+	rawHost, existing := src.Get("postgresHost")
+	c.Postgres.Existing = existing
+	if existing {
+		c.Postgres.Host = strings.TrimSpace(rawHost)
+	}
 	pw, pwSet := src.Get("postgresPassword")
 	c.Postgres.PasswordSet = pwSet && pw != ""
 	if c.Postgres.Existing && !c.Postgres.PasswordSet {

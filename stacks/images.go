@@ -74,8 +74,9 @@ func (im Images) fields() []imageField {
 }
 
 // imageRefRE follows the Docker reference grammar closely enough to catch
-// typos: lower-case path components, optional registry[:port], and a tag or
+// typos: lower-case path components, an optional registry (a host with a dot,
+// localhost, or host:port), and a tag or
 // digest. A pinned image must carry a tag or a digest.
-var imageRefRE = regexp.MustCompile(`^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$`)
+var imageRefRE = regexp.MustCompile(`^(?:(?:localhost|[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)+)(?::[0-9]+)?/|[a-zA-Z0-9-]+:[0-9]+/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$`)
 
 func validImageRef(ref string) bool { return imageRefRE.MatchString(ref) }

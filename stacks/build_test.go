@@ -1,0 +1,206 @@
+package stacks
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func mustBuild(t *testing.T, src MapSource) Definition {
+	t.Helper()
+	c, err := LoadConfig("dev", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Build(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestBuildDevServices(t *testing.T) {
+	d := mustBuild(t, MapSource{})
+	order, err := d.StartOrder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{ServicePostgres, ServiceSchema, ServiceTemporal, ServiceNamespace, ServiceUI, ServiceAdminTools}
+	if !slices.Equal(order, want) {
+		t.Errorf("start order %v, want %v", order, want)
+	}
+	for _, s := range d.Services {
+		t.Run(s.Name, func(t *testing.T) {
+			if !validImageRef(s.Image) {
+				t.Errorf("image %q is not pinned", s.Image)
+			}
+			if s.MemoryMB <= 0 {
+				t.Error("no memory limit")
+			}
+			if s.Logging != (Logging{Driver: "json-file", MaxSize: "10m", MaxFile: 3}) {
+				t.Errorf("logs not capped: %+v", s.Logging)
+			}
+			switch s.Kind {
+			case LongRunning:
+				if s.Health == nil || s.Health.Test == "" {
+					t.Error("long-running service without health check")
+				}
+				if s.Restart != "unless-stopped" {
+					t.Errorf("restart %q", s.Restart)
+				}
+			case OneShot:
+				if s.Restart != "no" {
+					t.Errorf("a job must not restart itself, got %q", s.Restart)
+				}
+			default:
+				t.Errorf("unknown kind %q", s.Kind)
+			}
+			for _, p := range s.Ports {
+				if p.Host != 0 && p.HostIP != "127.0.0.1" {
+					t.Errorf("port %s published on %s by default", p.Name, p.HostIP)
+				}
+			}
+			if len(s.Networks) != 1 || !slices.Contains(s.Networks[0].Aliases, s.Name) {
+				t.Errorf("not reachable by its name: %+v", s.Networks)
+			}
+			if !slices.IsSortedFunc(s.Env, func(a, b EnvVar) int { return strings.Compare(a.Name, b.Name) }) {
+				t.Error("env not sorted: renderers would see spurious diffs")
+			}
+		})
+	}
+}
+
+// Dependents wait for health or for job success, never merely for start.
+func TestBuildDependencyConditions(t *testing.T) {
+	d := mustBuild(t, MapSource{})
+	for _, s := range d.Services {
+		for _, dep := range s.DependsOn {
+			target, _ := d.Service(dep.Service)
+			want := Healthy
+			if target.Kind == OneShot {
+				want = Completed
+			}
+			if dep.Condition != want {
+				t.Errorf("%s waits for %s to be %s, want %s", s.Name, dep.Service, dep.Condition, want)
+			}
+		}
+	}
+}
+
+func TestBuildSecretsNeverInPlainEnv(t *testing.T) {
+	d := mustBuild(t, MapSource{"postgresHost": "db.internal", "postgresPassword": "hunter2-very-secret"})
+	sec, ok := d.Secret(SecretPostgresPassword)
+	if !ok || sec.ConfigKey != "postgresPassword" {
+		t.Fatalf("existing postgres password must come from config: %+v", sec)
+	}
+	for _, s := range d.Services {
+		for _, e := range s.Env {
+			if strings.Contains(e.Value, "hunter2") {
+				t.Errorf("%s: %s carries the password in plain text", s.Name, e.Name)
+			}
+		}
+	}
+	managed := mustBuild(t, MapSource{})
+	if sec, _ := managed.Secret(SecretPostgresPassword); sec.ConfigKey != "" || sec.Length < 16 {
+		t.Errorf("managed postgres password must be generated: %+v", sec)
+	}
+}
+
+func TestBuildExistingPostgres(t *testing.T) {
+	d := mustBuild(t, MapSource{"postgresHost": "db.internal", "postgresPort": "6432", "postgresPassword": "x"})
+	if _, ok := d.Service(ServicePostgres); ok {
+		t.Error("an existing PostgreSQL must not be run by the stack")
+	}
+	if len(d.Volumes) != 0 {
+		t.Errorf("no data volume expected: %+v", d.Volumes)
+	}
+	srv, _ := d.Service(ServiceTemporal)
+	env := srv.PlainEnv()
+	if env["POSTGRES_SEEDS"] != "db.internal" || env["DB_PORT"] != "6432" {
+		t.Errorf("server not pointed at the existing PostgreSQL: %v", env)
+	}
+	job, _ := d.Service(ServiceSchema)
+	if len(job.DependsOn) != 0 || job.PlainEnv()["SQL_HOST"] != "db.internal" {
+		t.Errorf("schema job: %+v", job)
+	}
+}
+
+func TestBuildConfigReachesTheRightService(t *testing.T) {
+	cases := []struct {
+		src     MapSource
+		service string
+		env     string
+		want    string
+	}{
+		{MapSource{"historyShards": "64"}, ServiceTemporal, "NUM_HISTORY_SHARDS", "64"},
+		{MapSource{"namespaceRetention": "7d"}, ServiceNamespace, "KIT_RETENTION", "168h"},
+		{MapSource{"namespace": "acme"}, ServiceNamespace, "KIT_NAMESPACE", "acme"},
+		{MapSource{"logLevel": "debug"}, ServiceTemporal, "LOG_LEVEL", "debug"},
+		{MapSource{"hostPorts": `{"ui":9999}`}, ServiceUI, "TEMPORAL_CORS_ORIGINS", "http://localhost:9999"},
+	}
+	for _, tc := range cases {
+		d := mustBuild(t, tc.src)
+		s, _ := d.Service(tc.service)
+		if got := s.PlainEnv()[tc.env]; got != tc.want {
+			t.Errorf("%v: %s %s = %q, want %q", tc.src, tc.service, tc.env, got, tc.want)
+		}
+	}
+}
+
+func TestBuildOpensPortsOnlyOnPurpose(t *testing.T) {
+	d := mustBuild(t, MapSource{"bindAddress": "0.0.0.0", "hostPorts": `{"postgres":15432}`})
+	pg, _ := d.Service(ServicePostgres)
+	if pg.Ports[0].Host != 15432 || pg.Ports[0].HostIP != "0.0.0.0" {
+		t.Errorf("postgres port: %+v", pg.Ports)
+	}
+	srv, _ := d.Service(ServiceTemporal)
+	for _, p := range srv.Ports {
+		if p.Name == "metrics" && p.Host != 0 {
+			t.Error("metrics must stay on the Docker network")
+		}
+	}
+}
+
+func TestStartOrderErrors(t *testing.T) {
+	cyc := Definition{Services: []Service{
+		{Name: "a", DependsOn: []Dependency{{Service: "b"}}},
+		{Name: "b", DependsOn: []Dependency{{Service: "a"}}},
+	}}
+	if _, err := cyc.StartOrder(); err == nil || !strings.Contains(err.Error(), "cycle") {
+		t.Errorf("cycle not caught: %v", err)
+	}
+	unknown := Definition{Services: []Service{{Name: "a", DependsOn: []Dependency{{Service: "ghost"}}}}}
+	if _, err := unknown.StartOrder(); err == nil || !strings.Contains(err.Error(), "ghost") {
+		t.Errorf("unknown dependency not caught: %v", err)
+	}
+}
+
+func TestClosure(t *testing.T) {
+	d := mustBuild(t, MapSource{})
+	got, err := d.Closure(ServiceNamespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{ServicePostgres, ServiceSchema, ServiceTemporal, ServiceNamespace}
+	if !slices.Equal(got, want) {
+		t.Errorf("closure %v, want %v", got, want)
+	}
+	if _, err := d.Closure("nope"); err == nil {
+		t.Error("unknown service must fail")
+	}
+}
+
+func TestScriptsAreIdempotentByConstruction(t *testing.T) {
+	// The schema job must never pass --overwrite (it drops every table).
+	if strings.Contains(setupSchemaScript, "--overwrite") {
+		t.Error("setup-schema.sh must not use --overwrite")
+	}
+	for _, s := range []string{"already exists", "setup-schema -v 0.0", "update-schema -d"} {
+		if !strings.Contains(setupSchemaScript, s) {
+			t.Errorf("setup-schema.sh lacks %q", s)
+		}
+	}
+	if !strings.Contains(registerNamespaceScript, "namespace describe") {
+		t.Error("register-namespace.sh must check for an existing namespace")
+	}
+}

@@ -1,0 +1,148 @@
+package stacks
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadConfigDefaults(t *testing.T) {
+	c, err := LoadConfig("dev", MapSource{})
+	if err != nil {
+		t.Fatalf("empty config must load with defaults: %v", err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"target", c.Target, TargetLocal},
+		{"catalog", c.Catalog, CatalogOfficial},
+		{"server image", c.Images.TemporalServer, "temporalio/server:1.32.0"},
+		{"shards", c.HistoryShards, 4},
+		{"namespace", c.Namespace, "ampledata"},
+		{"retention", c.NamespaceRetention, 72 * time.Hour},
+		{"bind", c.BindAddress, "127.0.0.1"},
+		{"temporal port", c.HostPorts.Temporal, 7233},
+		{"ui port", c.HostPorts.UI, 8080},
+		{"postgres published", c.HostPorts.Postgres, 0},
+		{"postgres managed", c.Postgres.Existing, false},
+		{"postgres user", c.Postgres.User, "temporal"},
+		{"temporal memory", c.MemoryMB[ServiceTemporal], 1024},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s: got %v, want %v", ch.name, ch.got, ch.want)
+		}
+	}
+}
+
+func TestLoadConfigOverrides(t *testing.T) {
+	c, err := LoadConfig("prod", MapSource{
+		"target":             "hetzner",
+		"imageCatalog":       "local",
+		"images":             `{"temporalUI":"registry.example.com:5000/mirror/ui:2.42.1"}`,
+		"historyShards":      "512",
+		"namespaceRetention": "30d",
+		"postgresHost":       "db.internal",
+		"postgresPassword":   "s3cret",
+		"hostPorts":          `{"temporal":17233,"ui":0}`,
+		"memoryMB":           `{"temporal":2048}`,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Images.TemporalUI != "registry.example.com:5000/mirror/ui:2.42.1" || c.Images.TemporalServer != Catalogs[CatalogLocal].TemporalServer {
+		t.Errorf("image override not applied on the local catalog: %+v", c.Images)
+	}
+	if c.HistoryShards != 512 || c.NamespaceRetention != 30*24*time.Hour {
+		t.Errorf("shards/retention: %d %s", c.HistoryShards, c.NamespaceRetention)
+	}
+	if !c.Postgres.Existing || !c.Postgres.PasswordSet || c.Postgres.Host != "db.internal" {
+		t.Errorf("existing postgres not read: %+v", c.Postgres)
+	}
+	if c.HostPorts.Temporal != 17233 || c.HostPorts.UI != 0 || c.MemoryMB[ServiceTemporal] != 2048 || c.MemoryMB[ServicePostgres] != 768 {
+		t.Errorf("ports/memory: %+v %v", c.HostPorts, c.MemoryMB)
+	}
+}
+
+// Every validation error names its key and says how to fix it.
+func TestLoadConfigErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		src  MapSource
+		key  string
+		fix  string
+	}{
+		{"unknown target", MapSource{"target": "aws"}, "temporal-kit:target", `use "local"`},
+		{"unknown catalog", MapSource{"imageCatalog": "mine"}, "temporal-kit:imageCatalog", "kit-images build"},
+		{"malformed image", MapSource{"images": `{"temporalServer":"Temporal/Server"}`}, "temporal-kit:images", "name:tag"},
+		{"untagged image", MapSource{"images": `{"postgresql":"postgres"}`}, "temporal-kit:images", "name:tag"},
+		{"unknown image key", MapSource{"images": `{"grafanna":"x:1"}`}, "temporal-kit:images", "YAML map"},
+		{"shards not power of two", MapSource{"historyShards": "6"}, "temporal-kit:historyShards", "power of two"},
+		{"shards zero", MapSource{"historyShards": "0"}, "temporal-kit:historyShards", "power of two"},
+		{"shards not a number", MapSource{"historyShards": "four"}, "temporal-kit:historyShards", "whole number"},
+		{"retention not a duration", MapSource{"namespaceRetention": "three days"}, "temporal-kit:namespaceRetention", "72h or 30d"},
+		{"retention too short", MapSource{"namespaceRetention": "2h"}, "temporal-kit:namespaceRetention", "at least 24h"},
+		{"bad namespace", MapSource{"namespace": "a b"}, "temporal-kit:namespace", "letters, digits"},
+		{"existing postgres without password", MapSource{"postgresHost": "db"}, "temporal-kit:postgresPassword", "--secret"},
+		{"existing postgres empty host", MapSource{"postgresHost": "", "postgresPassword": "x"}, "temporal-kit:postgresHost", "remove the key"},
+		{"postgres port out of range", MapSource{"postgresPort": "70000"}, "temporal-kit:postgresPort", "1-65535"},
+		{"port clash", MapSource{"hostPorts": `{"temporal":8080,"ui":8080}`}, "temporal-kit:hostPorts", "another port"},
+		{"host port out of range", MapSource{"hostPorts": `{"ui":-1}`}, "temporal-kit:hostPorts", "1-65535"},
+		{"bind not an IP", MapSource{"bindAddress": "localhost"}, "temporal-kit:bindAddress", "127.0.0.1"},
+		{"bad log level", MapSource{"logLevel": "loud"}, "temporal-kit:logLevel", "debug, info"},
+		{"memory unknown service", MapSource{"memoryMB": `{"tempral":512}`}, "temporal-kit:memoryMB", "known services"},
+		{"memory too small", MapSource{"memoryMB": `{"temporal":8}`}, "temporal-kit:memoryMB", "at least 64"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadConfig("dev", tc.src)
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("want a *ConfigError, got %v", err)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tc.key+":") || !strings.Contains(msg, tc.fix) {
+				t.Errorf("error must name %s and the fix %q; got:\n%s", tc.key, tc.fix, msg)
+			}
+		})
+	}
+}
+
+func TestLoadConfigReportsAllProblems(t *testing.T) {
+	_, err := LoadConfig("dev", MapSource{"historyShards": "6", "imageCatalog": "nope", "target": "x"})
+	var ce *ConfigError
+	if !errors.As(err, &ce) || len(ce.Problems) != 3 {
+		t.Fatalf("want 3 problems at once, got %v", err)
+	}
+}
+
+func TestParseRetention(t *testing.T) {
+	for in, want := range map[string]time.Duration{"72h": 72 * time.Hour, "1d": 24 * time.Hour, "90d": 90 * 24 * time.Hour, "36h30m": 36*time.Hour + 30*time.Minute} {
+		got, err := ParseRetention(in)
+		if err != nil || got != want {
+			t.Errorf("ParseRetention(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "d", "-1d", "3 days", "1w"} {
+		if _, err := ParseRetention(in); err == nil {
+			t.Errorf("ParseRetention(%q) must fail", in)
+		}
+	}
+}
+
+func TestValidImageRef(t *testing.T) {
+	good := []string{"postgres:15.10-bookworm", "temporalio/server:1.32.0", "registry.example.com:5000/a/b:c", "localhost/x@sha256:" + strings.Repeat("a", 64)}
+	bad := []string{"postgres", "Temporal/server:1", "a//b:1", "a:b:c", "", "x:"}
+	for _, r := range good {
+		if !validImageRef(r) {
+			t.Errorf("%q must be valid", r)
+		}
+	}
+	for _, r := range bad {
+		if validImageRef(r) {
+			t.Errorf("%q must be invalid", r)
+		}
+	}
+}

@@ -1,0 +1,166 @@
+package stacktest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+	tcexec "github.com/testcontainers/testcontainers-go/exec"
+
+	"github.com/ampledata/temporal-kit/stacks"
+)
+
+// checkImages fails early, with the fix, when an image is not in the local
+// engine: nothing can be pulled on an offline machine, so a missing image
+// would otherwise surface as a confusing pull timeout.
+func checkImages(ctx context.Context, def stacks.Definition, names []string) error {
+	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		return fmt.Errorf("docker engine: %w", err)
+	}
+	defer cli.Close()
+	var missing []string
+	seen := map[string]bool{}
+	for _, n := range names {
+		svc, _ := def.Service(n)
+		if seen[svc.Image] {
+			continue
+		}
+		seen[svc.Image] = true
+		if _, err := cli.ImageInspect(ctx, svc.Image); err != nil {
+			missing = append(missing, svc.Image)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("images not present in the local Docker engine: %v; build them with `go run ./infra/images/cmd/kit-images build`", missing)
+	}
+	return nil
+}
+
+// Kill sends SIGKILL to a service's container, like a crash or an OOM kill.
+func (s *Stack) Kill(ctx context.Context, service string) error {
+	return s.withClient(ctx, func(cli *testcontainers.DockerClient) error {
+		_, err := cli.ContainerKill(ctx, s.Container(service).GetContainerID(), client.ContainerKillOptions{Signal: "SIGKILL"})
+		return err
+	})
+}
+
+// Stop stops a service gracefully (its StopSignal, then SIGKILL after its StopTimeout).
+func (s *Stack) Stop(ctx context.Context, service string) error {
+	svc, _ := s.Def.Service(service)
+	timeout := svc.StopTimeout
+	if timeout == 0 {
+		timeout = 10 * time.Second
+	}
+	return s.Container(service).Stop(ctx, &timeout)
+}
+
+// Start starts a stopped or killed service again and waits until it is healthy.
+func (s *Stack) Start(ctx context.Context, service string) error {
+	if err := s.Container(service).Start(ctx); err != nil {
+		return fmt.Errorf("start %s: %w%s", service, err, tail(ctx, s.Container(service), 40))
+	}
+	return nil
+}
+
+// Replace does what a redeploy does: stop the old container gracefully,
+// remove it, and start a new one from the same Definition.
+func (s *Stack) Replace(ctx context.Context, service string) error {
+	svc, ok := s.Def.Service(service)
+	if !ok {
+		return fmt.Errorf("unknown service %q", service)
+	}
+	old := s.Container(service)
+	if err := s.Stop(ctx, service); err != nil {
+		return fmt.Errorf("stop old %s: %w", service, err)
+	}
+	if err := old.Terminate(ctx); err != nil {
+		return fmt.Errorf("remove old %s: %w", service, err)
+	}
+	_, err := s.startService(ctx, svc, s.containerName(service))
+	return err
+}
+
+// RunJob runs a one-shot service again in a fresh container, as a redeploy
+// would, and returns its output; an exit code other than 0 is an error.
+func (s *Stack) RunJob(ctx context.Context, service string) (string, error) {
+	svc, ok := s.Def.Service(service)
+	if !ok || svc.Kind != stacks.OneShot {
+		return "", fmt.Errorf("%q is not a job of this stack", service)
+	}
+	s.mu.Lock()
+	s.reruns++
+	name := s.containerName(service) + "-rerun-" + strconv.Itoa(s.reruns)
+	s.mu.Unlock()
+	c, err := s.startService(ctx, svc, name)
+	out := ""
+	if c != nil {
+		out = readLogs(ctx, c)
+		defer c.Terminate(context.Background())
+	}
+	return out, err
+}
+
+// Exec runs a command in a service's container and returns exit code and output.
+func (s *Stack) Exec(ctx context.Context, service string, cmd ...string) (int, string, error) {
+	code, r, err := s.Container(service).Exec(ctx, cmd, tcexec.Multiplexed())
+	if err != nil {
+		return code, "", err
+	}
+	out, err := io.ReadAll(r)
+	return code, string(out), err
+}
+
+// MemoryMB is a container's memory use as `docker stats` shows it (usage
+// minus reclaimable page cache).
+func (s *Stack) MemoryMB(ctx context.Context, service string) (float64, error) {
+	var mb float64
+	err := s.withClient(ctx, func(cli *testcontainers.DockerClient) error {
+		res, err := cli.ContainerStats(ctx, s.Container(service).GetContainerID(), client.ContainerStatsOptions{Stream: false})
+		if err != nil {
+			return err
+		}
+		defer res.Body.Close()
+		var st container.StatsResponse
+		if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
+			return err
+		}
+		used := st.MemoryStats.Usage
+		if cache, ok := st.MemoryStats.Stats["inactive_file"]; ok && cache < used {
+			used -= cache
+		} else if cache, ok := st.MemoryStats.Stats["total_inactive_file"]; ok && cache < used {
+			used -= cache
+		}
+		mb = float64(used) / (1 << 20)
+		return nil
+	})
+	return mb, err
+}
+
+// Services lists the services running in this stack.
+func (s *Stack) Services() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.containers))
+	for _, n := range s.Def.Services {
+		if _, ok := s.containers[n.Name]; ok {
+			out = append(out, n.Name)
+		}
+	}
+	return out
+}
+
+func (s *Stack) withClient(ctx context.Context, f func(*testcontainers.DockerClient) error) error {
+	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	return f(cli)
+}

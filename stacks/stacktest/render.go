@@ -1,0 +1,150 @@
+package stacktest
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/wait"
+
+	"github.com/ampledata/temporal-kit/stacks"
+)
+
+// Wait budgets: a cold Temporal server on 2 cores needs well over a minute
+// while it creates its shards; a schema job applies ~20 migrations.
+const (
+	healthTimeout = 4 * time.Minute
+	jobTimeout    = 5 * time.Minute
+)
+
+// request renders one Service as a testcontainers request. Every container
+// port is published on 127.0.0.1 with an ephemeral host port, so tests can
+// reach even the ports the Definition keeps on the Docker network.
+func (s *Stack) request(svc stacks.Service, name string) (testcontainers.GenericContainerRequest, error) {
+	env := map[string]string{}
+	for _, e := range svc.Env {
+		if e.Secret == "" {
+			env[e.Name] = e.Value
+			continue
+		}
+		v, ok := s.secrets[e.Secret]
+		if !ok {
+			return testcontainers.GenericContainerRequest{}, fmt.Errorf("service %s: env %s uses unknown secret %q", svc.Name, e.Name, e.Secret)
+		}
+		env[e.Name] = v
+	}
+
+	var exposed []string
+	bindings := network.PortMap{}
+	loopback := netip.MustParseAddr("127.0.0.1")
+	for _, p := range svc.Ports {
+		spec := strconv.Itoa(p.Container) + "/tcp"
+		exposed = append(exposed, spec)
+		bindings[network.MustParsePort(spec)] = []network.PortBinding{{HostIP: loopback, HostPort: "0"}}
+	}
+
+	var files []testcontainers.ContainerFile
+	for _, f := range svc.Files {
+		files = append(files, testcontainers.ContainerFile{
+			Reader:            strings.NewReader(f.Content),
+			ContainerFilePath: f.Path,
+			FileMode:          f.Mode,
+		})
+	}
+
+	var mounts testcontainers.ContainerMounts
+	for _, m := range svc.Mounts {
+		mounts = append(mounts, testcontainers.ContainerMount{
+			Source:   testcontainers.GenericVolumeMountSource{Name: s.volumeName(m.Volume)},
+			Target:   testcontainers.ContainerMountTarget(m.Target),
+			ReadOnly: m.ReadOnly,
+		})
+	}
+
+	var networks []string
+	aliases := map[string][]string{}
+	for _, a := range svc.Networks {
+		n, ok := s.networks[a.Network]
+		if !ok {
+			return testcontainers.GenericContainerRequest{}, fmt.Errorf("service %s: unknown network %q", svc.Name, a.Network)
+		}
+		networks = append(networks, n)
+		aliases[n] = a.Aliases
+	}
+
+	labels := map[string]string{"temporal-kit.test-run": s.runID}
+	for k, v := range svc.Labels {
+		labels[k] = v
+	}
+
+	var strategy wait.Strategy
+	switch svc.Kind {
+	case stacks.OneShot:
+		strategy = wait.ForExit().WithExitTimeout(jobTimeout)
+	default:
+		if svc.Health == nil {
+			return testcontainers.GenericContainerRequest{}, fmt.Errorf("service %s has no health check", svc.Name)
+		}
+		strategy = wait.ForHealthCheck().WithStartupTimeout(healthTimeout).WithPollInterval(250 * time.Millisecond)
+	}
+
+	req := testcontainers.ContainerRequest{
+		Name:           name,
+		Image:          svc.Image,
+		Entrypoint:     svc.Entrypoint,
+		Cmd:            svc.Command,
+		Env:            env,
+		ExposedPorts:   exposed,
+		Files:          files,
+		Mounts:         mounts,
+		Networks:       networks,
+		NetworkAliases: aliases,
+		Labels:         labels,
+		WaitingFor:     strategy,
+		ConfigModifier: func(c *container.Config) {
+			c.User = svc.User
+			c.WorkingDir = svc.WorkingDir
+			c.StopSignal = svc.StopSignal
+			if svc.StopTimeout > 0 {
+				secs := int(svc.StopTimeout / time.Second)
+				c.StopTimeout = &secs
+			}
+			if h := svc.Health; h != nil {
+				c.Healthcheck = &container.HealthConfig{
+					Test:        []string{"CMD-SHELL", h.Test},
+					Interval:    h.Interval,
+					Timeout:     h.Timeout,
+					StartPeriod: h.StartPeriod,
+					Retries:     h.Retries,
+				}
+				// Tests poll faster than production so a stack is seen healthy sooner;
+				// the command, timeout and retries stay those of the Definition.
+				if c.Healthcheck.Interval > time.Second {
+					c.Healthcheck.Interval = time.Second
+				}
+			}
+		},
+		HostConfigModifier: func(hc *container.HostConfig) {
+			hc.PortBindings = bindings
+			if svc.MemoryMB > 0 {
+				hc.Resources.Memory = int64(svc.MemoryMB) << 20
+			}
+			hc.LogConfig = container.LogConfig{Type: svc.Logging.Driver, Config: map[string]string{
+				"max-size": svc.Logging.MaxSize,
+				"max-file": strconv.Itoa(svc.Logging.MaxFile),
+			}}
+			if svc.Logging.Driver == "" {
+				hc.LogConfig = container.LogConfig{}
+			}
+			if svc.Restart != "" && svc.Restart != "no" {
+				hc.RestartPolicy = container.RestartPolicy{Name: container.RestartPolicyMode(svc.Restart)}
+			}
+		},
+	}
+	return testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true}, nil
+}

@@ -58,6 +58,9 @@ func Build(c Config) (Definition, error) {
 		pgSecret.ConfigKey = "postgresPassword"
 	}
 	d.Secrets = append(d.Secrets, pgSecret)
+	if c.Worker.SerpKeySet {
+		d.Secrets = append(d.Secrets, Secret{Name: SecretSerpAPIKey, ConfigKey: "serpApiKey"})
+	}
 
 	pgHost, pgDep := c.Postgres.Host, []Dependency(nil)
 	if !c.Postgres.Existing {
@@ -73,6 +76,7 @@ func Build(c Config) (Definition, error) {
 		namespaceJob(c),
 		ui(c),
 		adminTools(c),
+		worker(c, pgHost, pgDep),
 	)
 	for i := range d.Services {
 		applyDefaults(c, &d.Services[i])

@@ -25,7 +25,7 @@ func TestBuildDevServices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{ServicePostgres, ServiceSchema, ServiceTemporal, ServiceNamespace, ServiceUI, ServiceAdminTools}
+	want := []string{ServicePostgres, ServiceSchema, ServiceTemporal, ServiceNamespace, ServiceUI, ServiceAdminTools, ServiceWorker}
 	if !slices.Equal(order, want) {
 		t.Errorf("start order %v, want %v", order, want)
 	}
@@ -106,6 +106,27 @@ func TestBuildSecretsNeverInPlainEnv(t *testing.T) {
 	}
 }
 
+func TestBuildWorkerSerpKey(t *testing.T) {
+	without := mustBuild(t, MapSource{})
+	w, _ := without.Service(ServiceWorker)
+	for _, e := range w.Env {
+		if e.Name == "SERP_API_KEY" {
+			t.Error("no key configured: the worker must not get one")
+		}
+	}
+	with := mustBuild(t, MapSource{"serpApiKey": "k-123"})
+	w, _ = with.Service(ServiceWorker)
+	found := false
+	for _, e := range w.Env {
+		if e.Name == "SERP_API_KEY" {
+			found = e.Secret == SecretSerpAPIKey && e.Value == ""
+		}
+	}
+	if !found {
+		t.Error("SERP_API_KEY must come from the serpApiKey secret")
+	}
+}
+
 func TestBuildExistingPostgres(t *testing.T) {
 	d := mustBuild(t, MapSource{"postgresHost": "db.internal", "postgresPort": "6432", "postgresPassword": "x"})
 	if _, ok := d.Service(ServicePostgres); ok {
@@ -137,6 +158,9 @@ func TestBuildConfigReachesTheRightService(t *testing.T) {
 		{MapSource{"namespace": "acme"}, ServiceNamespace, "KIT_NAMESPACE", "acme"},
 		{MapSource{"logLevel": "debug"}, ServiceTemporal, "LOG_LEVEL", "debug"},
 		{MapSource{"hostPorts": `{"ui":9999}`}, ServiceUI, "TEMPORAL_CORS_ORIGINS", "http://localhost:9999"},
+		{MapSource{"serpApiUrl": "http://serp.internal"}, ServiceWorker, "SERP_API_URL", "http://serp.internal"},
+		{MapSource{"workerEnv": `{"HTTP_PROXY":"http://proxy:3128"}`}, ServiceWorker, "HTTP_PROXY", "http://proxy:3128"},
+		{MapSource{"namespace": "acme"}, ServiceWorker, "TEMPORAL_NAMESPACE", "acme"},
 	}
 	for _, tc := range cases {
 		d := mustBuild(t, tc.src)

@@ -62,6 +62,7 @@ type Config struct {
 	BindAddress string
 	HostPorts   HostPorts
 	MemoryMB    map[string]int
+	Worker      Worker
 }
 
 // HostPorts are the host ports services are published on (0 = not published).
@@ -69,6 +70,7 @@ type HostPorts struct {
 	Temporal int `json:"temporal"`
 	UI       int `json:"ui"`
 	Postgres int `json:"postgres"`
+	Worker   int `json:"worker"`
 }
 
 // Defaults sized for a 4 GB VPS: Temporal and PostgreSQL get most of it.
@@ -79,6 +81,7 @@ var defaultMemoryMB = map[string]int{
 	ServiceNamespace:  128,
 	ServiceUI:         256,
 	ServiceAdminTools: 256,
+	ServiceWorker:     512,
 }
 
 // ConfigError lists every problem of a stack config, each naming its key and fix.
@@ -211,9 +214,11 @@ func LoadConfig(stack string, src Source) (Config, error) {
 		l.fail("bindAddress", "%q is not an IP address; use 127.0.0.1 (default, this host only) or the address of the interface to open", c.BindAddress)
 	}
 
-	c.HostPorts = HostPorts{Temporal: 7233, UI: 8080}
+	c.HostPorts = HostPorts{Temporal: 7233, UI: 8080, Worker: PortWorkerAPI}
 	l.object("hostPorts", &c.HostPorts)
 	checkHostPorts(l, c.HostPorts)
+
+	c.Worker = loadWorker(l, src)
 
 	c.MemoryMB = map[string]int{}
 	for k, v := range defaultMemoryMB {
@@ -250,7 +255,7 @@ func checkHostPorts(l *loader, hp HostPorts) {
 	for _, p := range []struct {
 		name string
 		port int
-	}{{"temporal", hp.Temporal}, {"ui", hp.UI}, {"postgres", hp.Postgres}} {
+	}{{"temporal", hp.Temporal}, {"ui", hp.UI}, {"postgres", hp.Postgres}, {"worker", hp.Worker}} {
 		if p.port == 0 {
 			continue
 		}

@@ -93,6 +93,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"bind not an IP", MapSource{"bindAddress": "localhost"}, "temporal-kit:bindAddress", "127.0.0.1"},
 		{"bad log level", MapSource{"logLevel": "loud"}, "temporal-kit:logLevel", "debug, info"},
 		{"memory unknown service", MapSource{"memoryMB": `{"tempral":512}`}, "temporal-kit:memoryMB", "known services"},
+		{"secret in workerEnv", MapSource{"workerEnv": `{"SERP_API_KEY":"k"}`}, "temporal-kit:workerEnv", "--secret"},
+		{"worker port clash", MapSource{"hostPorts": `{"worker":7233}`}, "temporal-kit:hostPorts", "another port"},
 		{"memory too small", MapSource{"memoryMB": `{"temporal":8}`}, "temporal-kit:memoryMB", "at least 64"},
 	}
 	for _, tc := range cases {

@@ -1,0 +1,80 @@
+package stacks
+
+import (
+	"strconv"
+	"time"
+)
+
+// The enrichment worker: Temporal worker and job API in one binary (worker/).
+const (
+	ServiceWorker    = "worker"
+	PortWorkerAPI    = 8000
+	SecretSerpAPIKey = "serpApiKey"
+	// WorkerDatabase is the pipeline's results database, created by the worker itself.
+	WorkerDatabase  = "ampledata"
+	WorkerTaskQueue = "enrichment"
+	workerShutdown  = 30 * time.Second
+)
+
+// Worker is the worker part of the stack config.
+type Worker struct {
+	// SerpAPIURL is the base URL of the Serper-style search API.
+	SerpAPIURL string
+	// SerpKeySet tells whether serpApiKey is in the config; without it the
+	// worker enriches only rows that carry a domain.
+	SerpKeySet bool
+	// Env is extra plain environment (HTTP_PROXY, tuning knobs) for the worker.
+	Env map[string]string
+}
+
+func loadWorker(l *loader, src Source) Worker {
+	w := Worker{SerpAPIURL: l.str("serpApiUrl", "https://google.serper.dev")}
+	if v, ok := src.Get("serpApiKey"); ok && v != "" {
+		w.SerpKeySet = true
+	}
+	l.object("workerEnv", &w.Env)
+	for k := range w.Env {
+		switch k {
+		case "PGPASSWORD", "SERP_API_KEY":
+			l.fail("workerEnv", "%s is a secret; set it with `pulumi config set --secret %s:%s` instead", k, Namespace, map[string]string{"PGPASSWORD": "postgresPassword", "SERP_API_KEY": "serpApiKey"}[k])
+		}
+	}
+	return w
+}
+
+func worker(c Config, pgHost string, pgDeps []Dependency) Service {
+	env := []EnvVar{
+		{Name: "TEMPORAL_ADDRESS", Value: temporalAddress()},
+		{Name: "TEMPORAL_NAMESPACE", Value: c.Namespace},
+		{Name: "TEMPORAL_TASK_QUEUE", Value: WorkerTaskQueue},
+		{Name: "PGHOST", Value: pgHost},
+		{Name: "PGPORT", Value: strconv.Itoa(c.Postgres.Port)},
+		{Name: "PGUSER", Value: c.Postgres.User},
+		{Name: "PGPASSWORD", Secret: SecretPostgresPassword},
+		{Name: "PGDATABASE", Value: WorkerDatabase},
+		{Name: "SERP_API_URL", Value: c.Worker.SerpAPIURL},
+		{Name: "API_ADDR", Value: ":" + strconv.Itoa(PortWorkerAPI)},
+		{Name: "SHUTDOWN_TIMEOUT", Value: workerShutdown.String()},
+	}
+	if c.Worker.SerpKeySet {
+		env = append(env, EnvVar{Name: "SERP_API_KEY", Secret: SecretSerpAPIKey})
+	}
+	for _, k := range sortedKeys(c.Worker.Env) {
+		env = append(env, EnvVar{Name: k, Value: c.Worker.Env[k]})
+	}
+	return Service{
+		Name:  ServiceWorker,
+		Kind:  LongRunning,
+		Image: c.Images.Worker,
+		Env:   env,
+		Ports: publish(c, "api", PortWorkerAPI, c.HostPorts.Worker),
+		Health: &HealthCheck{
+			Test:     "wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(PortWorkerAPI) + "/healthz",
+			Interval: 10 * time.Second, Timeout: 5 * time.Second, StartPeriod: 30 * time.Second, Retries: 6,
+		},
+		DependsOn: append([]Dependency{{Service: ServiceNamespace, Condition: Completed}}, pgDeps...),
+		// SIGTERM stops polling; in-flight activities get SHUTDOWN_TIMEOUT, Docker a margin on top.
+		StopSignal:  "SIGTERM",
+		StopTimeout: workerShutdown + 15*time.Second,
+	}
+}

@@ -1,0 +1,243 @@
+// Package config reads the worker's settings from the environment and
+// validates them, so a bad deploy fails at start with the variable to fix.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/net/http/httpproxy"
+)
+
+// Config is everything the worker binary needs. Secrets (PGPassword,
+// SerpAPIKey) are never printed: String() masks them.
+type Config struct {
+	TemporalAddress   string
+	TemporalNamespace string
+	TaskQueue         string
+
+	PGHost     string
+	PGPort     int
+	PGUser     string
+	PGPassword string
+	PGDatabase string
+
+	SerpAPIURL string
+	SerpAPIKey string
+
+	APIAddr         string
+	ShutdownTimeout time.Duration
+	LogLevel        string
+
+	// Tuning: see README.md for how they relate.
+	BatchSize         int           // rows per batch activity
+	BatchParallelism  int           // batches of one job in flight at once
+	BatchesPerRun     int           // batches before the job workflow continues as new
+	MaxAttempts       int           // attempts per batch activity (rows failing transiently are retried with it)
+	ActivitySlots     int           // concurrent batch activities per worker and queue
+	SearchConcurrency int           // concurrent SERP calls per worker
+	SerpRatePerSecond float64       // SERP calls per second across all workers (0: unlimited)
+	SerpTimeout       time.Duration // one SERP call
+	FetchConcurrency  int           // concurrent rows in the fetch stage per worker
+	FetchPerDomain    int           // concurrent requests to one host
+	FetchTimeout      time.Duration // one page, headers and body
+	FetchMaxBytes     int64         // body cap per page; longer bodies are truncated
+	FetchMaxPages     int           // pages per site (home page + contact/about pages)
+	UserAgent         string
+
+	// Proxy is the fetcher's proxy choice, from HTTP_PROXY/HTTPS_PROXY/NO_PROXY.
+	Proxy func(*http.Request) (*url.URL, error) `json:"-"`
+}
+
+// Getenv is how Load reads variables; tests pass a map's lookup.
+type Getenv func(string) (string, bool)
+
+// FromEnv loads the configuration from the process environment.
+func FromEnv() (Config, error) { return Load(os.LookupEnv) }
+
+// Load reads and validates every variable and reports all problems at once.
+func Load(get Getenv) (Config, error) {
+	p := parser{get: get}
+	c := Config{
+		TemporalAddress:   p.str("TEMPORAL_ADDRESS", "localhost:7233"),
+		TemporalNamespace: p.str("TEMPORAL_NAMESPACE", "ampledata"),
+		TaskQueue:         p.str("TEMPORAL_TASK_QUEUE", "enrichment"),
+		PGHost:            p.str("PGHOST", "localhost"),
+		PGPort:            p.intRange("PGPORT", 5432, 1, 65535),
+		PGUser:            p.str("PGUSER", "postgres"),
+		PGPassword:        p.str("PGPASSWORD", ""),
+		PGDatabase:        p.str("PGDATABASE", "ampledata"),
+		SerpAPIURL:        p.str("SERP_API_URL", "https://google.serper.dev"),
+		SerpAPIKey:        p.str("SERP_API_KEY", ""),
+		APIAddr:           p.str("API_ADDR", ":8000"),
+		ShutdownTimeout:   p.duration("SHUTDOWN_TIMEOUT", 30*time.Second, time.Second, time.Hour),
+		LogLevel:          strings.ToLower(p.str("LOG_LEVEL", "info")),
+
+		BatchSize:         p.intRange("BATCH_SIZE", 200, 1, 5000),
+		BatchParallelism:  p.intRange("BATCH_PARALLELISM", 8, 1, 1000),
+		BatchesPerRun:     p.intRange("BATCHES_PER_RUN", 100, 1, 2000),
+		MaxAttempts:       p.intRange("MAX_ATTEMPTS", 5, 1, 100),
+		ActivitySlots:     p.intRange("ACTIVITY_SLOTS", 16, 1, 1000),
+		SearchConcurrency: p.intRange("SEARCH_CONCURRENCY", 64, 1, 10000),
+		SerpRatePerSecond: p.float("SERP_RATE_LIMIT", 0),
+		SerpTimeout:       p.duration("SERP_TIMEOUT", 10*time.Second, 100*time.Millisecond, 5*time.Minute),
+		FetchConcurrency:  p.intRange("FETCH_CONCURRENCY", 64, 1, 10000),
+		FetchPerDomain:    p.intRange("FETCH_PER_DOMAIN", 2, 1, 100),
+		FetchTimeout:      p.duration("FETCH_TIMEOUT", 10*time.Second, 100*time.Millisecond, 5*time.Minute),
+		FetchMaxBytes:     int64(p.intRange("FETCH_MAX_BYTES", 1<<20, 1024, 64<<20)),
+		FetchMaxPages:     p.intRange("FETCH_MAX_PAGES", 2, 1, 20),
+		UserAgent:         p.str("USER_AGENT", "ampledata-enrichment/1.0 (+https://ampledata.example/bot)"),
+	}
+	if c.SerpAPIKey == "" {
+		p.fail("SERP_API_KEY", "is required: set it to the Serper API key (from the serpApiKey secret)")
+	}
+	if u, err := url.Parse(c.SerpAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p.fail("SERP_API_URL", "%q is not an http(s) base URL; use e.g. https://google.serper.dev", c.SerpAPIURL)
+	}
+	if _, _, err := net.SplitHostPort(c.TemporalAddress); err != nil {
+		p.fail("TEMPORAL_ADDRESS", "%q is not host:port; use e.g. temporal:7233", c.TemporalAddress)
+	}
+	if _, _, err := net.SplitHostPort(c.APIAddr); err != nil {
+		p.fail("API_ADDR", "%q is not [host]:port; use e.g. :8000", c.APIAddr)
+	}
+	for k, v := range map[string]string{"TEMPORAL_NAMESPACE": c.TemporalNamespace, "TEMPORAL_TASK_QUEUE": c.TaskQueue, "PGHOST": c.PGHost, "PGUSER": c.PGUser, "PGDATABASE": c.PGDatabase} {
+		if v == "" {
+			p.fail(k, "is empty; unset it to use the default or give a value")
+		}
+	}
+	if !validIdent(c.PGDatabase) {
+		p.fail("PGDATABASE", "%q: use letters, digits and _ only (the worker creates this database)", c.PGDatabase)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		p.fail("LOG_LEVEL", "%q: use debug, info, warn or error", c.LogLevel)
+	}
+	if c.SerpRatePerSecond < 0 {
+		p.fail("SERP_RATE_LIMIT", "must be >= 0 (calls per second; 0 means no limit)")
+	}
+	c.Proxy = ProxyFromEnv(get)
+	if len(p.errs) > 0 {
+		return Config{}, errors.Join(p.errs...)
+	}
+	return c, nil
+}
+
+// ProxyFromEnv reads HTTP_PROXY, HTTPS_PROXY and NO_PROXY (either case) like
+// http.ProxyFromEnvironment, but from get, and afresh on every call.
+func ProxyFromEnv(get Getenv) func(*http.Request) (*url.URL, error) {
+	env := func(names ...string) string {
+		for _, n := range names {
+			if v, ok := get(n); ok && v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	pc := &httpproxy.Config{
+		HTTPProxy:  env("HTTP_PROXY", "http_proxy"),
+		HTTPSProxy: env("HTTPS_PROXY", "https_proxy"),
+		NoProxy:    env("NO_PROXY", "no_proxy"),
+	}
+	f := pc.ProxyFunc()
+	return func(r *http.Request) (*url.URL, error) { return f(r.URL) }
+}
+
+// PostgresURL is the pgx connection string for database db. The password is
+// in it: never log the result.
+func (c Config) PostgresURL(db string) string {
+	u := url.URL{Scheme: "postgres", Host: net.JoinHostPort(c.PGHost, strconv.Itoa(c.PGPort)), Path: "/" + db}
+	if c.PGPassword != "" {
+		u.User = url.UserPassword(c.PGUser, c.PGPassword)
+	} else {
+		u.User = url.User(c.PGUser)
+	}
+	return u.String()
+}
+
+// String shows the configuration with secrets masked, for the start-up log.
+func (c Config) String() string {
+	mask := func(s string) string {
+		if s == "" {
+			return "(unset)"
+		}
+		return "(set)"
+	}
+	return fmt.Sprintf("temporal=%s namespace=%s queue=%s pg=%s@%s:%d/%s pgpassword=%s serp=%s serpkey=%s api=%s batch=%d parallel=%d",
+		c.TemporalAddress, c.TemporalNamespace, c.TaskQueue, c.PGUser, c.PGHost, c.PGPort, c.PGDatabase, mask(c.PGPassword),
+		c.SerpAPIURL, mask(c.SerpAPIKey), c.APIAddr, c.BatchSize, c.BatchParallelism)
+}
+
+func validIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+type parser struct {
+	get  Getenv
+	errs []error
+}
+
+func (p *parser) fail(name, format string, args ...any) {
+	p.errs = append(p.errs, fmt.Errorf("%s %s", name, fmt.Sprintf(format, args...)))
+}
+
+func (p *parser) str(name, def string) string {
+	if v, ok := p.get(name); ok {
+		return strings.TrimSpace(v)
+	}
+	return def
+}
+
+func (p *parser) intRange(name string, def, lo, hi int) int {
+	v, ok := p.get(name)
+	if !ok || strings.TrimSpace(v) == "" {
+		return def
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < lo || n > hi {
+		p.fail(name, "%q: want a whole number from %d to %d (default %d)", v, lo, hi, def)
+		return def
+	}
+	return n
+}
+
+func (p *parser) float(name string, def float64) float64 {
+	v, ok := p.get(name)
+	if !ok || strings.TrimSpace(v) == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil {
+		p.fail(name, "%q: want a number (default %g)", v, def)
+		return def
+	}
+	return f
+}
+
+func (p *parser) duration(name string, def, lo, hi time.Duration) time.Duration {
+	v, ok := p.get(name)
+	if !ok || strings.TrimSpace(v) == "" {
+		return def
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil || d < lo || d > hi {
+		p.fail(name, "%q: want a Go duration from %s to %s, e.g. %s", v, lo, hi, def)
+		return def
+	}
+	return d
+}

@@ -1,0 +1,102 @@
+package config
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) Getenv {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(env(map[string]string{"SERP_API_KEY": "k"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct{ name, got, want string }{
+		{"TEMPORAL_ADDRESS", c.TemporalAddress, "localhost:7233"},
+		{"TEMPORAL_NAMESPACE", c.TemporalNamespace, "ampledata"},
+		{"TEMPORAL_TASK_QUEUE", c.TaskQueue, "enrichment"},
+		{"PGDATABASE", c.PGDatabase, "ampledata"},
+		{"SERP_API_URL", c.SerpAPIURL, "https://google.serper.dev"},
+		{"API_ADDR", c.APIAddr, ":8000"},
+		{"SHUTDOWN_TIMEOUT", c.ShutdownTimeout.String(), "30s"},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s = %q, want %q", ch.name, ch.got, ch.want)
+		}
+	}
+	if c.BatchSize != 200 || c.FetchMaxBytes != 1<<20 || c.FetchTimeout != 10*time.Second {
+		t.Errorf("tuning defaults: %+v", c)
+	}
+}
+
+func TestErrorsNameTheVariableAndTheFix(t *testing.T) {
+	cases := []struct {
+		env  map[string]string
+		want []string
+	}{
+		{map[string]string{}, []string{"SERP_API_KEY is required"}},
+		{map[string]string{"SERP_API_KEY": "k", "SERP_API_URL": "ftp://x"}, []string{"SERP_API_URL", "https://google.serper.dev"}},
+		{map[string]string{"SERP_API_KEY": "k", "PGPORT": "99999"}, []string{"PGPORT", "1 to 65535"}},
+		{map[string]string{"SERP_API_KEY": "k", "SHUTDOWN_TIMEOUT": "soon"}, []string{"SHUTDOWN_TIMEOUT", "duration"}},
+		{map[string]string{"SERP_API_KEY": "k", "TEMPORAL_ADDRESS": "temporal"}, []string{"TEMPORAL_ADDRESS", "host:port"}},
+		{map[string]string{"SERP_API_KEY": "k", "PGDATABASE": "a;drop"}, []string{"PGDATABASE", "letters, digits"}},
+		{map[string]string{"SERP_API_KEY": "k", "BATCH_SIZE": "0"}, []string{"BATCH_SIZE", "1 to 5000"}},
+		{map[string]string{"SERP_API_KEY": "k", "LOG_LEVEL": "loud"}, []string{"LOG_LEVEL"}},
+		{map[string]string{"SERP_API_KEY": "k", "API_ADDR": "8000"}, []string{"API_ADDR", ":8000"}},
+		// every problem is reported at once
+		{map[string]string{"PGPORT": "x", "FETCH_TIMEOUT": "1h1s"}, []string{"PGPORT", "FETCH_TIMEOUT", "SERP_API_KEY"}},
+	}
+	for _, c := range cases {
+		_, err := Load(env(c.env))
+		if err == nil {
+			t.Errorf("%v: no error", c.env)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%v: error %q does not mention %q", c.env, err, w)
+			}
+		}
+	}
+}
+
+func TestSecretsNeverPrinted(t *testing.T) {
+	c, err := Load(env(map[string]string{"SERP_API_KEY": "sk-very-secret", "PGPASSWORD": "pw-secret"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.String()
+	if strings.Contains(s, "sk-very-secret") || strings.Contains(s, "pw-secret") {
+		t.Errorf("String() leaks a secret: %s", s)
+	}
+	if !strings.Contains(c.PostgresURL("ampledata"), "pw-secret") {
+		t.Error("PostgresURL must carry the password")
+	}
+}
+
+func TestProxyFromEnv(t *testing.T) {
+	c, err := Load(env(map[string]string{"SERP_API_KEY": "k", "HTTP_PROXY": "http://fixture:8080", "NO_PROXY": "internal.test"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for host, want := range map[string]string{"acme-0001.test": "http://fixture:8080", "internal.test": ""} {
+		req, _ := http.NewRequest("GET", "http://"+host+"/", nil)
+		u, err := c.Proxy(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if u != nil {
+			got = u.String()
+		}
+		if got != want {
+			t.Errorf("proxy for %s = %q, want %q", host, got, want)
+		}
+	}
+}

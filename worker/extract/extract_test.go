@@ -1,0 +1,132 @@
+package extract
+
+import (
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func read(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../testdata/pages/" + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func values(fs []Found) []string {
+	out := []string{}
+	for _, f := range fs {
+		out = append(out, f.Value)
+	}
+	return out
+}
+
+func TestRecordedHomePage(t *testing.T) {
+	const u = "http://globex.test/"
+	p := ParsePage(u, read(t, "globex.test/index.html"))
+	if p.Title != "Globex Corporation — Everything, Everywhere" {
+		t.Errorf("title %q", p.Title)
+	}
+	if p.Description != "Globex Corporation makes everything, everywhere, since 1989." {
+		t.Errorf("description %q (meta description beats og:description)", p.Description)
+	}
+	if got := values(p.Emails); !reflect.DeepEqual(got, []string{"info@globex.test"}) {
+		t.Errorf("emails %v (script text and logo@2x.png are not emails)", got)
+	}
+	if got := values(p.Phones); !reflect.DeepEqual(got, []string{"+15550102345"}) {
+		t.Errorf("phones %v (an order number is not a phone)", got)
+	}
+	var socials []string
+	for _, s := range p.Socials {
+		socials = append(socials, s.Network+" "+s.Value)
+		if s.URL != u {
+			t.Errorf("social %v: source %q", s, s.URL)
+		}
+	}
+	want := []string{"linkedin https://linkedin.com/company/globex", "twitter https://twitter.com/globexcorp", "github https://github.com/globex"}
+	if !reflect.DeepEqual(socials, want) {
+		t.Errorf("socials %v, want %v (share links are not profiles)", socials, want)
+	}
+	if !reflect.DeepEqual(p.Links, []string{"http://globex.test/about-us", "http://globex.test/contact"}) {
+		t.Errorf("links %v (other sites' contact pages are not followed)", p.Links)
+	}
+	for _, e := range p.Emails {
+		if e.URL != u {
+			t.Errorf("email %v has source %q", e, e.URL)
+		}
+	}
+}
+
+func TestMergeKeepsFirstSource(t *testing.T) {
+	home := ParsePage("http://globex.test/", read(t, "globex.test/index.html"))
+	contact := ParsePage("http://globex.test/contact", read(t, "globex.test/contact.html"))
+	f := Merge(home, contact)
+	if f.Title.URL != "http://globex.test/" {
+		t.Errorf("title from %q", f.Title.URL)
+	}
+	got := map[string]string{}
+	for _, e := range f.Emails {
+		got[e.Value] = e.URL
+	}
+	want := map[string]string{
+		"info@globex.test":    "http://globex.test/",
+		"sales@globex.test":   "http://globex.test/contact",
+		"press@globex.test":   "http://globex.test/contact",
+		"support@globex.test": "http://globex.test/contact",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("emails %v, want %v", got, want)
+	}
+	if ph := values(f.Phones); !reflect.DeepEqual(ph, []string{"+15550102345", "+15550109999"}) {
+		t.Errorf("phones %v", ph)
+	}
+	if len(f.Socials) != 4 || f.Socials[3].Network != "facebook" || f.Socials[3].URL != "http://globex.test/contact" {
+		t.Errorf("socials %+v", f.Socials)
+	}
+}
+
+func TestExtractTable(t *testing.T) {
+	cases := []struct {
+		name, html string
+		emails     []string
+		phones     []string
+		title      string
+		desc       string
+	}{
+		{"og description fallback", `<title> A  B </title><meta property="og:description" content="og">`, nil, nil, "A B", "og"},
+		{"mailto with several and encoded", `<a href="mailto:a@x.test,B%40x.test?cc=c@x.test">m</a>`, []string{"a@x.test", "b@x.test"}, nil, "", ""},
+		{"tel link", `<a href="tel:+44%2020%207946%200000">call</a>`, nil, []string{"+442079460000"}, "", ""},
+		{"short numbers are not phones", `<p>Call 555-0100 or see 2024.</p>`, nil, nil, "", ""},
+		{"phone with parentheses", `<p>Tel (030) 1234-5678</p>`, nil, []string{"03012345678"}, "", ""},
+		{"script ignored", `<script>x="a@b.test"</script><style>.a{}</style>`, nil, nil, "", ""},
+		{"broken html still parses", `<html><title>T<p>mail me: me@site.test`, nil, nil, "T<p>mail me: me@site.test", ""},
+		{"image name is not an email", `<p>see logo@2x.png</p>`, nil, nil, "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := ParsePage("http://site.test/", []byte(c.html))
+			if got := values(p.Emails); len(got) != len(c.emails) || (len(got) > 0 && !reflect.DeepEqual(got, c.emails)) {
+				t.Errorf("emails %v, want %v", got, c.emails)
+			}
+			if got := values(p.Phones); len(got) != len(c.phones) || (len(got) > 0 && !reflect.DeepEqual(got, c.phones)) {
+				t.Errorf("phones %v, want %v", got, c.phones)
+			}
+			if p.Title != c.title || p.Description != c.desc {
+				t.Errorf("title %q desc %q", p.Title, p.Description)
+			}
+		})
+	}
+}
+
+func BenchmarkParsePage(b *testing.B) {
+	page := read(b, "globex.test/index.html")
+	page = []byte(strings.Replace(string(page), "</main>", strings.Repeat("<p>Lorem ipsum dolor sit amet, call +1 555 010 2345.</p>", 200)+"</main>", 1))
+	b.SetBytes(int64(len(page)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ParsePage("http://globex.test/", page)
+	}
+}

@@ -1,0 +1,126 @@
+package fetch
+
+import (
+	"bufio"
+	"bytes"
+	"regexp"
+	"strings"
+)
+
+// Robots is a parsed robots.txt, reduced to the rules for one user agent.
+type Robots struct {
+	rules []rule
+}
+
+type rule struct {
+	allow  bool
+	prefix string
+	re     *regexp.Regexp // for patterns with * or $
+}
+
+// ParseRobots keeps the group naming agent (by product token, case
+// insensitive) or, failing that, the "*" group. Longest match wins, Allow
+// wins ties, as in RFC 9309; "*" and "$" in paths are honoured.
+func ParseRobots(body []byte, agent string) *Robots {
+	token := strings.ToLower(agent)
+	if i := strings.IndexAny(token, "/ "); i >= 0 {
+		token = token[:i]
+	}
+	var mine, star []rule
+	var agents []string
+	inRules := false
+	var cur []rule
+	flush := func() {
+		for _, a := range agents {
+			switch {
+			case a == "*":
+				star = append(star, cur...)
+			case token != "" && strings.Contains(token, a):
+				mine = append(mine, cur...)
+			}
+		}
+	}
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	sc.Buffer(make([]byte, 64*1024), 512*1024)
+	for sc.Scan() {
+		line := sc.Text()
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		k, v = strings.ToLower(strings.TrimSpace(k)), strings.TrimSpace(v)
+		switch k {
+		case "user-agent":
+			if inRules {
+				flush()
+				agents, cur, inRules = nil, nil, false
+			}
+			agents = append(agents, strings.ToLower(v))
+		case "allow", "disallow":
+			inRules = true
+			if v == "" {
+				continue // "Disallow:" with no path allows everything
+			}
+			cur = append(cur, rule{allow: k == "allow", prefix: v, re: compile(v)})
+		}
+	}
+	flush()
+	if len(mine) > 0 {
+		return &Robots{rules: mine}
+	}
+	return &Robots{rules: star}
+}
+
+// Allowed tells whether path (with its query) may be fetched.
+func (r *Robots) Allowed(path string) bool {
+	if r == nil {
+		return true
+	}
+	if path == "" {
+		path = "/"
+	}
+	best, allowed := -1, true
+	for _, ru := range r.rules {
+		if n := match(ru, path); n > best || (n == best && n >= 0 && ru.allow) {
+			if n >= 0 {
+				best, allowed = n, ru.allow
+			}
+		}
+	}
+	return allowed
+}
+
+// match returns the pattern's length when it matches path, else -1.
+func match(ru rule, path string) int {
+	if ru.re == nil {
+		if strings.HasPrefix(path, ru.prefix) {
+			return len(ru.prefix)
+		}
+		return -1
+	}
+	if ru.re.MatchString(path) {
+		return len(ru.prefix)
+	}
+	return -1
+}
+
+// compile turns a pattern with * or a trailing $ into an anchored regexp.
+func compile(pattern string) *regexp.Regexp {
+	if !strings.ContainsAny(pattern, "*$") {
+		return nil
+	}
+	anchored := strings.HasSuffix(pattern, "$")
+	p := strings.TrimSuffix(pattern, "$")
+	parts := strings.Split(p, "*")
+	for i := range parts {
+		parts[i] = regexp.QuoteMeta(parts[i])
+	}
+	expr := "^" + strings.Join(parts, ".*")
+	if anchored {
+		expr += "$"
+	}
+	return regexp.MustCompile(expr)
+}

@@ -1,0 +1,275 @@
+// Package jobapi is the worker's HTTP API: POST /jobs with a CSV body,
+// GET /jobs/{id} for progress, GET /jobs/{id}/results.csv, DELETE
+// /jobs/{id} to cancel, plus /healthz, /readyz and /metrics.
+package jobapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/ampledata/temporal-kit/worker/enrichment"
+	"github.com/ampledata/temporal-kit/worker/jobcsv"
+	"github.com/ampledata/temporal-kit/worker/store"
+)
+
+// JobStore is the database side of the API; *store.Store is one.
+type JobStore interface {
+	CreateJob(ctx context.Context, jobID string, f *jobcsv.File) error
+	GetJob(ctx context.Context, jobID string) (*store.Job, error)
+	CountResults(ctx context.Context, jobID string) (store.Counts, error)
+	EachResult(ctx context.Context, jobID string, fn func(cols []string) error) error
+}
+
+// Workflows is the Temporal side of the API; *enrichment.Jobs is one.
+type Workflows interface {
+	Start(ctx context.Context, jobID string, rows int) error
+	Status(ctx context.Context, jobID string) (enrichment.Status, error)
+	Cancel(ctx context.Context, jobID string) error
+}
+
+// API serves the job endpoints.
+type API struct {
+	Store     JobStore
+	Workflows Workflows
+	Log       *slog.Logger
+	// MaxBody caps a job file (default 64 MiB).
+	MaxBody int64
+	// Ready reports whether Temporal and PostgreSQL answer.
+	Ready func(ctx context.Context) error
+	// Metrics serves /metrics.
+	Metrics http.Handler
+}
+
+// Handler routes the API.
+func (a *API) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /jobs", a.createJob)
+	mux.HandleFunc("GET /jobs/{id}", a.getJob)
+	mux.HandleFunc("DELETE /jobs/{id}", a.cancelJob)
+	mux.HandleFunc("GET /jobs/{id}/results.csv", a.results)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", a.readyz)
+	if a.Metrics != nil {
+		mux.Handle("GET /metrics", a.Metrics)
+	}
+	return a.logged(mux)
+}
+
+// JobCreated is the answer to POST /jobs.
+type JobCreated struct {
+	ID      string            `json:"id"`
+	Rows    int               `json:"rows"`
+	BadRows []jobcsv.BadRow   `json:"bad_rows"`
+	Links   map[string]string `json:"links"`
+}
+
+func (a *API) createJob(w http.ResponseWriter, r *http.Request) {
+	max := a.MaxBody
+	if max <= 0 {
+		max = 64 << 20
+	}
+	f, err := jobcsv.Parse(http.MaxBytesReader(w, r.Body, max))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeError(w, http.StatusRequestEntityTooLarge, "the CSV is larger than the limit of "+strconv.FormatInt(max, 10)+" bytes; split the job")
+		return
+	case err != nil:
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	case len(f.Rows) == 0:
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "no readable row in the CSV", "bad_rows": f.Bad})
+		return
+	}
+	id := newJobID()
+	if err := a.Store.CreateJob(r.Context(), id, f); err != nil {
+		a.Log.Error("store job", "job", id, "error", err)
+		writeError(w, http.StatusServiceUnavailable, "could not store the job; try again")
+		return
+	}
+	if err := a.Workflows.Start(r.Context(), id, len(f.Rows)); err != nil {
+		a.Log.Error("start job", "job", id, "error", err)
+		writeError(w, http.StatusServiceUnavailable, "could not start the job workflow; try again")
+		return
+	}
+	a.Log.Info("job started", "job", id, "rows", len(f.Rows), "bad_rows", len(f.Bad))
+	bad := f.Bad
+	if bad == nil {
+		bad = []jobcsv.BadRow{}
+	}
+	w.Header().Set("Location", "/jobs/"+id)
+	writeJSON(w, http.StatusAccepted, JobCreated{ID: id, Rows: len(f.Rows), BadRows: bad,
+		Links: map[string]string{"self": "/jobs/" + id, "results": "/jobs/" + id + "/results.csv"}})
+}
+
+// JobView is the answer to GET /jobs/{id}.
+type JobView struct {
+	ID            string                           `json:"id"`
+	State         string                           `json:"state"`
+	Rows          int                              `json:"rows"`
+	Done          int                              `json:"done"`
+	OK            int                              `json:"ok"`
+	Failed        int                              `json:"failed"`
+	Percent       float64                          `json:"percent"`
+	Stages        map[string]enrichment.StageCount `json:"stages"`
+	ErrorClasses  map[string]int                   `json:"error_classes"`
+	BadRows       []jobcsv.BadRow                  `json:"bad_rows"`
+	Batches       int                              `json:"batches,omitempty"`
+	BatchesDone   int                              `json:"batches_done,omitempty"`
+	Runs          int                              `json:"workflow_runs,omitempty"`
+	Actions       int                              `json:"temporal_actions,omitempty"`
+	ActionsPerRow float64                          `json:"temporal_actions_per_row,omitempty"`
+	Source        string                           `json:"source"` // workflow (query) or database
+}
+
+var jobIDRE = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
+
+func (a *API) getJob(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	job, ok := a.job(w, r, id)
+	if !ok {
+		return
+	}
+	v := JobView{ID: id, Rows: job.TotalRows, BadRows: job.Bad, State: "unknown"}
+	if v.BadRows == nil {
+		v.BadRows = []jobcsv.BadRow{}
+	}
+	st, err := a.Workflows.Status(r.Context(), id)
+	if err != nil {
+		a.Log.Warn("job status", "job", id, "error", err)
+	} else {
+		v.State = st.State
+	}
+	if p := st.Progress; p != nil {
+		v.Done, v.OK, v.Failed, v.Stages, v.ErrorClasses = p.Done, p.OK, p.Failed, p.Stages, p.ErrorClasses
+		v.Batches, v.BatchesDone, v.Runs, v.Actions, v.ActionsPerRow = p.Batches, p.BatchesDone, p.Runs, p.Actions, p.ActionsPerRow()
+		v.Source = "workflow"
+	} else {
+		// No worker answers the query (or the run is gone): count in the database.
+		c, err := a.Store.CountResults(r.Context(), id)
+		if err != nil {
+			writeError(w, http.StatusServiceUnavailable, "progress unavailable; try again")
+			return
+		}
+		v.Done, v.OK, v.Failed, v.ErrorClasses = c.Done, c.OK, c.Failed, c.ByErrorClass
+		v.Stages = map[string]enrichment.StageCount{}
+		for s, n := range c.ByStage {
+			v.Stages[s] = enrichment.StageCount{Failed: n}
+		}
+		v.Source = "database"
+	}
+	if v.Rows > 0 {
+		v.Percent = float64(int(1000*float64(v.Done)/float64(v.Rows))) / 10
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (a *API) cancelJob(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, ok := a.job(w, r, id); !ok {
+		return
+	}
+	if err := a.Workflows.Cancel(r.Context(), id); err != nil {
+		writeError(w, http.StatusConflict, "could not cancel: "+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"id": id, "state": "cancelling"})
+}
+
+func (a *API) results(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	job, ok := a.job(w, r, id)
+	if !ok {
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+id+`-results.csv"`)
+	cw := csv.NewWriter(w)
+	_ = cw.Write(append(append([]string{}, job.Header...), store.ResultColumns...))
+	err := a.Store.EachResult(r.Context(), id, func(cols []string) error { return cw.Write(cols) })
+	cw.Flush()
+	if err != nil {
+		a.Log.Error("results", "job", id, "error", err) // headers are gone: the truncated body shows it
+	}
+}
+
+func (a *API) job(w http.ResponseWriter, r *http.Request, id string) (*store.Job, bool) {
+	if !jobIDRE.MatchString(id) {
+		writeError(w, http.StatusNotFound, "no job "+id)
+		return nil, false
+	}
+	job, err := a.Store.GetJob(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "no job "+id)
+		return nil, false
+	}
+	if err != nil {
+		a.Log.Error("get job", "job", id, "error", err)
+		writeError(w, http.StatusServiceUnavailable, "job store unavailable; try again")
+		return nil, false
+	}
+	return job, true
+}
+
+func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
+	if a.Ready == nil {
+		_, _ = w.Write([]byte("ok\n"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	if err := a.Ready(ctx); err != nil {
+		http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func (a *API) logged(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		began := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: 200}
+		next.ServeHTTP(rec, r)
+		if r.URL.Path == "/healthz" || r.URL.Path == "/metrics" || r.URL.Path == "/readyz" {
+			return
+		}
+		a.Log.Info("http", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration_ms", time.Since(began).Milliseconds())
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+func newJobID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return "job-" + time.Now().UTC().Format("20060102") + "-" + hex.EncodeToString(b)
+}

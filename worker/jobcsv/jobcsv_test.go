@@ -1,0 +1,122 @@
+package jobcsv
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParseGoodAndBadRows(t *testing.T) {
+	in := "Company,Domain,Owner\n" +
+		"Acme 0001,,alice\n" + // line 2
+		"Globex,https://www.Globex.test/about,bob\n" + // line 3
+		"Too,many,fields,here\n" + // line 4
+		",nodomain.test,carol\n" + // line 5: empty name
+		"\"Multi\nline Inc\",,dave\n" + // lines 6-7: one record
+		"Bad Domain,not a domain,erin\n" + // line 8
+		"\n" + // blank line 9: skipped
+		"Quote \"inside\" bare,,frank\n" + // line 10: bare quote
+		"Initech,initech.test,\xff\n" + // line 11: invalid UTF-8
+		"Last Co,last.test,gina" // line 12, no final newline
+	f, err := Parse(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range f.Rows {
+		names = append(names, r.Name+"@"+r.Domain)
+	}
+	want := "Acme 0001@|Globex@www.globex.test|Multi\nline Inc@|Last Co@last.test"
+	if got := strings.Join(names, "|"); got != want {
+		t.Errorf("rows = %q, want %q", got, want)
+	}
+	if f.Rows[2].Line != 6 || f.Rows[3].Num != 3 || f.Rows[3].Line != 12 {
+		t.Errorf("lines/nums: %+v", f.Rows)
+	}
+	wantBad := map[int]string{4: "4 fields", 5: "empty company name", 8: "not a domain", 10: "quote", 11: "UTF-8"}
+	if len(f.Bad) != len(wantBad) {
+		t.Errorf("bad rows = %+v", f.Bad)
+	}
+	for _, b := range f.Bad {
+		if w, ok := wantBad[b.Line]; !ok || !strings.Contains(b.Reason, w) {
+			t.Errorf("bad row %+v, want reason with %q", b, w)
+		}
+	}
+}
+
+func TestUnterminatedQuoteDoesNotSwallowTheFile(t *testing.T) {
+	f, err := Parse(strings.NewReader("name\n\"Open quote\nAcme\nGlobex\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Rows) != 2 || f.Rows[0].Name != "Acme" || f.Rows[0].Line != 3 {
+		t.Errorf("rows = %+v", f.Rows)
+	}
+	if len(f.Bad) != 1 || f.Bad[0].Line != 2 {
+		t.Errorf("bad = %+v", f.Bad)
+	}
+}
+
+func TestFileLevelErrors(t *testing.T) {
+	cases := map[string]string{
+		"":                          "no data rows",
+		"name,domain\n":             "no data rows",
+		"name,domain\r\n\r\n":       "no data rows",
+		"\xef\xbb\xbfname\n":        "no data rows",
+		"company_id,city\n1,Paris\n": "no company name column",
+	}
+	for in, want := range cases {
+		_, err := Parse(strings.NewReader(in))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%q) = %v, want %q", in, err, want)
+		}
+	}
+	if _, err := Parse(strings.NewReader("name\n")); !errors.Is(err, ErrNoRows) {
+		t.Errorf("header-only: %v", err)
+	}
+}
+
+func TestBOMAndCRLF(t *testing.T) {
+	f, err := Parse(strings.NewReader("\xef\xbb\xbfName,x\r\nAcme,1\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Rows) != 1 || f.Rows[0].Name != "Acme" || f.Rows[0].Cols[1] != "1" || f.Header[0] != "Name" {
+		t.Errorf("got %+v", f)
+	}
+}
+
+func TestNormalizeDomain(t *testing.T) {
+	for in, want := range map[string]string{
+		"example.com": "example.com", "https://WWW.Example.com/a?b": "www.example.com", "example.com:8080": "example.com",
+		"http://acme-0001.test/": "acme-0001.test", "example.com.": "example.com",
+	} {
+		got, err := NormalizeDomain(in)
+		if err != nil || got != want {
+			t.Errorf("NormalizeDomain(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"localhost", "not a domain", "-a.com", "a..com", "exa_mple.com", ""} {
+		if _, err := NormalizeDomain(bad); err == nil {
+			t.Errorf("NormalizeDomain(%q) accepted", bad)
+		}
+	}
+}
+
+func BenchmarkParse(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString("name,domain,note\n")
+	for i := 0; i < 10000; i++ {
+		sb.WriteString("Acme ")
+		sb.WriteString(strings.Repeat("x", i%7))
+		sb.WriteString(",,\"a note, with a comma\"\n")
+	}
+	data := sb.String()
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := Parse(strings.NewReader(data)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,178 @@
+// Package pipeline holds the enrichment stages (search, fetch, extract,
+// store) as plain Go, shared by the Temporal activities and by the
+// in-process channel pipeline the load tool compares them with.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/ampledata/temporal-kit/worker/extract"
+	"github.com/ampledata/temporal-kit/worker/fetch"
+	"github.com/ampledata/temporal-kit/worker/metrics"
+	"github.com/ampledata/temporal-kit/worker/serp"
+	"github.com/ampledata/temporal-kit/worker/store"
+)
+
+// Stage names, as they appear in metrics, progress and results.csv.
+const (
+	StageSearch  = "search"
+	StageFetch   = "fetch"
+	StageExtract = "extract"
+	StageStore   = "store"
+)
+
+// RowError is a row's failure in one stage.
+type RowError struct {
+	Stage     string
+	Class     string
+	Transient bool // a later attempt may succeed
+	Msg       string
+}
+
+func (e *RowError) Error() string { return e.Stage + ": " + e.Class + ": " + e.Msg }
+
+// Searcher finds search results; *serp.Client is one.
+type Searcher interface {
+	Search(ctx context.Context, query string) (*serp.Response, error)
+}
+
+// Getter fetches pages; *fetch.Fetcher is one.
+type Getter interface {
+	Get(ctx context.Context, url string) (*fetch.Page, error)
+}
+
+// Stages runs single rows through the stages. Its semaphores bound the
+// concurrency of each external API for the whole process, whichever path
+// (Temporal batches or the in-process pipeline) drives it.
+type Stages struct {
+	Search   Searcher
+	Fetch    Getter
+	Metrics  *metrics.Pipeline
+	MaxPages int
+
+	searchSlots chan struct{}
+	fetchSlots  chan struct{}
+}
+
+// NewStages makes Stages with searchConc concurrent searches and fetchConc
+// rows fetching at once.
+func NewStages(s Searcher, g Getter, m *metrics.Pipeline, maxPages, searchConc, fetchConc int) *Stages {
+	if maxPages < 1 {
+		maxPages = 1
+	}
+	return &Stages{Search: s, Fetch: g, Metrics: m, MaxPages: maxPages,
+		searchSlots: make(chan struct{}, searchConc), fetchSlots: make(chan struct{}, fetchConc)}
+}
+
+// FindSite runs the search stage for a row: the row's own domain when it
+// has one, else a SERP query for its name.
+func (s *Stages) FindSite(ctx context.Context, row store.InputRow) (string, *RowError) {
+	if row.SiteURL != "" {
+		return row.SiteURL, nil
+	}
+	if row.Domain != "" {
+		return "https://" + row.Domain + "/", nil
+	}
+	if err := acquire(ctx, s.searchSlots); err != nil {
+		return "", cancelled(StageSearch, err)
+	}
+	defer func() { <-s.searchSlots }()
+	began := time.Now()
+	resp, err := s.Search.Search(ctx, row.Name)
+	var site string
+	if err == nil {
+		site, err = serp.Site(resp)
+	}
+	if err != nil {
+		re := classify(StageSearch, err)
+		if re.Class != "no_search_result" && re.Class != "cancelled" {
+			s.Metrics.APIError("serp", re.Class)
+		}
+		s.Metrics.Observe(StageSearch, re.Class, time.Since(began))
+		return "", re
+	}
+	s.Metrics.Observe(StageSearch, "ok", time.Since(began))
+	return site, nil
+}
+
+// Enrich runs fetch and extract for a row whose site is known: the home
+// page, then up to MaxPages-1 contact or about pages it links to.
+func (s *Stages) Enrich(ctx context.Context, jobID string, row store.InputRow, site string) (store.Result, *RowError) {
+	if err := acquire(ctx, s.fetchSlots); err != nil {
+		return store.Result{}, cancelled(StageFetch, err)
+	}
+	defer func() { <-s.fetchSlots }()
+	res := store.Result{JobID: jobID, Row: row.Num, SiteURL: site}
+	var pages []extract.Page
+	queue := []string{site}
+	seen := map[string]bool{site: true}
+	for len(queue) > 0 && len(pages) < s.MaxPages {
+		u := queue[0]
+		queue = queue[1:]
+		began := time.Now()
+		p, err := s.Fetch.Get(ctx, u)
+		if err != nil {
+			re := classify(StageFetch, err)
+			if re.Class != "cancelled" {
+				s.Metrics.APIError("site", re.Class)
+			}
+			s.Metrics.Observe(StageFetch, re.Class, time.Since(began))
+			if len(pages) == 0 { // without the home page there is nothing to report
+				return res, re
+			}
+			continue // a broken contact page does not spoil the row
+		}
+		s.Metrics.Observe(StageFetch, "ok", time.Since(began))
+		began = time.Now()
+		page := extract.ParsePage(p.URL, p.Body)
+		s.Metrics.Observe(StageExtract, "ok", time.Since(began))
+		pages = append(pages, page)
+		for _, l := range page.Links {
+			if !seen[l] {
+				seen[l] = true
+				queue = append(queue, l)
+			}
+		}
+	}
+	res.OK = true
+	res.Fields = extract.Merge(pages...)
+	res.Pages = len(pages)
+	return res, nil
+}
+
+// Failed turns a row error into the row's stored result.
+func Failed(jobID string, row int, site string, e *RowError) store.Result {
+	return store.Result{JobID: jobID, Row: row, Stage: e.Stage, ErrorClass: e.Class, Error: e.Msg, SiteURL: site}
+}
+
+func acquire(ctx context.Context, slots chan struct{}) error {
+	select {
+	case slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func cancelled(stage string, err error) *RowError {
+	return &RowError{Stage: stage, Class: "cancelled", Transient: true, Msg: err.Error()}
+}
+
+// classify maps the stage packages' errors to a row error.
+func classify(stage string, err error) *RowError {
+	var se *serp.Error
+	var fe *fetch.Error
+	switch {
+	case errors.As(err, &se):
+		return &RowError{Stage: stage, Class: se.Class, Transient: se.Transient, Msg: se.Error()}
+	case errors.As(err, &fe):
+		return &RowError{Stage: stage, Class: fe.Class, Transient: fe.Transient, Msg: fe.Error()}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return cancelled(stage, err)
+	default:
+		return &RowError{Stage: stage, Class: stage + "_error", Transient: true, Msg: strings.TrimSpace(err.Error())}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
@@ -163,4 +164,56 @@ func (s *Stack) withClient(ctx context.Context, f func(*testcontainers.DockerCli
 	}
 	defer cli.Close()
 	return f(cli)
+}
+
+// Crash kills a service's main process from the host with SIGKILL, as an OOM
+// kill or a segfault would. Unlike `docker kill` (which Docker records as a
+// manual stop), Docker sees an unexpected exit and applies the service's
+// restart policy, which is what this fault is meant to exercise. It needs the
+// test to run on the Docker host with the right to signal its processes.
+func (s *Stack) Crash(ctx context.Context, service string) error {
+	c := s.Container(service)
+	if c == nil {
+		return fmt.Errorf("crash %s: not running in this stack", service)
+	}
+	info, err := c.Inspect(ctx)
+	if err != nil {
+		return fmt.Errorf("crash %s: %w", service, err)
+	}
+	if info.State == nil || !info.State.Running || info.State.Pid == 0 {
+		return fmt.Errorf("crash %s: container is not running", service)
+	}
+	if err := syscall.Kill(info.State.Pid, syscall.SIGKILL); err != nil {
+		return fmt.Errorf("crash %s: SIGKILL to host pid %d: %w (the test must run as root on the Docker host)", service, info.State.Pid, err)
+	}
+	return nil
+}
+
+// WaitHealthy waits until a service's container runs again and, if it has a
+// health check, reports healthy; it returns how long that took.
+func (s *Stack) WaitHealthy(ctx context.Context, service string) (time.Duration, error) {
+	began := time.Now()
+	c := s.Container(service)
+	if c == nil {
+		return 0, fmt.Errorf("%s is not running in this stack", service)
+	}
+	last := "no state yet"
+	for {
+		info, err := c.Inspect(ctx)
+		if err == nil && info.State != nil {
+			st := info.State
+			last = fmt.Sprintf("status=%s restarting=%v exit=%d", st.Status, st.Restarting, st.ExitCode)
+			if st.Running && !st.Restarting && (st.Health == nil || st.Health.Status == "healthy") {
+				return time.Since(began), nil
+			}
+			if st.Health != nil {
+				last += " health=" + string(st.Health.Status)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return time.Since(began), fmt.Errorf("%s not healthy after %s (%s)%s", service, time.Since(began).Round(time.Second), last, tail(context.Background(), c, 40))
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }

@@ -146,9 +146,9 @@ func (r *Rendered) containerArgs(def stacks.Definition, svc stacks.Service, in I
 		return nil, err
 	}
 	args := &docker.ContainerArgs{
-		Name:      pulumi.String(def.ContainerName(svc.Name)),
-		Image:     image,
-		Envs:      env,
+		Name:    pulumi.String(def.ContainerName(svc.Name)),
+		Image:   image,
+		Envs:    env,
 		Restart: pulumi.String(svc.Restart),
 		Labels:  containerLabels(svc.Labels),
 	}

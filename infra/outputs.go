@@ -1,0 +1,131 @@
+package infra
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/ampledata/temporal-kit/infra/render"
+	"github.com/ampledata/temporal-kit/stacks"
+)
+
+// Internal is the value of an address output whose port is not published on
+// the host (its host port is 0): reach it from inside the stack's network.
+const Internal = "internal"
+
+// Outputs are the stack outputs: where things are and how to reach them.
+// None holds a secret.
+type Outputs struct {
+	TemporalAddress string
+	UIURL           string
+	WorkerAPIURL    string
+	Postgres        string
+	Namespace       string
+	HowToReach      string
+	// Containers are the container names in start order.
+	Containers pulumi.StringArrayOutput
+	// Jobs tells, per one-shot job, that it completed; it fails the update when one did not.
+	Jobs pulumi.StringMapOutput
+}
+
+// Export registers the outputs on the stack.
+func (o *Outputs) Export(ctx *pulumi.Context) {
+	ctx.Export("temporalAddress", pulumi.String(o.TemporalAddress))
+	ctx.Export("uiUrl", pulumi.String(o.UIURL))
+	ctx.Export("workerApiUrl", pulumi.String(o.WorkerAPIURL))
+	ctx.Export("postgres", pulumi.String(o.Postgres))
+	ctx.Export("namespace", pulumi.String(o.Namespace))
+	ctx.Export("containers", o.Containers)
+	ctx.Export("jobs", o.Jobs)
+	ctx.Export("howToReach", pulumi.String(o.HowToReach))
+}
+
+func newOutputs(cfg stacks.Config, def stacks.Definition, r *render.Rendered) *Outputs {
+	o := &Outputs{
+		TemporalAddress: published(cfg, cfg.HostPorts.Temporal, ""),
+		UIURL:           uiURL(cfg),
+		WorkerAPIURL:    published(cfg, cfg.HostPorts.Worker, "http://"),
+		Postgres:        postgresAddress(cfg),
+		Namespace:       cfg.Namespace,
+	}
+	var names pulumi.StringArray
+	for _, s := range r.Order {
+		names = append(names, r.Containers[s].Name)
+	}
+	o.Containers = names.ToStringArrayOutput()
+	jobs := pulumi.StringMap{}
+	for j, status := range r.Jobs {
+		jobs[j] = status
+	}
+	o.Jobs = jobs.ToStringMapOutput()
+	o.HowToReach = howToReach(o, def)
+	return o
+}
+
+// reachHost is the address a client on the host dials for a port bound to bind.
+func reachHost(bind string) string {
+	if ip := net.ParseIP(bind); ip == nil || ip.IsUnspecified() {
+		return "127.0.0.1"
+	}
+	return bind
+}
+
+func published(cfg stacks.Config, port int, scheme string) string {
+	if port == 0 {
+		return Internal
+	}
+	return scheme + net.JoinHostPort(reachHost(cfg.BindAddress), strconv.Itoa(port))
+}
+
+// uiURL uses localhost on the loopback: the UI's CORS origin (stacks) names it.
+func uiURL(cfg stacks.Config) string {
+	if cfg.HostPorts.UI == 0 {
+		return Internal
+	}
+	if h := reachHost(cfg.BindAddress); h != "127.0.0.1" {
+		return "http://" + net.JoinHostPort(h, strconv.Itoa(cfg.HostPorts.UI))
+	}
+	return "http://localhost:" + strconv.Itoa(cfg.HostPorts.UI)
+}
+
+func postgresAddress(cfg stacks.Config) string {
+	if cfg.Postgres.Existing {
+		return net.JoinHostPort(cfg.Postgres.Host, strconv.Itoa(cfg.Postgres.Port))
+	}
+	return published(cfg, cfg.HostPorts.Postgres, "")
+}
+
+func howToReach(o *Outputs, def stacks.Definition) string {
+	var b strings.Builder
+	if o.UIURL != Internal {
+		fmt.Fprintf(&b, "Temporal UI: %s\n", o.UIURL)
+	} else {
+		fmt.Fprintf(&b, "Temporal UI: not published (hostPorts.ui is 0)\n")
+	}
+	if o.TemporalAddress != Internal {
+		fmt.Fprintf(&b, "Temporal CLI: temporal --address %s workflow list -n %s\n", o.TemporalAddress, o.Namespace)
+	} else {
+		fmt.Fprintf(&b, "Temporal CLI: not published (hostPorts.temporal is 0); use the admin tools below\n")
+	}
+	if o.WorkerAPIURL != Internal {
+		fmt.Fprintf(&b, "Worker job API: %s (POST /jobs, GET /jobs/{id})\n", o.WorkerAPIURL)
+	}
+	if _, ok := def.Service(stacks.ServiceAdminTools); ok {
+		fmt.Fprintf(&b, "Admin tools: docker exec -it %s temporal workflow list -n %s\n", def.ContainerName(stacks.ServiceAdminTools), o.Namespace)
+	}
+	if _, ok := def.Service(stacks.ServicePostgres); ok {
+		fmt.Fprintf(&b, "PostgreSQL: %s (psql: docker exec -it %s psql -U %s)\n", o.Postgres, def.ContainerName(stacks.ServicePostgres), postgresUser(def))
+	} else {
+		fmt.Fprintf(&b, "PostgreSQL: %s (existing server)\n", o.Postgres)
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// postgresUser reads the user from the Definition so the hint matches the container.
+func postgresUser(def stacks.Definition) string {
+	svc, _ := def.Service(stacks.ServicePostgres)
+	return svc.PlainEnv()["POSTGRES_USER"]
+}

@@ -1,0 +1,118 @@
+// Package infra is the Pulumi program of temporal-kit: it validates the stack
+// config, builds the stack's Definition and renders it on the stack's target
+// host (target local: this machine's Docker engine via the default docker
+// provider).
+package infra
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/ampledata/temporal-kit/infra/render"
+	"github.com/ampledata/temporal-kit/stacks"
+)
+
+// Options are what the program needs beyond the stack config.
+type Options struct {
+	// Root is the repository root as the program sees it: the build context
+	// of the worker image. Pulumi runs the program in the directory of
+	// Pulumi.yaml, which is the root.
+	Root string
+}
+
+// WorkerDockerfile is the worker image's Dockerfile, relative to Root.
+const WorkerDockerfile = "worker/Dockerfile"
+
+// ErrHetznerNotImplemented is returned for target hetzner until its issue lands.
+var ErrHetznerNotImplemented = errors.New("target hetzner: not implemented yet (stack config " + stacks.Namespace + ":target); " +
+	"no Hetzner server is provisioned by this version of the kit. Run the stack on this machine's Docker engine with " +
+	"`pulumi config set " + stacks.Namespace + ":target local`")
+
+// Program is the Pulumi program run by the root main.go.
+func Program(ctx *pulumi.Context) error { return NewProgram(Options{Root: "."})(ctx) }
+
+// NewProgram returns the program for the given options.
+func NewProgram(o Options) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		out, err := Deploy(ctx, o)
+		if err != nil {
+			return err
+		}
+		out.Export(ctx)
+		return nil
+	}
+}
+
+// Deploy registers the stack's resources and returns its outputs.
+func Deploy(ctx *pulumi.Context, o Options) (*Outputs, error) {
+	cfg, err := loadConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	switch cfg.Target {
+	case stacks.TargetLocal:
+	case stacks.TargetHetzner:
+		return nil, ErrHetznerNotImplemented
+	default:
+		return nil, fmt.Errorf("target %q: no renderer; set %s:target to local", cfg.Target, stacks.Namespace)
+	}
+	def, err := stacks.Build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	secrets, err := resolveSecrets(ctx, def)
+	if err != nil {
+		return nil, err
+	}
+	images, err := hostImages(ctx, cfg, def, o)
+	if err != nil {
+		return nil, err
+	}
+	r, err := render.Render(ctx, def, render.Inputs{Secrets: secrets, Images: images})
+	if err != nil {
+		return nil, err
+	}
+	return newOutputs(cfg, def, r), nil
+}
+
+// hostImages puts the images on the Docker host. The official catalog pulls
+// the pinned upstream images and builds the worker from the repository; the
+// local catalog's images were built by kit-images and are used as they are.
+func hostImages(ctx *pulumi.Context, cfg stacks.Config, def stacks.Definition, o Options) (map[string]pulumi.StringInput, error) {
+	if cfg.Catalog != stacks.CatalogOfficial {
+		return nil, nil
+	}
+	var pulls []string
+	for _, svc := range def.Services {
+		if svc.Image != cfg.Images.Worker {
+			pulls = append(pulls, svc.Image)
+		}
+	}
+	images, err := render.Pull(ctx, pulls)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := def.Service(stacks.ServiceWorker); !ok {
+		return images, nil
+	}
+	dockerfile := filepath.Join(o.Root, WorkerDockerfile)
+	if _, err := os.Stat(dockerfile); err != nil {
+		return nil, fmt.Errorf("worker image: %s not found (%v); the official image catalog builds the worker from it. "+
+			"Run pulumi from the repository root, or build the offline images with `go run ./infra/images/cmd/kit-images build` "+
+			"and set `pulumi config set %s:imageCatalog local`", WorkerDockerfile, err, stacks.Namespace)
+	}
+	worker, err := render.BuildImage(ctx, "image-worker", render.Build{
+		Ref:        cfg.Images.Worker,
+		Context:    o.Root,
+		Dockerfile: dockerfile,
+	})
+	if err != nil {
+		return nil, err
+	}
+	images[cfg.Images.Worker] = worker
+	return images, nil
+}

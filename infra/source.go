@@ -1,0 +1,78 @@
+package infra
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+
+	"github.com/ampledata/temporal-kit/stacks"
+)
+
+// secretKeys are the config keys whose values are secrets: they must be
+// stored as Pulumi secrets and are only ever read as secret Outputs.
+var secretKeys = []string{"postgresPassword", "serpApiKey"}
+
+func isSecretKey(key string) bool {
+	for _, k := range secretKeys {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// secretPresent stands in for a secret's value: stacks.LoadConfig only needs
+// to know that one is set, so the plain value never leaves the Pulumi config.
+const secretPresent = "[secret]"
+
+// configSource adapts the stack's Pulumi config to stacks.Source.
+type configSource struct{ cfg *config.Config }
+
+func newConfigSource(ctx *pulumi.Context) configSource {
+	return configSource{cfg: config.New(ctx, stacks.Namespace)}
+}
+
+// Get implements stacks.Source. Structured values (hostPorts, images, ...)
+// arrive as JSON, which is what LoadConfig reads.
+func (s configSource) Get(key string) (string, bool) {
+	v, err := s.cfg.Try(key)
+	if err != nil {
+		return "", false
+	}
+	if isSecretKey(key) && v != "" {
+		return secretPresent, true
+	}
+	return v, true
+}
+
+// plaintextSecrets names secret keys that were set without --secret: their
+// value then sits in clear text in Pulumi.<stack>.yaml.
+func plaintextSecrets(ctx *pulumi.Context) []string {
+	var problems []string
+	for _, k := range secretKeys {
+		full := stacks.Namespace + ":" + k
+		if v, ok := ctx.GetConfig(full); ok && v != "" && !ctx.IsConfigSecret(full) {
+			problems = append(problems, fmt.Sprintf("%s: is stored in plain text in Pulumi.%s.yaml; remove it with `pulumi config rm %s` and set it again with `pulumi config set --secret %s <value>`",
+				full, ctx.Stack(), full, full))
+		}
+	}
+	return problems
+}
+
+// loadConfig validates the stack config and reports every problem at once.
+func loadConfig(ctx *pulumi.Context) (stacks.Config, error) {
+	cfg, err := stacks.LoadConfig(ctx.Stack(), newConfigSource(ctx))
+	problems := plaintextSecrets(ctx)
+	if err != nil {
+		ce, ok := err.(*stacks.ConfigError)
+		if !ok {
+			return cfg, err
+		}
+		problems = append(ce.Problems, problems...)
+	}
+	if len(problems) > 0 {
+		return cfg, &stacks.ConfigError{Problems: problems}
+	}
+	return cfg, nil
+}

@@ -5,8 +5,9 @@ package worker
 
 import "embed"
 
-// Fixtures holds recorded SERP answers (testdata/serp/<query slug>.json)
-// and web pages (testdata/pages/<host>/<path>).
+// Fixtures holds recorded SERP answers (testdata/serp/<query slug>.json),
+// web pages (testdata/pages/<host>/<path>) and the results the pipeline
+// must store for the recorded companies (testdata/expected/<slug>.json).
 //
-//go:embed testdata/serp testdata/pages
+//go:embed testdata/serp testdata/pages testdata/expected
 var Fixtures embed.FS

@@ -30,6 +30,8 @@ type Config struct {
 	PGDatabase string
 
 	SerpAPIURL string
+	// SerpAPIKey is optional: without it only rows that carry a domain are
+	// enriched, the others are stored as failed with class serp_not_configured.
 	SerpAPIKey string
 
 	APIAddr         string
@@ -95,9 +97,6 @@ func Load(get Getenv) (Config, error) {
 		FetchMaxPages:     p.intRange("FETCH_MAX_PAGES", 2, 1, 20),
 		UserAgent:         p.str("USER_AGENT", "ampledata-enrichment/1.0 (+https://ampledata.example/bot)"),
 	}
-	if c.SerpAPIKey == "" {
-		p.fail("SERP_API_KEY", "is required: set it to the Serper API key (from the serpApiKey secret)")
-	}
 	if u, err := url.Parse(c.SerpAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		p.fail("SERP_API_URL", "%q is not an http(s) base URL; use e.g. https://google.serper.dev", c.SerpAPIURL)
 	}
@@ -122,6 +121,13 @@ func Load(get Getenv) (Config, error) {
 	}
 	if c.SerpRatePerSecond < 0 {
 		p.fail("SERP_RATE_LIMIT", "must be >= 0 (calls per second; 0 means no limit)")
+	}
+	for _, name := range []string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"} {
+		if v, ok := get(name); ok && strings.TrimSpace(v) != "" {
+			if u, err := url.Parse(strings.TrimSpace(v)); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "socks5") {
+				p.fail(name, "%q is not a proxy URL; use e.g. http://fixtures:8080", v)
+			}
+		}
 	}
 	c.Proxy = ProxyFromEnv(get)
 	if len(p.errs) > 0 {

@@ -40,7 +40,9 @@ func TestErrorsNameTheVariableAndTheFix(t *testing.T) {
 		env  map[string]string
 		want []string
 	}{
-		{map[string]string{}, []string{"SERP_API_KEY is required"}},
+		{map[string]string{"FETCH_PER_DOMAIN": "0"}, []string{"FETCH_PER_DOMAIN", "1 to 100"}},
+		{map[string]string{"HTTP_PROXY": "fixtures 8080"}, []string{"HTTP_PROXY", "http://fixtures:8080"}},
+		{map[string]string{"SERP_RATE_LIMIT": "-1"}, []string{"SERP_RATE_LIMIT", ">= 0"}},
 		{map[string]string{"SERP_API_KEY": "k", "SERP_API_URL": "ftp://x"}, []string{"SERP_API_URL", "https://google.serper.dev"}},
 		{map[string]string{"SERP_API_KEY": "k", "PGPORT": "99999"}, []string{"PGPORT", "1 to 65535"}},
 		{map[string]string{"SERP_API_KEY": "k", "SHUTDOWN_TIMEOUT": "soon"}, []string{"SHUTDOWN_TIMEOUT", "duration"}},
@@ -50,7 +52,7 @@ func TestErrorsNameTheVariableAndTheFix(t *testing.T) {
 		{map[string]string{"SERP_API_KEY": "k", "LOG_LEVEL": "loud"}, []string{"LOG_LEVEL"}},
 		{map[string]string{"SERP_API_KEY": "k", "API_ADDR": "8000"}, []string{"API_ADDR", ":8000"}},
 		// every problem is reported at once
-		{map[string]string{"PGPORT": "x", "FETCH_TIMEOUT": "1h1s"}, []string{"PGPORT", "FETCH_TIMEOUT", "SERP_API_KEY"}},
+		{map[string]string{"PGPORT": "x", "FETCH_TIMEOUT": "1h1s"}, []string{"PGPORT", "FETCH_TIMEOUT"}},
 	}
 	for _, c := range cases {
 		_, err := Load(env(c.env))
@@ -63,6 +65,17 @@ func TestErrorsNameTheVariableAndTheFix(t *testing.T) {
 				t.Errorf("%v: error %q does not mention %q", c.env, err, w)
 			}
 		}
+	}
+}
+
+func TestSerpKeyIsOptional(t *testing.T) {
+	// stacks/worker.go sets SERP_API_KEY only when the serpApiKey secret exists.
+	c, err := Load(env(map[string]string{}))
+	if err != nil {
+		t.Fatalf("no SERP_API_KEY must be accepted: %v", err)
+	}
+	if c.SerpAPIKey != "" || !strings.Contains(c.String(), "serpkey=(unset)") {
+		t.Errorf("key %q, String %s", c.SerpAPIKey, c)
 	}
 }
 
@@ -85,7 +98,7 @@ func TestProxyFromEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for host, want := range map[string]string{"acme-0001.test": "http://fixture:8080", "internal.test": ""} {
+	for host, want := range map[string]string{"company-00001.example": "http://fixture:8080", "internal.test": ""} {
 		req, _ := http.NewRequest("GET", "http://"+host+"/", nil)
 		u, err := c.Proxy(req)
 		if err != nil {

@@ -29,7 +29,8 @@ type Activities struct {
 	Metrics *metrics.Pipeline
 	// FlushEvery bounds the rows written per round trip and per heartbeat.
 	FlushEvery int
-	// HeartbeatEvery is how often progress is flushed and heartbeated.
+	// HeartbeatEvery is how often finished rows are written and heartbeated
+	// (the SDK sends at most one heartbeat per 80% of the heartbeat timeout).
 	HeartbeatEvery time.Duration
 }
 
@@ -39,99 +40,80 @@ type BatchInput struct {
 	Batch int
 	From  int
 	To    int
-	// RowAttempts is how many attempts a row failing transiently gets; on
-	// the last one it is stored as failed instead of failing the batch.
+	// RowAttempts is how many times a row failing transiently is tried; on
+	// the last try it is stored as failed instead of failing the batch.
 	RowAttempts int
 }
 
 // BatchResult counts a batch's rows over all its attempts.
 type BatchResult struct {
-	Rows     int            // rows that reached a final outcome in this activity
-	OK       int            // search: site found; enrich: enriched
-	Failed   int            // stored as failed
-	ByClass  map[string]int // failed rows by error class
-	Attempts int            // attempts the activity took (1 = no retry)
+	OK       int                   // rows stored as enriched
+	Failed   int                   // rows stored as failed
+	Stages   map[string]StageCount // rows per stage and outcome
+	ByClass  map[string]int        // failed rows by error class
+	Attempts int                   // attempts the activity took (1 = no retry)
 }
 
-// batchProgress is the heartbeat: rows already final and the counts so far.
-// A retried attempt starts from it and skips those rows.
+// batchProgress is the heartbeat: rows already final (written), the tries
+// of rows that failed transiently, and the counts so far. A retried attempt
+// (after a crash, a worker restart or transient row failures) starts from it.
 type batchProgress struct {
 	Done   []int
+	Tries  map[int]int
 	Result BatchResult
 }
 
 // ErrTransientRows is the type of the error a batch returns when rows failed
-// transiently and have attempts left: Temporal retries the batch with
-// backoff, and the retry redoes only those rows.
+// transiently and have tries left: Temporal retries the batch with backoff,
+// and the retry redoes only those rows.
 const ErrTransientRows = "TransientRowErrors"
 
+// outcome is one row's result in a batch.
 type outcome struct {
-	row      int
-	site     string        // search: the site found
-	result   *store.Result // a final result to store
-	retry    *pipeline.RowError
-	finalErr *pipeline.RowError
+	row    int
+	site   string        // search: the site found
+	result *store.Result // a final result to store
+	err    *pipeline.RowError
 }
 
-// SearchBatch finds the site of every row of the batch that has no domain.
+// SearchBatch finds the site of every row of the batch that needs a search.
 func (a *Activities) SearchBatch(ctx context.Context, in BatchInput) (BatchResult, error) {
 	rows, err := a.DB.RowsToSearch(ctx, in.JobID, in.From, in.To)
 	if err != nil {
-		return BatchResult{}, err
+		return BatchResult{Attempts: int(activity.GetInfo(ctx).Attempt)}, err
 	}
-	return a.runBatch(ctx, "search", in, rows,
-		func(ctx context.Context, last bool, row store.InputRow) outcome {
-			site, rerr := a.Stages.FindSite(ctx, row)
-			switch {
-			case rerr == nil:
-				return outcome{row: row.Num, site: site}
-			case rerr.Transient && !last:
-				return outcome{row: row.Num, retry: rerr}
-			default:
-				r := pipeline.Failed(in.JobID, row.Num, "", rerr)
-				return outcome{row: row.Num, result: &r, finalErr: rerr}
-			}
-		})
+	return a.runBatch(ctx, "search", in, rows, func(ctx context.Context, row store.InputRow) outcome {
+		site, rerr := a.Stages.FindSite(ctx, row)
+		if rerr != nil {
+			return outcome{row: row.Num, err: rerr}
+		}
+		return outcome{row: row.Num, site: site}
+	})
 }
 
 // EnrichBatch fetches, extracts and stores every row of the batch whose site is known.
 func (a *Activities) EnrichBatch(ctx context.Context, in BatchInput) (BatchResult, error) {
 	rows, err := a.DB.RowsToEnrich(ctx, in.JobID, in.From, in.To)
 	if err != nil {
-		return BatchResult{}, err
+		return BatchResult{Attempts: int(activity.GetInfo(ctx).Attempt)}, err
 	}
-	return a.runBatch(ctx, "enrich", in, rows,
-		func(ctx context.Context, last bool, row store.InputRow) outcome {
-			res, rerr := a.Stages.Enrich(ctx, in.JobID, row, row.SiteURL)
-			switch {
-			case rerr == nil:
-				return outcome{row: row.Num, result: &res}
-			case rerr.Transient && !last:
-				return outcome{row: row.Num, retry: rerr}
-			default:
-				r := pipeline.Failed(in.JobID, row.Num, row.SiteURL, rerr)
-				return outcome{row: row.Num, result: &r, finalErr: rerr}
-			}
-		})
+	return a.runBatch(ctx, "enrich", in, rows, func(ctx context.Context, row store.InputRow) outcome {
+		res, rerr := a.Stages.Enrich(ctx, in.JobID, row, row.SiteURL)
+		if rerr != nil {
+			return outcome{row: row.Num, site: row.SiteURL, err: rerr}
+		}
+		return outcome{row: row.Num, result: &res}
+	})
 }
 
 // runBatch runs rows concurrently (the stages bound the concurrency), writes
-// outcomes in groups, and heartbeats after each write so that a retry, after
-// a crash or a transient failure, resumes with the rows not yet written.
+// outcomes in groups, and heartbeats after each write so that a retry resumes
+// with the rows not yet written.
 func (a *Activities) runBatch(ctx context.Context, kind string, in BatchInput, rows []store.InputRow,
-	do func(ctx context.Context, last bool, row store.InputRow) outcome) (BatchResult, error) {
+	do func(ctx context.Context, row store.InputRow) outcome) (BatchResult, error) {
 	info := activity.GetInfo(ctx)
 	logger := activity.GetLogger(ctx)
-	var prog batchProgress
-	if activity.HasHeartbeatDetails(ctx) {
-		if err := activity.GetHeartbeatDetails(ctx, &prog); err != nil {
-			logger.Warn("unreadable heartbeat details; redoing the batch", "error", err)
-			prog = batchProgress{}
-		}
-	}
-	if prog.Result.ByClass == nil {
-		prog.Result.ByClass = map[string]int{}
-	}
+	prog := resume(ctx, logger)
 	done := make(map[int]bool, len(prog.Done))
 	for _, r := range prog.Done {
 		done[r] = true
@@ -142,127 +124,174 @@ func (a *Activities) runBatch(ctx context.Context, kind string, in BatchInput, r
 			todo = append(todo, r)
 		}
 	}
-	if len(prog.Done) > 0 {
-		logger.Info("resuming batch", "kind", kind, "done", len(prog.Done), "todo", len(todo), "attempt", info.Attempt)
+	if len(prog.Done) > 0 || len(prog.Tries) > 0 {
+		logger.Info("resuming batch", "kind", kind, "batch", in.Batch, "done", len(prog.Done), "todo", len(todo), "attempt", info.Attempt)
 	}
-	last := int(info.Attempt) >= in.RowAttempts
 
-	out := make(chan outcome)
+	// Rows run concurrently; the channel is buffered so that a row finishing
+	// after the loop below stopped (cancel, store error) never blocks.
+	out := make(chan outcome, len(todo))
 	var wg sync.WaitGroup
 	for _, r := range todo {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			o := do(ctx, last, r)
-			select {
-			case out <- o:
-			case <-ctx.Done():
-			}
+			out <- do(ctx, r)
 		}()
 	}
 	go func() { wg.Wait(); close(out) }()
 
+	w := &batchWriter{a: a, kind: kind, in: in, prog: &prog}
 	flushEvery := max(a.FlushEvery, 1)
 	every := a.HeartbeatEvery
 	if every <= 0 {
 		every = time.Second
 	}
-	var pendingSites []store.SiteFound
-	var pendingResults []store.Result
-	var pendingRows []int
-	var pendingOK, retries int
-	pendingClass := map[string]int{}
-	actCtx := ctx
-	flush := func(dbCtx context.Context) error {
-		if len(pendingRows) == 0 {
-			activity.RecordHeartbeat(actCtx, prog)
-			return nil
-		}
-		began := time.Now()
-		if err := a.DB.SaveSites(dbCtx, in.JobID, pendingSites); err != nil {
-			return err
-		}
-		if err := a.DB.SaveResults(dbCtx, pendingResults); err != nil {
-			return err
-		}
-		if len(pendingResults) > 0 {
-			a.Metrics.Observe(pipeline.StageStore, "ok", time.Since(began))
-		}
-		prog.Done = append(prog.Done, pendingRows...)
-		prog.Result.Rows += len(pendingRows)
-		prog.Result.OK += pendingOK
-		for c, n := range pendingClass {
-			prog.Result.Failed += n
-			prog.Result.ByClass[c] += n
-		}
-		activity.RecordHeartbeat(actCtx, prog)
-		pendingSites, pendingResults, pendingRows, pendingOK = pendingSites[:0], pendingResults[:0], pendingRows[:0], 0
-		clear(pendingClass)
-		return nil
-	}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	retries := 0
 	var flushErr error
 loop:
-	for {
+	for flushErr == nil {
 		select {
 		case o, ok := <-out:
 			if !ok {
 				break loop
 			}
-			switch {
-			case o.retry != nil:
-				retries++
-				continue
-			case o.finalErr != nil:
-				pendingClass[o.finalErr.Class]++
-			default:
-				pendingOK++
-			}
-			if o.site != "" {
-				pendingSites = append(pendingSites, store.SiteFound{Row: o.row, SiteURL: o.site})
-			}
-			if o.result != nil {
-				pendingResults = append(pendingResults, *o.result)
-			}
-			pendingRows = append(pendingRows, o.row)
-			if len(pendingRows) >= flushEvery {
-				if flushErr = flush(ctx); flushErr != nil {
-					break loop
+			if o.err != nil && o.err.Transient {
+				if o.err.Class == "cancelled" {
+					continue // not the row's fault: no try spent
+				}
+				prog.Tries[o.row]++
+				if prog.Tries[o.row] < in.RowAttempts {
+					retries++
+					continue
 				}
 			}
-		case <-tick.C:
-			if flushErr = flush(ctx); flushErr != nil {
-				break loop
+			w.add(o)
+			if w.pending() >= flushEvery {
+				flushErr = w.flush(ctx, ctx)
 			}
+		case <-tick.C:
+			flushErr = w.flush(ctx, ctx)
 		case <-ctx.Done():
 			break loop
 		}
 	}
+	prog.Result.Attempts = int(info.Attempt)
 	if ctx.Err() != nil {
-		// Cancelled or the worker is stopping: keep what is finished, so the
-		// next attempt (or nobody, after a cancel) need not redo it.
+		// Cancelled, or the worker is stopping: keep what is finished, so
+		// the next attempt (or nobody, after a cancel) need not redo it.
 		saveCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = flush(saveCtx)
+		if err := w.flush(ctx, saveCtx); err != nil {
+			logger.Warn("could not store finished rows on cancel; a retry redoes them", "error", err)
+		}
 		a.Metrics.Batch(kind, "cancelled")
-		prog.Result.Attempts = int(info.Attempt)
 		return prog.Result, ctx.Err()
 	}
 	if flushErr == nil {
-		flushErr = flush(ctx)
+		flushErr = w.flush(ctx, ctx)
 	}
 	if flushErr != nil {
 		a.Metrics.Batch(kind, "store_error")
-		prog.Result.Attempts = int(info.Attempt)
 		return prog.Result, fmt.Errorf("%s batch %d: store: %w", kind, in.Batch, flushErr)
 	}
-	prog.Result.Attempts = int(info.Attempt)
 	if retries > 0 {
 		a.Metrics.Batch(kind, "retry")
+		activity.RecordHeartbeat(ctx, prog) // the rows' tries, for the next attempt
 		return prog.Result, temporal.NewApplicationError(
 			fmt.Sprintf("%s batch %d: %d rows failed transiently; retrying them", kind, in.Batch, retries), ErrTransientRows)
 	}
 	a.Metrics.Batch(kind, "ok")
 	return prog.Result, nil
+}
+
+// resume reads the previous attempt's heartbeat, if any.
+func resume(ctx context.Context, logger interface{ Warn(string, ...any) }) batchProgress {
+	var prog batchProgress
+	if activity.HasHeartbeatDetails(ctx) {
+		if err := activity.GetHeartbeatDetails(ctx, &prog); err != nil {
+			logger.Warn("unreadable heartbeat details; redoing the batch", "error", err)
+			prog = batchProgress{}
+		}
+	}
+	if prog.Tries == nil {
+		prog.Tries = map[int]int{}
+	}
+	if prog.Result.ByClass == nil {
+		prog.Result.ByClass = map[string]int{}
+	}
+	if prog.Result.Stages == nil {
+		prog.Result.Stages = map[string]StageCount{}
+	}
+	return prog
+}
+
+// batchWriter buffers final outcomes and writes them in one round trip per
+// group; only written rows enter the heartbeat, so a retry never skips a
+// row that is not in the database.
+type batchWriter struct {
+	a     *Activities
+	kind  string
+	in    BatchInput
+	prog  *batchProgress
+	sites []store.SiteFound
+	res   []store.Result
+	outs  []outcome
+}
+
+func (w *batchWriter) add(o outcome) {
+	w.outs = append(w.outs, o)
+	switch {
+	case o.err != nil:
+		r := pipeline.Failed(w.in.JobID, o.row, o.site, o.err)
+		w.res = append(w.res, r)
+	case o.result != nil:
+		w.res = append(w.res, *o.result)
+	default: // a site found: the row goes on to the enrich batch
+		w.sites = append(w.sites, store.SiteFound{Row: o.row, SiteURL: o.site})
+	}
+}
+
+func (w *batchWriter) pending() int { return len(w.outs) }
+
+// flush writes the pending outcomes with dbCtx and heartbeats through actCtx.
+func (w *batchWriter) flush(actCtx, dbCtx context.Context) error {
+	if len(w.outs) == 0 {
+		activity.RecordHeartbeat(actCtx, *w.prog)
+		return nil
+	}
+	began := time.Now()
+	if err := w.a.DB.SaveSites(dbCtx, w.in.JobID, w.sites); err != nil {
+		w.a.Metrics.ObserveMany(pipeline.StageStore, "store_error", len(w.outs), time.Since(began))
+		return err
+	}
+	if err := w.a.DB.SaveResults(dbCtx, w.res); err != nil {
+		w.a.Metrics.ObserveMany(pipeline.StageStore, "store_error", len(w.outs), time.Since(began))
+		return err
+	}
+	w.a.Metrics.ObserveMany(pipeline.StageStore, "ok", len(w.res), time.Since(began))
+	r := &w.prog.Result
+	for _, o := range w.outs {
+		w.prog.Done = append(w.prog.Done, o.row)
+		delete(w.prog.Tries, o.row)
+		switch {
+		case o.err != nil:
+			r.Failed++
+			r.ByClass[o.err.Class]++
+			r.Stages[o.err.Stage] = r.Stages[o.err.Stage].plus(0, 1)
+			r.Stages[pipeline.StageStore] = r.Stages[pipeline.StageStore].plus(1, 0)
+		case o.result != nil:
+			r.OK++
+			r.Stages[pipeline.StageFetch] = r.Stages[pipeline.StageFetch].plus(1, 0)
+			r.Stages[pipeline.StageExtract] = r.Stages[pipeline.StageExtract].plus(1, 0)
+			r.Stages[pipeline.StageStore] = r.Stages[pipeline.StageStore].plus(1, 0)
+		default:
+			r.Stages[pipeline.StageSearch] = r.Stages[pipeline.StageSearch].plus(1, 0)
+		}
+	}
+	activity.RecordHeartbeat(actCtx, *w.prog)
+	w.sites, w.res, w.outs = w.sites[:0], w.res[:0], w.outs[:0]
+	return nil
 }

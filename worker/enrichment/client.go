@@ -29,6 +29,8 @@ func (j *Jobs) Start(ctx context.Context, jobID string, rows int) error {
 		TaskQueue:                j.Queue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowExecutionTimeout: 0,
+		// Shown in the Temporal UI beside the workflow.
+		Memo: map[string]any{"job": jobID, "rows": rows},
 	}, JobWorkflow, in)
 	if err != nil {
 		return fmt.Errorf("start job workflow: %w", err)
@@ -38,18 +40,20 @@ func (j *Jobs) Start(ctx context.Context, jobID string, rows int) error {
 
 // Status is the workflow's state and, when it answers, its progress.
 type Status struct {
-	State    string // running, completed, failed, cancelled, terminated, timed_out, unknown
-	Progress *Progress
+	State      string // running, completed, failed, cancelled, terminated, timed_out, unknown
+	WorkflowID string
+	Progress   *Progress // nil when no worker answered the query
 }
 
 // Status describes the job's latest run and queries its progress (a closed
 // workflow is queried too: its last state is replayed by a worker).
 func (j *Jobs) Status(ctx context.Context, jobID string) (Status, error) {
-	var st Status
+	st := Status{WorkflowID: WorkflowID(jobID)}
 	d, err := j.Client.DescribeWorkflowExecution(ctx, WorkflowID(jobID), "")
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		return Status{State: "unknown"}, nil
+		st.State = "unknown"
+		return st, nil
 	}
 	if err != nil {
 		return st, fmt.Errorf("describe job workflow: %w", err)

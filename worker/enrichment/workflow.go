@@ -1,6 +1,7 @@
 // Package enrichment is the Temporal side of the pipeline: the job workflow
 // that walks a job's rows in batches, and the batch activities that run the
-// stages for many rows at once.
+// stages for many rows at once, so a row costs a small fraction of a
+// Temporal action.
 package enrichment
 
 import (
@@ -14,6 +15,13 @@ import (
 // QueryProgress is the query name that returns a job's Progress.
 const QueryProgress = "progress"
 
+// Job states, as Progress.State and the API show them.
+const (
+	StateRunning   = "running"
+	StateCompleted = "completed"
+	StateCancelled = "cancelled"
+)
+
 // JobInput starts a job; the carried-over fields are set by continue-as-new.
 type JobInput struct {
 	JobID     string
@@ -24,7 +32,7 @@ type JobInput struct {
 	BatchSize     int
 	Parallelism   int
 	BatchesPerRun int
-	// RowAttempts is the number of attempts a row failing transiently gets.
+	// RowAttempts is the number of tries a row failing transiently gets.
 	RowAttempts int
 	// SearchQueue is the task queue of SearchBatch: a queue of its own so the
 	// SERP API's rate limit is the queue's (TaskQueueActivitiesPerSecond).
@@ -39,39 +47,51 @@ type JobInput struct {
 type Progress struct {
 	JobID        string
 	TotalRows    int
-	Done         int // rows with a final outcome
-	OK           int
-	Failed       int
+	Done         int                   // rows with a stored outcome
+	OK           int                   // rows stored as enriched
+	Failed       int                   // rows stored as failed
 	Stages       map[string]StageCount // per stage: rows ok and failed
 	ErrorClasses map[string]int        // failed rows by error class
 	Batches      int
 	BatchesDone  int
-	BatchErrors  int // batch activities that failed for good (rows left pending)
+	BatchErrors  int // batches that failed for good (their remaining rows stay pending)
 	Runs         int // workflow runs: 1 + continue-as-new count
-	// Actions counts the billable Temporal actions of the job so far: each
-	// run's start, each activity attempt.
-	Actions int
-	State   string // running, completed, cancelled
+	// ActivityAttempts counts batch activity attempts, retries included.
+	ActivityAttempts int
+	State            string // running, completed, cancelled
 }
 
 // StageCount is one stage's tally.
 type StageCount struct {
-	OK     int
-	Failed int
+	OK     int `json:"ok"`
+	Failed int `json:"failed"`
 }
 
-// ActionsPerRow is the job's Temporal actions divided by its rows.
+func (s StageCount) plus(ok, failed int) StageCount {
+	return StageCount{OK: s.OK + ok, Failed: s.Failed + failed}
+}
+
+// Actions is the job's billable Temporal actions as the workflow sees them:
+// each run started (the first and every continue-as-new) and each activity
+// attempt. Heartbeats and queries are actions too but invisible here; the
+// load tool adds them from the SDK's metrics.
+func (p *Progress) Actions() int { return p.Runs + p.ActivityAttempts }
+
+// ActionsPerRow is Actions divided by the job's rows.
 func (p *Progress) ActionsPerRow() float64 {
 	if p.TotalRows == 0 {
 		return 0
 	}
-	return float64(p.Actions) / float64(p.TotalRows)
+	return float64(p.Actions()) / float64(p.TotalRows)
 }
 
 // JobWorkflow enriches a job's rows: per batch, SearchBatch then
 // EnrichBatch, Parallelism batches at a time, continuing as new every
 // BatchesPerRun batches (or sooner, when the server suggests it).
 func JobWorkflow(ctx workflow.Context, in JobInput) (*Progress, error) {
+	if err := in.validate(); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadJobInput", nil)
+	}
 	logger := workflow.GetLogger(ctx)
 	p := in.Progress
 	if p == nil {
@@ -79,24 +99,25 @@ func JobWorkflow(ctx workflow.Context, in JobInput) (*Progress, error) {
 		p.Batches = (in.TotalRows + in.BatchSize - 1) / in.BatchSize
 	}
 	p.Runs++
-	p.Actions++ // this run's start (the first start, or a continue-as-new)
-	p.State = "running"
+	p.State = StateRunning
 	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (*Progress, error) { return p, nil }); err != nil {
 		return nil, err
 	}
 
+	// Retries have no attempt cap: rows failing transiently are stored as
+	// failed on their last try by the activity itself, so what remains are
+	// outages (database, worker, Temporal) that heal. The backoff outlasts
+	// a database restart without hammering it.
 	var a *Activities
 	search := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           in.SearchQueue,
 		StartToCloseTimeout: 15 * time.Minute,
-		HeartbeatTimeout:    10 * time.Second, // cancel and crashes are noticed within it
+		HeartbeatTimeout:    10 * time.Second, // a crashed worker's batch moves on within it
 		WaitForCancellation: true,             // let the batch store what it finished
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    2 * time.Second, // a 429 or 5xx from the SERP API wants a pause
 			BackoffCoefficient: 2,
-			MaximumInterval:    2 * time.Minute,
-			// No cap: rows failing transiently are stored as failed on attempt
-			// RowAttempts, so what remains are outages (database, worker) that heal.
+			MaximumInterval:    time.Minute,
 		},
 	})
 	enrich := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -111,23 +132,24 @@ func JobWorkflow(ctx workflow.Context, in JobInput) (*Progress, error) {
 	})
 
 	runBatch := func(ctx workflow.Context, b int) {
-		in := BatchInput{JobID: in.JobID, Batch: b, From: b * in.BatchSize, To: min(in.TotalRows, (b+1)*in.BatchSize), RowAttempts: in.RowAttempts}
-		var s BatchResult
-		err := workflow.ExecuteActivity(search, a.SearchBatch, in).Get(ctx, &s)
-		p.Actions += max(s.Attempts, 1)
-		if err != nil {
-			p.batchFailed(ctx, b, "search", err)
-			return
+		bin := BatchInput{JobID: in.JobID, Batch: b, From: b * in.BatchSize, To: min(in.TotalRows, (b+1)*in.BatchSize), RowAttempts: in.RowAttempts}
+		for _, step := range []struct {
+			opts workflow.Context
+			fn   any
+			name string
+		}{{search, a.SearchBatch, "search"}, {enrich, a.EnrichBatch, "enrich"}} {
+			var r BatchResult
+			err := workflow.ExecuteActivity(step.opts, step.fn, bin).Get(ctx, &r)
+			p.ActivityAttempts += max(r.Attempts, 1)
+			p.add(r)
+			if err != nil {
+				if ctx.Err() == nil { // a cancel is not a failure
+					p.BatchErrors++
+					logger.Error("batch failed for good; its remaining rows stay pending", "batch", b, "step", step.name, "error", err)
+				}
+				return
+			}
 		}
-		p.add("search", s, true)
-		var e BatchResult
-		err = workflow.ExecuteActivity(enrich, a.EnrichBatch, in).Get(ctx, &e)
-		p.Actions += max(e.Attempts, 1)
-		if err != nil {
-			p.batchFailed(ctx, b, "enrich", err)
-			return
-		}
-		p.add("fetch", e, false)
 		p.BatchesDone++
 	}
 
@@ -154,7 +176,7 @@ func JobWorkflow(ctx workflow.Context, in JobInput) (*Progress, error) {
 	wg.Wait(ctx)
 
 	if ctx.Err() != nil {
-		p.State = "cancelled"
+		p.State = StateCancelled
 		logger.Info("job cancelled", "job", in.JobID, "done", p.Done, "rows", p.TotalRows)
 		return p, temporal.NewCanceledError(p.Done)
 	}
@@ -163,37 +185,38 @@ func JobWorkflow(ctx workflow.Context, in JobInput) (*Progress, error) {
 		logger.Info("continuing as new", "job", in.JobID, "nextBatch", next, "runs", p.Runs)
 		return nil, workflow.NewContinueAsNewError(ctx, JobWorkflow, in)
 	}
-	p.State = "completed"
-	logger.Info("job done", "job", in.JobID, "ok", p.OK, "failed", p.Failed, "actions", p.Actions)
+	p.State = StateCompleted
+	logger.Info("job done", "job", in.JobID, "ok", p.OK, "failed", p.Failed, "actions", p.Actions())
 	return p, nil
 }
 
-// add folds a batch result into the tally. A successful search is not a
-// final outcome (the row goes on to fetch); a failed one is.
-func (p *Progress) add(stage string, r BatchResult, searchStage bool) {
-	sc := p.Stages[stage]
-	sc.OK += r.OK
-	sc.Failed += r.Failed
-	p.Stages[stage] = sc
+// add folds a batch result into the tally.
+func (p *Progress) add(r BatchResult) {
+	for s, c := range r.Stages {
+		p.Stages[s] = p.Stages[s].plus(c.OK, c.Failed)
+	}
 	for c, n := range r.ByClass {
 		p.ErrorClasses[c] += n
 	}
+	p.OK += r.OK
 	p.Failed += r.Failed
-	p.Done += r.Failed
-	if !searchStage {
-		p.OK += r.OK
-		p.Done += r.OK
-	}
+	p.Done = p.OK + p.Failed
 }
 
-func (p *Progress) batchFailed(ctx workflow.Context, b int, kind string, err error) {
-	if ctx.Err() != nil {
-		return // cancelled, not failed
+func (in JobInput) validate() error {
+	switch {
+	case in.JobID == "":
+		return fmt.Errorf("JobID is empty")
+	case in.TotalRows < 1:
+		return fmt.Errorf("TotalRows %d: a job has at least one row", in.TotalRows)
+	case in.BatchSize < 1 || in.Parallelism < 1 || in.BatchesPerRun < 1 || in.RowAttempts < 1:
+		return fmt.Errorf("BatchSize %d, Parallelism %d, BatchesPerRun %d, RowAttempts %d: each must be at least 1",
+			in.BatchSize, in.Parallelism, in.BatchesPerRun, in.RowAttempts)
+	case in.SearchQueue == "":
+		return fmt.Errorf("SearchQueue is empty")
 	}
-	p.BatchErrors++
-	p.BatchesDone++
-	workflow.GetLogger(ctx).Error("batch failed for good; its remaining rows stay pending", "batch", b, "kind", kind, "error", err)
+	return nil
 }
 
 // WorkflowID is the workflow ID of a job.
-func WorkflowID(jobID string) string { return fmt.Sprintf("enrichment-%s", jobID) }
+func WorkflowID(jobID string) string { return "enrichment-" + jobID }

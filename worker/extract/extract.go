@@ -35,8 +35,8 @@ type Page struct {
 	Emails      []Found
 	Phones      []Found
 	Socials     []Social
-	// Links are same-site links that look like contact or about pages:
-	// where the fetcher looks next.
+	// Links are same-site links that look like contact pages, then those
+	// that look like about pages: where the fetcher looks next, in order.
 	Links []string
 }
 
@@ -54,7 +54,9 @@ var (
 	// Phone numbers in text: an optional +country, then groups of digits with
 	// spaces, dots, dashes or parentheses; 7 to 15 digits in all (E.164).
 	phoneRE     = regexp.MustCompile(`(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,4}\)[\s.\-]?)?\d{2,4}(?:[\s.\-]\d{2,4}){1,4}`)
-	contactHint = regexp.MustCompile(`(?i)contact|about|impressum|kontakt|team|company`)
+	// Contact pages carry the most facts, so they are followed before about pages.
+	contactHint = regexp.MustCompile(`(?i)contact|impressum|kontakt|imprint`)
+	aboutHint   = regexp.MustCompile(`(?i)about|team|company`)
 )
 
 // socialHosts maps a host (without www.) to its network name.
@@ -77,7 +79,7 @@ func ParsePage(pageURL string, body []byte) Page {
 	if err != nil {
 		return p // html.Parse only fails on reader errors
 	}
-	emails, phones, socials, links := set{}, set{}, set{}, set{}
+	emails, phones, socials, contacts, abouts := set{}, set{}, set{}, set{}, set{}
 	var ogDesc string
 	var text strings.Builder
 	var walk func(n *html.Node, skip bool)
@@ -135,9 +137,14 @@ func ParsePage(pageURL string, body []byte) Page {
 					}
 					if net, profile := socialProfile(u); net != "" {
 						socials.add(net + "\x00" + profile)
-					} else if base != nil && sameSite(u.Host, base.Host) && u.Path != base.Path && contactHint.MatchString(u.Path+" "+textOf(n)) {
+					} else if base != nil && sameSite(u.Host, base.Host) && u.Path != base.Path {
 						u.Fragment = ""
-						links.add(u.String())
+						switch hint := u.Path + " " + textOf(n); {
+						case contactHint.MatchString(hint):
+							contacts.add(u.String())
+						case aboutHint.MatchString(hint):
+							abouts.add(u.String())
+						}
 					}
 				}
 			}
@@ -171,7 +178,12 @@ func ParsePage(pageURL string, body []byte) Page {
 		net, profile, _ := strings.Cut(s, "\x00")
 		p.Socials = append(p.Socials, Social{Network: net, Value: profile, URL: pageURL})
 	}
-	p.Links = links.list()
+	p.Links = contacts.list()
+	for _, l := range abouts.list() {
+		if _, dup := contacts[l]; !dup {
+			p.Links = append(p.Links, l)
+		}
+	}
 	return p
 }
 

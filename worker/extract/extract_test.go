@@ -25,15 +25,15 @@ func values(fs []Found) []string {
 }
 
 func TestRecordedHomePage(t *testing.T) {
-	const u = "http://globex.test/"
-	p := ParsePage(u, read(t, "globex.test/index.html"))
+	const u = "http://globex.example/"
+	p := ParsePage(u, read(t, "globex.example/index.html"))
 	if p.Title != "Globex Corporation — Everything, Everywhere" {
 		t.Errorf("title %q", p.Title)
 	}
 	if p.Description != "Globex Corporation makes everything, everywhere, since 1989." {
 		t.Errorf("description %q (meta description beats og:description)", p.Description)
 	}
-	if got := values(p.Emails); !reflect.DeepEqual(got, []string{"info@globex.test"}) {
+	if got := values(p.Emails); !reflect.DeepEqual(got, []string{"info@globex.example"}) {
 		t.Errorf("emails %v (script text and logo@2x.png are not emails)", got)
 	}
 	if got := values(p.Phones); !reflect.DeepEqual(got, []string{"+15550102345"}) {
@@ -50,8 +50,8 @@ func TestRecordedHomePage(t *testing.T) {
 	if !reflect.DeepEqual(socials, want) {
 		t.Errorf("socials %v, want %v (share links are not profiles)", socials, want)
 	}
-	if !reflect.DeepEqual(p.Links, []string{"http://globex.test/about-us", "http://globex.test/contact"}) {
-		t.Errorf("links %v (other sites' contact pages are not followed)", p.Links)
+	if !reflect.DeepEqual(p.Links, []string{"http://globex.example/contact", "http://globex.example/about-us"}) {
+		t.Errorf("links %v (contact pages first; other sites' pages are not followed)", p.Links)
 	}
 	for _, e := range p.Emails {
 		if e.URL != u {
@@ -61,10 +61,10 @@ func TestRecordedHomePage(t *testing.T) {
 }
 
 func TestMergeKeepsFirstSource(t *testing.T) {
-	home := ParsePage("http://globex.test/", read(t, "globex.test/index.html"))
-	contact := ParsePage("http://globex.test/contact", read(t, "globex.test/contact.html"))
+	home := ParsePage("http://globex.example/", read(t, "globex.example/index.html"))
+	contact := ParsePage("http://globex.example/contact", read(t, "globex.example/contact.html"))
 	f := Merge(home, contact)
-	if f.Title.URL != "http://globex.test/" {
+	if f.Title.URL != "http://globex.example/" {
 		t.Errorf("title from %q", f.Title.URL)
 	}
 	got := map[string]string{}
@@ -72,10 +72,10 @@ func TestMergeKeepsFirstSource(t *testing.T) {
 		got[e.Value] = e.URL
 	}
 	want := map[string]string{
-		"info@globex.test":    "http://globex.test/",
-		"sales@globex.test":   "http://globex.test/contact",
-		"press@globex.test":   "http://globex.test/contact",
-		"support@globex.test": "http://globex.test/contact",
+		"info@globex.example":    "http://globex.example/",
+		"sales@globex.example":   "http://globex.example/contact",
+		"press@globex.example":   "http://globex.example/contact",
+		"support@globex.example": "http://globex.example/contact",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("emails %v, want %v", got, want)
@@ -83,7 +83,7 @@ func TestMergeKeepsFirstSource(t *testing.T) {
 	if ph := values(f.Phones); !reflect.DeepEqual(ph, []string{"+15550102345", "+15550109999"}) {
 		t.Errorf("phones %v", ph)
 	}
-	if len(f.Socials) != 4 || f.Socials[3].Network != "facebook" || f.Socials[3].URL != "http://globex.test/contact" {
+	if len(f.Socials) != 4 || f.Socials[3].Network != "facebook" || f.Socials[3].URL != "http://globex.example/contact" {
 		t.Errorf("socials %+v", f.Socials)
 	}
 }
@@ -97,17 +97,17 @@ func TestExtractTable(t *testing.T) {
 		desc       string
 	}{
 		{"og description fallback", `<title> A  B </title><meta property="og:description" content="og">`, nil, nil, "A B", "og"},
-		{"mailto with several and encoded", `<a href="mailto:a@x.test,B%40x.test?cc=c@x.test">m</a>`, []string{"a@x.test", "b@x.test"}, nil, "", ""},
+		{"mailto with several and encoded", `<a href="mailto:a@x.example,B%40x.example?cc=c@x.example">m</a>`, []string{"a@x.example", "b@x.example"}, nil, "", ""},
 		{"tel link", `<a href="tel:+44%2020%207946%200000">call</a>`, nil, []string{"+442079460000"}, "", ""},
 		{"short numbers are not phones", `<p>Call 555-0100 or see 2024.</p>`, nil, nil, "", ""},
 		{"phone with parentheses", `<p>Tel (030) 1234-5678</p>`, nil, []string{"03012345678"}, "", ""},
-		{"script ignored", `<script>x="a@b.test"</script><style>.a{}</style>`, nil, nil, "", ""},
-		{"broken html still parses", `<html><title>T<p>mail me: me@site.test`, nil, nil, "T<p>mail me: me@site.test", ""},
+		{"script ignored", `<script>x="a@b.example"</script><style>.a{}</style>`, nil, nil, "", ""},
+		{"broken html still parses", `<html><title>T<p>mail me: me@site.example`, nil, nil, "T<p>mail me: me@site.example", ""},
 		{"image name is not an email", `<p>see logo@2x.png</p>`, nil, nil, "", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p := ParsePage("http://site.test/", []byte(c.html))
+			p := ParsePage("http://site.example/", []byte(c.html))
 			if got := values(p.Emails); len(got) != len(c.emails) || (len(got) > 0 && !reflect.DeepEqual(got, c.emails)) {
 				t.Errorf("emails %v, want %v", got, c.emails)
 			}
@@ -122,11 +122,11 @@ func TestExtractTable(t *testing.T) {
 }
 
 func BenchmarkParsePage(b *testing.B) {
-	page := read(b, "globex.test/index.html")
+	page := read(b, "globex.example/index.html")
 	page = []byte(strings.Replace(string(page), "</main>", strings.Repeat("<p>Lorem ipsum dolor sit amet, call +1 555 010 2345.</p>", 200)+"</main>", 1))
 	b.SetBytes(int64(len(page)))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		ParsePage("http://globex.test/", page)
+		ParsePage("http://globex.example/", page)
 	}
 }

@@ -24,6 +24,7 @@ import (
 // JobStore is the database side of the API; *store.Store is one.
 type JobStore interface {
 	CreateJob(ctx context.Context, jobID string, f *jobcsv.File) error
+	DeleteJob(ctx context.Context, jobID string) error
 	GetJob(ctx context.Context, jobID string) (*store.Job, error)
 	CountResults(ctx context.Context, jobID string) (store.Counts, error)
 	EachResult(ctx context.Context, jobID string, fn func(cols []string) error) error
@@ -87,7 +88,7 @@ func (a *API) createJob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	case len(f.Rows) == 0:
-		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "no readable row in the CSV", "bad_rows": f.Bad})
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "no readable row in the CSV: fix the rows listed in bad_rows and send the file again", "bad_rows": f.Bad})
 		return
 	}
 	id := newJobID()
@@ -98,6 +99,9 @@ func (a *API) createJob(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := a.Workflows.Start(r.Context(), id, len(f.Rows)); err != nil {
 		a.Log.Error("start job", "job", id, "error", err)
+		if derr := a.Store.DeleteJob(context.WithoutCancel(r.Context()), id); derr != nil {
+			a.Log.Error("remove the job that did not start", "job", id, "error", derr)
+		}
 		writeError(w, http.StatusServiceUnavailable, "could not start the job workflow; try again")
 		return
 	}
@@ -111,26 +115,6 @@ func (a *API) createJob(w http.ResponseWriter, r *http.Request) {
 		Links: map[string]string{"self": "/jobs/" + id, "results": "/jobs/" + id + "/results.csv"}})
 }
 
-// JobView is the answer to GET /jobs/{id}.
-type JobView struct {
-	ID            string                           `json:"id"`
-	State         string                           `json:"state"`
-	Rows          int                              `json:"rows"`
-	Done          int                              `json:"done"`
-	OK            int                              `json:"ok"`
-	Failed        int                              `json:"failed"`
-	Percent       float64                          `json:"percent"`
-	Stages        map[string]enrichment.StageCount `json:"stages"`
-	ErrorClasses  map[string]int                   `json:"error_classes"`
-	BadRows       []jobcsv.BadRow                  `json:"bad_rows"`
-	Batches       int                              `json:"batches,omitempty"`
-	BatchesDone   int                              `json:"batches_done,omitempty"`
-	Runs          int                              `json:"workflow_runs,omitempty"`
-	Actions       int                              `json:"temporal_actions,omitempty"`
-	ActionsPerRow float64                          `json:"temporal_actions_per_row,omitempty"`
-	Source        string                           `json:"source"` // workflow (query) or database
-}
-
 var jobIDRE = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
 
 func (a *API) getJob(w http.ResponseWriter, r *http.Request) {
@@ -139,38 +123,20 @@ func (a *API) getJob(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v := JobView{ID: id, Rows: job.TotalRows, BadRows: job.Bad, State: "unknown"}
-	if v.BadRows == nil {
-		v.BadRows = []jobcsv.BadRow{}
+	// The stored results are the truth about rows; the workflow adds the
+	// per-stage tally and its batches when a worker answers the query.
+	c, err := a.Store.CountResults(r.Context(), id)
+	if err != nil {
+		a.Log.Error("count results", "job", id, "error", err)
+		writeError(w, http.StatusServiceUnavailable, "job store unavailable; try again")
+		return
 	}
 	st, err := a.Workflows.Status(r.Context(), id)
 	if err != nil {
 		a.Log.Warn("job status", "job", id, "error", err)
-	} else {
-		v.State = st.State
+		st = enrichment.Status{State: "unknown"}
 	}
-	if p := st.Progress; p != nil {
-		v.Done, v.OK, v.Failed, v.Stages, v.ErrorClasses = p.Done, p.OK, p.Failed, p.Stages, p.ErrorClasses
-		v.Batches, v.BatchesDone, v.Runs, v.Actions, v.ActionsPerRow = p.Batches, p.BatchesDone, p.Runs, p.Actions, p.ActionsPerRow()
-		v.Source = "workflow"
-	} else {
-		// No worker answers the query (or the run is gone): count in the database.
-		c, err := a.Store.CountResults(r.Context(), id)
-		if err != nil {
-			writeError(w, http.StatusServiceUnavailable, "progress unavailable; try again")
-			return
-		}
-		v.Done, v.OK, v.Failed, v.ErrorClasses = c.Done, c.OK, c.Failed, c.ByErrorClass
-		v.Stages = map[string]enrichment.StageCount{}
-		for s, n := range c.ByStage {
-			v.Stages[s] = enrichment.StageCount{Failed: n}
-		}
-		v.Source = "database"
-	}
-	if v.Rows > 0 {
-		v.Percent = float64(int(1000*float64(v.Done)/float64(v.Rows))) / 10
-	}
-	writeJSON(w, http.StatusOK, v)
+	writeJSON(w, http.StatusOK, NewJobView(job, c, st))
 }
 
 func (a *API) cancelJob(w http.ResponseWriter, r *http.Request) {

@@ -19,6 +19,7 @@ type Row struct {
 	Line   int      // 1-based line in the file where the record starts
 	Name   string   // company name
 	Domain string   // normalised host, "" when the file has none for this row
+	Site   string   // home page to start from when Domain is set: see SiteURL
 	Cols   []string // every column as read, in header order
 }
 
@@ -96,12 +97,12 @@ func Parse(r io.Reader) (*File, error) {
 			continue
 		}
 		if domainIdx >= 0 && strings.TrimSpace(rec[domainIdx]) != "" {
-			d, err := NormalizeDomain(rec[domainIdx])
+			d, site, err := SiteURL(rec[domainIdx])
 			if err != nil {
 				f.Bad = append(f.Bad, BadRow{Line: l.line, Reason: fmt.Sprintf("column %q: %v", header[domainIdx], err)})
 				continue
 			}
-			row.Domain = d
+			row.Domain, row.Site = d, site
 		}
 		f.Rows = append(f.Rows, row)
 	}
@@ -124,6 +125,20 @@ func checkFields(rec []string) string {
 		}
 	}
 	return ""
+}
+
+// SiteURL reads a domain cell: the host (see NormalizeDomain) and the home
+// page to fetch, "https://host/" unless the cell names http:// itself.
+func SiteURL(cell string) (host, site string, err error) {
+	host, err = NormalizeDomain(cell)
+	if err != nil {
+		return "", "", err
+	}
+	scheme := "https"
+	if c := strings.ToLower(strings.TrimSpace(cell)); strings.HasPrefix(c, "http://") {
+		scheme = "http"
+	}
+	return host, scheme + "://" + host + "/", nil
 }
 
 // NormalizeDomain turns "https://www.Example.com/about" or "example.com" into

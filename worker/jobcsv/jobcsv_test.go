@@ -59,10 +59,10 @@ func TestUnterminatedQuoteDoesNotSwallowTheFile(t *testing.T) {
 
 func TestFileLevelErrors(t *testing.T) {
 	cases := map[string]string{
-		"":                          "no data rows",
-		"name,domain\n":             "no data rows",
-		"name,domain\r\n\r\n":       "no data rows",
-		"\xef\xbb\xbfname\n":        "no data rows",
+		"":                           "no data rows",
+		"name,domain\n":              "no data rows",
+		"name,domain\r\n\r\n":        "no data rows",
+		"\xef\xbb\xbfname\n":         "no data rows",
 		"company_id,city\n1,Paris\n": "no company name column",
 	}
 	for in, want := range cases {

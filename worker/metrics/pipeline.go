@@ -24,7 +24,7 @@ func NewPipeline(reg prometheus.Registerer) *Pipeline {
 			Name: "enrichment_rows_total", Help: "Rows through each stage, by outcome (ok, or the error class).",
 		}, []string{"stage", "outcome"}),
 		StageLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "enrichment_stage_duration_seconds", Help: "Time one row spends in a stage.",
+			Name: "enrichment_stage_duration_seconds", Help: "Time one row spends in a stage (store: one group write).",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"stage"}),
 		APIErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -44,6 +44,16 @@ func (p *Pipeline) Observe(stage, outcome string, d time.Duration) {
 		return
 	}
 	p.Rows.WithLabelValues(stage, outcome).Inc()
+	p.StageLatency.WithLabelValues(stage).Observe(d.Seconds())
+}
+
+// ObserveMany records n rows leaving a stage together (the store stage
+// writes rows in groups) and the group's duration.
+func (p *Pipeline) ObserveMany(stage, outcome string, n int, d time.Duration) {
+	if p == nil || n == 0 {
+		return
+	}
+	p.Rows.WithLabelValues(stage, outcome).Add(float64(n))
 	p.StageLatency.WithLabelValues(stage).Observe(d.Seconds())
 }
 

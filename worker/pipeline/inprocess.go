@@ -86,7 +86,7 @@ func (s *Stages) RunInProcess(ctx context.Context, jobID string, rows []store.In
 		if err := db.SaveResults(ctx, buf); err != nil {
 			return err
 		}
-		s.Metrics.Observe(StageStore, "ok", time.Since(began))
+		s.Metrics.ObserveMany(StageStore, "ok", len(buf), time.Since(began))
 		done += len(buf)
 		buf = buf[:0]
 		if progress != nil {

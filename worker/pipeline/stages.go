@@ -24,6 +24,10 @@ const (
 	StageStore   = "store"
 )
 
+// ClassNoSerpKey is the error class of rows that need a search when the
+// worker has no SERP_API_KEY.
+const ClassNoSerpKey = "serp_not_configured"
+
 // RowError is a row's failure in one stage.
 type RowError struct {
 	Stage     string
@@ -48,7 +52,7 @@ type Getter interface {
 // concurrency of each external API for the whole process, whichever path
 // (Temporal batches or the in-process pipeline) drives it.
 type Stages struct {
-	Search   Searcher
+	Search   Searcher // nil when no SERP API key is configured
 	Fetch    Getter
 	Metrics  *metrics.Pipeline
 	MaxPages int
@@ -60,21 +64,28 @@ type Stages struct {
 // NewStages makes Stages with searchConc concurrent searches and fetchConc
 // rows fetching at once.
 func NewStages(s Searcher, g Getter, m *metrics.Pipeline, maxPages, searchConc, fetchConc int) *Stages {
-	if maxPages < 1 {
-		maxPages = 1
-	}
-	return &Stages{Search: s, Fetch: g, Metrics: m, MaxPages: maxPages,
-		searchSlots: make(chan struct{}, searchConc), fetchSlots: make(chan struct{}, fetchConc)}
+	return &Stages{Search: s, Fetch: g, Metrics: m, MaxPages: max(maxPages, 1),
+		searchSlots: make(chan struct{}, max(searchConc, 1)), fetchSlots: make(chan struct{}, max(fetchConc, 1))}
 }
 
-// FindSite runs the search stage for a row: the row's own domain when it
-// has one, else a SERP query for its name.
+// SearchConcurrency and FetchConcurrency are the stages' bounds.
+func (s *Stages) SearchConcurrency() int { return cap(s.searchSlots) }
+
+// FetchConcurrency is the number of rows fetching at once.
+func (s *Stages) FetchConcurrency() int { return cap(s.fetchSlots) }
+
+// FindSite runs the search stage for a row: the row's own site when the
+// file gave one, else a SERP query for its name.
 func (s *Stages) FindSite(ctx context.Context, row store.InputRow) (string, *RowError) {
 	if row.SiteURL != "" {
 		return row.SiteURL, nil
 	}
 	if row.Domain != "" {
 		return "https://" + row.Domain + "/", nil
+	}
+	if s.Search == nil {
+		return "", &RowError{Stage: StageSearch, Class: ClassNoSerpKey,
+			Msg: "the row has no domain and SERP_API_KEY is not set; set it or give the row a domain"}
 	}
 	if err := acquire(ctx, s.searchSlots); err != nil {
 		return "", cancelled(StageSearch, err)
@@ -99,7 +110,8 @@ func (s *Stages) FindSite(ctx context.Context, row store.InputRow) (string, *Row
 }
 
 // Enrich runs fetch and extract for a row whose site is known: the home
-// page, then up to MaxPages-1 contact or about pages it links to.
+// page, then up to MaxPages-1 contact or about pages it links to. A failed
+// home page fails the row; a failed sub-page is skipped.
 func (s *Stages) Enrich(ctx context.Context, jobID string, row store.InputRow, site string) (store.Result, *RowError) {
 	if err := acquire(ctx, s.fetchSlots); err != nil {
 		return store.Result{}, cancelled(StageFetch, err)
@@ -107,6 +119,7 @@ func (s *Stages) Enrich(ctx context.Context, jobID string, row store.InputRow, s
 	defer func() { <-s.fetchSlots }()
 	res := store.Result{JobID: jobID, Row: row.Num, SiteURL: site}
 	var pages []extract.Page
+	var fetching, extracting time.Duration
 	queue := []string{site}
 	seen := map[string]bool{site: true}
 	for len(queue) > 0 && len(pages) < s.MaxPages {
@@ -114,21 +127,21 @@ func (s *Stages) Enrich(ctx context.Context, jobID string, row store.InputRow, s
 		queue = queue[1:]
 		began := time.Now()
 		p, err := s.Fetch.Get(ctx, u)
+		fetching += time.Since(began)
 		if err != nil {
 			re := classify(StageFetch, err)
-			if re.Class != "cancelled" {
+			if re.Class != "cancelled" && re.Class != "robots_disallowed" {
 				s.Metrics.APIError("site", re.Class)
 			}
-			s.Metrics.Observe(StageFetch, re.Class, time.Since(began))
 			if len(pages) == 0 { // without the home page there is nothing to report
+				s.Metrics.Observe(StageFetch, re.Class, fetching)
 				return res, re
 			}
-			continue // a broken contact page does not spoil the row
+			continue
 		}
-		s.Metrics.Observe(StageFetch, "ok", time.Since(began))
 		began = time.Now()
 		page := extract.ParsePage(p.URL, p.Body)
-		s.Metrics.Observe(StageExtract, "ok", time.Since(began))
+		extracting += time.Since(began)
 		pages = append(pages, page)
 		for _, l := range page.Links {
 			if !seen[l] {
@@ -137,6 +150,8 @@ func (s *Stages) Enrich(ctx context.Context, jobID string, row store.InputRow, s
 			}
 		}
 	}
+	s.Metrics.Observe(StageFetch, "ok", fetching)
+	s.Metrics.Observe(StageExtract, "ok", extracting)
 	res.OK = true
 	res.Fields = extract.Merge(pages...)
 	res.Pages = len(pages)

@@ -97,7 +97,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, wait time.Dur
 		UserAgent: cfg.UserAgent, Timeout: cfg.FetchTimeout, MaxBytes: cfg.FetchMaxBytes,
 		PerHost: cfg.FetchPerDomain, MaxConns: cfg.FetchConcurrency * 2, Proxy: cfg.Proxy,
 	})
-	search := serp.New(cfg.SerpAPIURL, cfg.SerpAPIKey, cfg.SerpTimeout, cfg.SearchConcurrency)
+	var search pipeline.Searcher // nil: rows without a domain fail with serp_not_configured
+	if cfg.SerpAPIKey != "" {
+		search = serp.New(cfg.SerpAPIURL, cfg.SerpAPIKey, cfg.SerpTimeout, cfg.SearchConcurrency)
+	} else {
+		log.Warn("SERP_API_KEY is not set: only rows with a domain will be enriched")
+	}
 	s.Stages = pipeline.NewStages(search, fetcher, s.Metrics, cfg.FetchMaxPages, cfg.SearchConcurrency, cfg.FetchConcurrency)
 	s.Jobs = &enrichment.Jobs{Client: s.Temporal, Queue: cfg.TaskQueue, Template: enrichment.JobInput{
 		BatchSize: cfg.BatchSize, Parallelism: cfg.BatchParallelism, BatchesPerRun: cfg.BatchesPerRun,

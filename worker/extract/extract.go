@@ -53,7 +53,7 @@ var (
 	emailRE = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}`)
 	// Phone numbers in text: an optional +country, then groups of digits with
 	// spaces, dots, dashes or parentheses; 7 to 15 digits in all (E.164).
-	phoneRE     = regexp.MustCompile(`(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,4}\)[\s.\-]?)?\d{2,4}(?:[\s.\-]\d{2,4}){1,4}`)
+	phoneRE = regexp.MustCompile(`(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,4}\)[\s.\-]?)?\d{2,4}(?:[\s.\-]\d{2,4}){1,4}`)
 	// Contact pages carry the most facts, so they are followed before about pages.
 	contactHint = regexp.MustCompile(`(?i)contact|impressum|kontakt|imprint`)
 	aboutHint   = regexp.MustCompile(`(?i)about|team|company`)

@@ -1,0 +1,180 @@
+// Package images builds, offline, every container image the kit's
+// Definition names in the local catalog: a Debian base made with debootstrap,
+// PostgreSQL from Debian packages, and Temporal, its UI and Prometheus from
+// the Go module proxy at the pinned versions, each honouring the contract
+// (env vars, ports, paths, default command) of the official image it stands
+// in for. An image is rebuilt only when the hash of its inputs changes.
+package images
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/ampledata/temporal-kit/stacks"
+)
+
+// Local tags that are not in the stacks catalog: the bases every recipe
+// starts from, and the test fixture server.
+const (
+	DebianBase        = "temporal-kit-local/debian:bookworm"
+	RuntimeBase       = "temporal-kit-local/runtime:bookworm"
+	FixtureServer     = "temporal-kit-local/fixture-server:dev"
+	FixtureServerPort = 8080
+)
+
+// InputsLabel carries the hash of an image's inputs; an image whose label
+// matches the current hash is up to date.
+const InputsLabel = "temporal-kit.inputs"
+
+// Pinned upstream versions. They move together with stacks.Catalogs.
+const (
+	TemporalServerVersion = "v1.32.0"
+	TemporalCLIVersion    = "v1.5.1"
+	TemporalUIVersion     = "v2.42.1"
+	PrometheusVersion     = "v0.316.0" // Prometheus 3.16.0: the module tags v0.<major><minor>.<patch>
+	PostgresMajor         = "15"
+	DebianSuite           = "bookworm"
+)
+
+// Image is one image of the set and how to make it.
+type Image struct {
+	// Name is the short name used on the command line ("temporal-server").
+	Name string
+	// Tag is the full local reference.
+	Tag string
+	// Parent is the Name of the image this one is built FROM ("" for the debootstrap base).
+	Parent string
+	// Recipe is the directory under recipes/ holding the Dockerfile and scripts.
+	Recipe string
+	// Binaries are Go programs built on the host and copied into the build context.
+	Binaries []GoBinary
+	// ModuleFiles are files or trees copied from a pinned module's source.
+	ModuleFiles []ModuleFile
+	// Vars are extra values for the Dockerfile template.
+	Vars map[string]string
+}
+
+// ModuleFile copies Path (a file or directory) of a pinned module into the
+// build context at Dest.
+type ModuleFile struct {
+	Module, Version, Path, Dest string
+}
+
+func local() stacks.Images { return stacks.Catalogs[stacks.CatalogLocal] }
+
+const (
+	serverModule     = "go.temporal.io/server"
+	cliModule        = "github.com/temporalio/cli"
+	uiModule         = "github.com/temporalio/ui-server/v2"
+	prometheusModule = "github.com/prometheus/prometheus"
+	promVersionPkg   = "github.com/prometheus/common/version"
+)
+
+// Set is the whole image set, parents before children.
+func Set() []Image {
+	im := local()
+	server := GoBinary{Name: "temporal-server", Module: serverModule, Version: TemporalServerVersion, Package: serverModule + "/cmd/server"}
+	sqlTool := GoBinary{Name: "temporal-sql-tool", Module: serverModule, Version: TemporalServerVersion, Package: serverModule + "/cmd/tools/sql"}
+	cli := GoBinary{Name: "temporal", Module: cliModule, Version: TemporalCLIVersion, Package: cliModule + "/cmd/temporal",
+		LDFlags: "-X github.com/temporalio/cli/temporalcli.Version=" + strings.TrimPrefix(TemporalCLIVersion, "v")}
+	uiServer := GoBinary{Name: "ui-server", Module: uiModule, Version: TemporalUIVersion, Package: uiModule + "/cmd/server"}
+	promLD := "-X " + promVersionPkg + ".Version=" + prometheusRelease() + " -X " + promVersionPkg + ".Branch=HEAD -X " + promVersionPkg + ".BuildUser=temporal-kit"
+	prom := GoBinary{Name: "prometheus", Module: prometheusModule, Version: PrometheusVersion, Package: prometheusModule + "/cmd/prometheus", LDFlags: promLD}
+	promtool := GoBinary{Name: "promtool", Module: prometheusModule, Version: PrometheusVersion, Package: prometheusModule + "/cmd/promtool", LDFlags: promLD}
+
+	return []Image{
+		{Name: "debian", Tag: DebianBase},
+		{Name: "runtime", Tag: RuntimeBase, Parent: "debian", Recipe: "runtime"},
+		{Name: "postgresql", Tag: im.Postgres, Parent: "runtime", Recipe: "postgresql",
+			Vars: map[string]string{"PGMajor": PostgresMajor}},
+		{Name: "temporal-server", Tag: im.TemporalServer, Parent: "runtime", Recipe: "temporal-server",
+			Binaries: []GoBinary{server},
+			ModuleFiles: []ModuleFile{
+				{serverModule, TemporalServerVersion, "config/docker.yaml", "config/docker.yaml"},
+				{serverModule, TemporalServerVersion, "config/dynamicconfig/docker.yaml", "config/dynamicconfig/docker.yaml"},
+			}},
+		{Name: "temporal-admin-tools", Tag: im.TemporalAdminTools, Parent: "runtime", Recipe: "temporal-admin-tools",
+			Binaries:    []GoBinary{sqlTool, cli},
+			ModuleFiles: []ModuleFile{{serverModule, TemporalServerVersion, "schema", "schema"}}},
+		{Name: "temporal-ui", Tag: im.TemporalUI, Parent: "runtime", Recipe: "temporal-ui",
+			Binaries:    []GoBinary{uiServer},
+			ModuleFiles: []ModuleFile{{uiModule, TemporalUIVersion, "config/docker.yaml", "config/docker.yaml"}}},
+		{Name: "prometheus", Tag: im.Prometheus, Parent: "runtime", Recipe: "prometheus",
+			Binaries: []GoBinary{prom, promtool},
+			ModuleFiles: []ModuleFile{
+				{prometheusModule, PrometheusVersion, "documentation/examples/prometheus.yml", "prometheus.yml"},
+				{prometheusModule, PrometheusVersion, "LICENSE", "LICENSE"},
+				{prometheusModule, PrometheusVersion, "NOTICE", "NOTICE"},
+			}},
+		{Name: "worker", Tag: im.Worker, Parent: "runtime", Recipe: "worker",
+			Binaries: []GoBinary{{Name: "worker", Package: "./worker/cmd/worker"}},
+			Vars:     map[string]string{"Port": fmt.Sprint(stacks.PortWorkerAPI)}},
+		{Name: "fixture-server", Tag: FixtureServer, Parent: "runtime", Recipe: "fixture-server",
+			Binaries: []GoBinary{{Name: "fixture-server", Package: "./worker/cmd/fixture-server"}},
+			Vars:     map[string]string{"Port": fmt.Sprint(FixtureServerPort)}},
+	}
+}
+
+// prometheusRelease maps the module version v0.316.0 to the release 3.16.0.
+func prometheusRelease() string {
+	v := strings.TrimPrefix(PrometheusVersion, "v0.")
+	parts := strings.SplitN(v, ".", 2)
+	if len(parts) != 2 || len(parts[0]) < 2 {
+		panic("images: unexpected Prometheus module version " + PrometheusVersion)
+	}
+	minor, err := strconv.Atoi(parts[0][1:])
+	if err != nil {
+		panic("images: unexpected Prometheus module version " + PrometheusVersion)
+	}
+	return parts[0][:1] + "." + strconv.Itoa(minor) + "." + parts[1]
+}
+
+// Select returns the named images and the parents they need, in build
+// order. No names means the whole set.
+func Select(names ...string) ([]Image, error) {
+	all := Set()
+	if len(names) == 0 {
+		return all, nil
+	}
+	byName := map[string]Image{}
+	for _, im := range all {
+		byName[im.Name] = im
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		if _, ok := byName[n]; !ok {
+			return nil, fmt.Errorf("unknown image %q; known images: %s", n, strings.Join(Names(), ", "))
+		}
+		for p := n; p != ""; p = byName[p].Parent {
+			want[p] = true
+		}
+	}
+	var out []Image
+	for _, im := range all {
+		if want[im.Name] {
+			out = append(out, im)
+		}
+	}
+	return out, nil
+}
+
+// Names lists the image names in build order.
+func Names() []string {
+	var out []string
+	for _, im := range Set() {
+		out = append(out, im.Name)
+	}
+	return out
+}
+
+// sortedKeys keeps hashing and rendering independent of map order.
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

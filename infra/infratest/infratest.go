@@ -1,0 +1,164 @@
+// Package infratest runs the kit's Pulumi program under pulumi.WithMocks:
+// no CLI, no provider plugin, no Docker. It records every registered
+// resource with its inputs (secrets kept as secrets) and plays the provider's
+// part for the few outputs the program reads.
+package infratest
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/ampledata/temporal-kit/stacks"
+)
+
+// Resource types the kit registers.
+const (
+	TypeContainer      = "docker:index/container:Container"
+	TypeNetwork        = "docker:index/network:Network"
+	TypeVolume         = "docker:index/volume:Volume"
+	TypeRemoteImage    = "docker:index/remoteImage:RemoteImage"
+	TypeImage          = "docker:index/image:Image"
+	TypeRandomPassword = "random:index/randomPassword:RandomPassword"
+)
+
+// Resource is one registration seen by the mocks.
+type Resource struct {
+	Type, Name, URN string
+	Inputs          resource.PropertyMap
+	// Deps are the URNs the resource was registered as depending on.
+	Deps []string
+}
+
+// Key is "type name", the form resource lists are compared in.
+func (r Resource) Key() string { return r.Type + " " + r.Name }
+
+// Mocks implements pulumi.MockResourceMonitor.
+type Mocks struct {
+	// ExitCodes sets the exit code an attached (one-shot) container reports, by
+	// resource name; unset means 0.
+	ExitCodes map[string]int
+
+	mu        sync.Mutex
+	stack     string
+	resources []Resource
+}
+
+// NewMocks returns mocks under which every job succeeds.
+func NewMocks() *Mocks { return &Mocks{ExitCodes: map[string]int{}} }
+
+// Generated is the value the mock random provider returns for a password resource.
+func Generated(name string) string { return "generated-" + name + "-value" }
+
+// PulledID is the image ID the mock docker provider reports for a pulled image resource.
+func PulledID(name string) string { return "sha256:pulled-" + name }
+
+// BuiltID is the image ID the mock docker provider reports for a built image resource.
+func BuiltID(name string) string { return "sha256:built-" + name }
+
+// NewResource records the registration and returns the inputs as state, plus
+// the outputs a real provider would compute.
+func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	r := Resource{Type: args.TypeToken, Name: args.Name, Inputs: args.Inputs}
+	if rpc := args.RegisterRPC; rpc != nil {
+		r.Deps = append(r.Deps, rpc.GetDependencies()...)
+		sort.Strings(r.Deps)
+	}
+	state := args.Inputs.Copy()
+	switch args.TypeToken {
+	case TypeRandomPassword:
+		state["result"] = resource.NewProperty(Generated(args.Name))
+	case TypeRemoteImage:
+		state["imageId"] = resource.NewProperty(PulledID(args.Name))
+	case TypeImage:
+		state["repoDigest"] = resource.NewProperty(BuiltID(args.Name))
+	case TypeContainer:
+		if a, ok := args.Inputs["attach"]; ok && a.IsBool() && a.BoolValue() {
+			m.mu.Lock()
+			code := m.ExitCodes[args.Name]
+			m.mu.Unlock()
+			state["exitCode"] = resource.NewProperty(float64(code))
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r.URN = URN(m.stack, args.TypeToken, args.Name)
+	m.resources = append(m.resources, r)
+	return args.Name + "-id", state, nil
+}
+
+// Call answers provider functions; the kit calls none.
+func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	return nil, fmt.Errorf("infratest: unexpected call of %s", args.Token)
+}
+
+// Resources returns what was registered, sorted by type and name.
+func (m *Mocks) Resources() []Resource {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := append([]Resource(nil), m.resources...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Key() < out[j].Key() })
+	return out
+}
+
+// Keys returns the "type name" of every registered resource, sorted.
+func (m *Mocks) Keys() []string {
+	var keys []string
+	for _, r := range m.Resources() {
+		keys = append(keys, r.Key())
+	}
+	return keys
+}
+
+// Find returns the registered resource of that type and name.
+func (m *Mocks) Find(typ, name string) (Resource, bool) {
+	for _, r := range m.Resources() {
+		if r.Type == typ && r.Name == name {
+			return r, true
+		}
+	}
+	return Resource{}, false
+}
+
+// Of returns the registered resources of one type by name.
+func (m *Mocks) Of(typ string) map[string]Resource {
+	out := map[string]Resource{}
+	for _, r := range m.Resources() {
+		if r.Type == typ {
+			out[r.Name] = r
+		}
+	}
+	return out
+}
+
+// Config sets the stack config as `pulumi config set` would: keys without
+// the temporal-kit: prefix; keys listed in secret were set with --secret.
+func Config(values map[string]string, secret ...string) pulumi.RunOption {
+	return func(info *pulumi.RunInfo) {
+		info.Config = map[string]string{}
+		for k, v := range values {
+			info.Config[stacks.Namespace+":"+k] = v
+		}
+		info.ConfigSecretKeys = nil
+		for _, k := range secret {
+			info.ConfigSecretKeys = append(info.ConfigSecretKeys, stacks.Namespace+":"+k)
+		}
+	}
+}
+
+// URN is the URN of a top-level resource of the kit's project in stack.
+func URN(stack, typ, name string) string {
+	return string(resource.NewURN(tokens.QName(stack), tokens.PackageName(stacks.Namespace), "", tokens.Type(typ), name))
+}
+
+// Run runs prog as stack under m with the given config options.
+func Run(stack string, m *Mocks, prog pulumi.RunFunc, opts ...pulumi.RunOption) error {
+	m.mu.Lock()
+	m.stack = stack
+	m.mu.Unlock()
+	return pulumi.RunErr(prog, append([]pulumi.RunOption{pulumi.WithMocks(stacks.Namespace, stack, m)}, opts...)...)
+}

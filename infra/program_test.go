@@ -1,0 +1,608 @@
+package infra_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/ampledata/temporal-kit/infra"
+	"github.com/ampledata/temporal-kit/infra/infratest"
+	"github.com/ampledata/temporal-kit/stacks"
+)
+
+const (
+	C = infratest.TypeContainer
+	// Secret values used as stack config in these tests.
+	pgFromConfig   = "pg-from-config-Zx9"
+	serpFromConfig = "serp-key-from-config-Qw7"
+)
+
+// run is one mocked `pulumi up` of the program.
+type run struct {
+	m          *infratest.Mocks
+	err        error
+	out        *infra.Outputs
+	containers []string
+	jobs       map[string]string
+	// secretOutputs names the Output-typed stack outputs that came out secret.
+	secretOutputs []string
+}
+
+// workerRoot is a repository root with a worker Dockerfile, as the official
+// catalog needs it (the real one is another package's business).
+func workerRoot(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "worker"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, infra.WorkerDockerfile), []byte("FROM scratch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func deploy(t *testing.T, stack string, cfg map[string]string, secret []string, m *infratest.Mocks, root string) run {
+	t.Helper()
+	if m == nil {
+		m = infratest.NewMocks()
+	}
+	if root == "" {
+		root = workerRoot(t)
+	}
+	r := run{m: m}
+	r.err = infratest.Run(stack, m, func(ctx *pulumi.Context) error {
+		out, err := infra.Deploy(ctx, infra.Options{Root: root})
+		if err != nil {
+			return err
+		}
+		r.out = out
+		out.Containers.ApplyT(func(v []string) []string { r.containers = v; return v })
+		out.Jobs.ApplyT(func(v map[string]string) map[string]string { r.jobs = v; return v })
+		out.Export(ctx)
+		if pulumi.IsSecret(out.Containers) {
+			r.secretOutputs = append(r.secretOutputs, "containers")
+		}
+		if pulumi.IsSecret(out.Jobs) {
+			r.secretOutputs = append(r.secretOutputs, "jobs")
+		}
+		return nil
+	}, infratest.Config(cfg, secret...))
+	return r
+}
+
+// definition builds the Definition the program should have rendered for cfg.
+func definition(t *testing.T, stack string, cfg map[string]string) stacks.Definition {
+	t.Helper()
+	c, err := stacks.LoadConfig(stack, stacks.MapSource(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := stacks.Build(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestDevStackRegistersExactlyTheseResources(t *testing.T) {
+	r := deploy(t, "dev", map[string]string{"target": "local"}, nil, nil, "")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	want := []string{
+		"docker:index/container:Container postgresql",
+		"docker:index/container:Container temporal",
+		"docker:index/container:Container temporal-admin-tools",
+		"docker:index/container:Container temporal-namespace",
+		"docker:index/container:Container temporal-schema",
+		"docker:index/container:Container temporal-ui",
+		"docker:index/container:Container worker",
+		"docker:index/image:Image image-worker",
+		"docker:index/network:Network backend",
+		"docker:index/remoteImage:RemoteImage image-postgres",
+		"docker:index/remoteImage:RemoteImage image-temporalio-admin-tools",
+		"docker:index/remoteImage:RemoteImage image-temporalio-server",
+		"docker:index/remoteImage:RemoteImage image-temporalio-ui",
+		"docker:index/volume:Volume postgres-data",
+		"random:index/randomPassword:RandomPassword postgresPassword",
+	}
+	if got := r.m.Keys(); !reflect.DeepEqual(got, want) {
+		t.Errorf("registered resources:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	wantNames := []string{
+		"temporal-kit-dev-postgresql", "temporal-kit-dev-temporal-schema", "temporal-kit-dev-temporal",
+		"temporal-kit-dev-temporal-namespace", "temporal-kit-dev-temporal-ui", "temporal-kit-dev-temporal-admin-tools",
+		"temporal-kit-dev-worker",
+	}
+	if !reflect.DeepEqual(r.containers, wantNames) {
+		t.Errorf("containers output = %v, want %v", r.containers, wantNames)
+	}
+	wantJobs := map[string]string{"temporal-schema": "completed (exit 0)", "temporal-namespace": "completed (exit 0)"}
+	if !reflect.DeepEqual(r.jobs, wantJobs) {
+		t.Errorf("jobs output = %v, want %v", r.jobs, wantJobs)
+	}
+	net, _ := r.m.Find(infratest.TypeNetwork, "backend")
+	if got := net.Inputs["name"].StringValue(); got != "temporal-kit-dev-backend" {
+		t.Errorf("network name = %q", got)
+	}
+	vol, _ := r.m.Find(infratest.TypeVolume, "postgres-data")
+	if got := vol.Inputs["name"].StringValue(); got != "temporal-kit-dev-postgres-data" {
+		t.Errorf("volume name = %q", got)
+	}
+	pw, _ := r.m.Find(infratest.TypeRandomPassword, "postgresPassword")
+	if got := pw.Inputs["length"].NumberValue(); got != 32 {
+		t.Errorf("generated password length = %v, want 32", got)
+	}
+	if pw.Inputs["special"].BoolValue() {
+		t.Error("generated password may contain special characters; they break the YAML and shell it lands in")
+	}
+}
+
+func TestImageCatalogs(t *testing.T) {
+	t.Run("official pulls upstream images and builds the worker", func(t *testing.T) {
+		root := workerRoot(t)
+		r := deploy(t, "dev", map[string]string{}, nil, nil, root)
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		pulled := r.m.Of(infratest.TypeRemoteImage)
+		byRef := map[string]string{}
+		for name, img := range pulled {
+			byRef[img.Inputs["name"].StringValue()] = name
+			if !img.Inputs["keepLocally"].BoolValue() {
+				t.Errorf("%s: keepLocally is not true", name)
+			}
+		}
+		built, ok := r.m.Find(infratest.TypeImage, "image-worker")
+		if !ok {
+			t.Fatal("no worker image build")
+		}
+		b := built.Inputs["build"].ObjectValue()
+		if got := b["context"].StringValue(); got != root {
+			t.Errorf("build context = %q, want the repository root %q", got, root)
+		}
+		if got := b["dockerfile"].StringValue(); got != filepath.Join(root, "worker", "Dockerfile") {
+			t.Errorf("dockerfile = %q", got)
+		}
+		if !built.Inputs["skipPush"].BoolValue() {
+			t.Error("the worker image would be pushed")
+		}
+		official := stacks.Catalogs[stacks.CatalogOfficial]
+		if got := built.Inputs["imageName"].StringValue(); got != official.Worker {
+			t.Errorf("worker image name = %q, want %q", got, official.Worker)
+		}
+		// Every container runs the ID of the image resource for its reference.
+		for _, svc := range definition(t, "dev", map[string]string{}).Services {
+			c, _ := r.m.Find(C, svc.Name)
+			want := infratest.BuiltID("image-worker")
+			if svc.Image != official.Worker {
+				name, ok := byRef[svc.Image]
+				if !ok {
+					t.Errorf("%s: image %s is not pulled", svc.Name, svc.Image)
+					continue
+				}
+				want = infratest.PulledID(name)
+			}
+			if got := c.Inputs["image"].StringValue(); got != want {
+				t.Errorf("%s runs image %q, want %q", svc.Name, got, want)
+			}
+		}
+	})
+	t.Run("local uses the offline set as it is", func(t *testing.T) {
+		// An empty root: the local catalog must not need worker/Dockerfile either.
+		r := deploy(t, "dev", map[string]string{"imageCatalog": "local"}, nil, nil, t.TempDir())
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		if n := len(r.m.Of(infratest.TypeRemoteImage)) + len(r.m.Of(infratest.TypeImage)); n != 0 {
+			t.Errorf("local catalog registered %d image resources", n)
+		}
+		local := stacks.Catalogs[stacks.CatalogLocal]
+		want := map[string]string{
+			"postgresql": local.Postgres, "temporal-schema": local.TemporalAdminTools, "temporal": local.TemporalServer,
+			"temporal-namespace": local.TemporalAdminTools, "temporal-ui": local.TemporalUI,
+			"temporal-admin-tools": local.TemporalAdminTools, "worker": local.Worker,
+		}
+		for svc, img := range want {
+			c, _ := r.m.Find(C, svc)
+			if got := c.Inputs["image"].StringValue(); got != img {
+				t.Errorf("%s runs %q, want %q", svc, got, img)
+			}
+		}
+	})
+	t.Run("official without worker/Dockerfile says what to do", func(t *testing.T) {
+		r := deploy(t, "dev", map[string]string{}, nil, nil, t.TempDir())
+		if r.err == nil {
+			t.Fatal("no error without worker/Dockerfile")
+		}
+		for _, s := range []string{"worker/Dockerfile", "temporal-kit:imageCatalog local", "kit-images build"} {
+			if !strings.Contains(r.err.Error(), s) {
+				t.Errorf("error %q does not mention %q", r.err, s)
+			}
+		}
+	})
+}
+
+// strings under v, split by whether a secret encloses them.
+func walk(v resource.PropertyValue, inSecret bool, plain, secret *[]string) {
+	switch {
+	case v.IsSecret():
+		walk(v.SecretValue().Element, true, plain, secret)
+	case v.IsString():
+		if inSecret {
+			*secret = append(*secret, v.StringValue())
+		} else {
+			*plain = append(*plain, v.StringValue())
+		}
+	case v.IsArray():
+		for _, e := range v.ArrayValue() {
+			walk(e, inSecret, plain, secret)
+		}
+	case v.IsObject():
+		for _, e := range v.ObjectValue() {
+			walk(e, inSecret, plain, secret)
+		}
+	}
+}
+
+func TestSecretsStaySecret(t *testing.T) {
+	cases := []struct {
+		name   string
+		cfg    map[string]string
+		secret []string
+		values map[string]string // env var -> secret value it must carry
+	}{
+		{
+			name: "generated PostgreSQL password",
+			cfg:  map[string]string{},
+			values: map[string]string{
+				"POSTGRES_PASSWORD": infratest.Generated("postgresPassword"),
+				"SQL_PASSWORD":      infratest.Generated("postgresPassword"),
+				"POSTGRES_PWD":      infratest.Generated("postgresPassword"),
+				"PGPASSWORD":        infratest.Generated("postgresPassword"),
+			},
+		},
+		{
+			name:   "passwords from secret config",
+			cfg:    map[string]string{"postgresPassword": pgFromConfig, "serpApiKey": serpFromConfig},
+			secret: []string{"postgresPassword", "serpApiKey"},
+			values: map[string]string{
+				"POSTGRES_PASSWORD": pgFromConfig,
+				"SQL_PASSWORD":      pgFromConfig,
+				"POSTGRES_PWD":      pgFromConfig,
+				"PGPASSWORD":        pgFromConfig,
+				"SERP_API_KEY":      serpFromConfig,
+			},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := deploy(t, "dev", tc.cfg, tc.secret, nil, "")
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			if tc.cfg["postgresPassword"] != "" {
+				if _, ok := r.m.Find(infratest.TypeRandomPassword, "postgresPassword"); ok {
+					t.Error("a password is generated although the config sets one")
+				}
+			}
+			def := definition(t, "dev", tc.cfg)
+			found := map[string]bool{}
+			for _, svc := range def.Services {
+				c, ok := r.m.Find(C, svc.Name)
+				if !ok {
+					t.Fatalf("container %s not registered", svc.Name)
+				}
+				hasSecret := false
+				for _, e := range svc.Env {
+					hasSecret = hasSecret || e.Secret != ""
+				}
+				envs := c.Inputs["envs"]
+				if envs.IsSecret() != hasSecret {
+					t.Errorf("%s: envs secret = %v, want %v", svc.Name, envs.IsSecret(), hasSecret)
+				}
+				var plain, secret []string
+				walk(envs, false, &plain, &secret)
+				for _, s := range secret {
+					k, v, _ := strings.Cut(s, "=")
+					if want, ok := tc.values[k]; ok {
+						if v != want {
+							t.Errorf("%s: %s carries %q, want %q", svc.Name, k, v, want)
+						}
+						found[k] = true
+					}
+				}
+			}
+			for k := range tc.values {
+				if !found[k] {
+					t.Errorf("no container got %s", k)
+				}
+			}
+			// No secret value anywhere in any plain input of any resource.
+			for _, res := range r.m.Resources() {
+				var plain, secret []string
+				walk(resource.NewProperty(res.Inputs), false, &plain, &secret)
+				for _, p := range plain {
+					for _, v := range tc.values {
+						if strings.Contains(p, v) {
+							t.Errorf("%s: plain input %q holds a secret", res.Key(), p)
+						}
+					}
+				}
+			}
+			// Nor in the stack outputs, which are plain.
+			o := r.out
+			text := strings.Join(append([]string{o.TemporalAddress, o.UIURL, o.WorkerAPIURL, o.Postgres, o.Namespace, o.HowToReach}, r.containers...), "\n")
+			for _, v := range tc.values {
+				if strings.Contains(text, v) {
+					t.Errorf("stack outputs hold a secret: %s", text)
+				}
+			}
+			if len(r.secretOutputs) > 0 {
+				t.Errorf("outputs %v are secret; stack outputs must not depend on secrets", r.secretOutputs)
+			}
+		})
+	}
+}
+
+func TestPortsBindToLoopbackUnlessConfigOpensThem(t *testing.T) {
+	cases := []struct {
+		name string
+		cfg  map[string]string
+		ip   string
+	}{
+		{"default", map[string]string{}, "127.0.0.1"},
+		{"bindAddress opens them", map[string]string{"bindAddress": "0.0.0.0"}, "0.0.0.0"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := deploy(t, "dev", tc.cfg, nil, nil, "")
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			published := map[string]float64{}
+			for name, c := range r.m.Of(C) {
+				p, ok := c.Inputs["ports"]
+				if !ok {
+					continue
+				}
+				for _, port := range p.ArrayValue() {
+					o := port.ObjectValue()
+					if got := o["ip"].StringValue(); got != tc.ip {
+						t.Errorf("%s: port %v bound to %q, want %q", name, o["internal"].NumberValue(), got, tc.ip)
+					}
+					published[name] = o["external"].NumberValue()
+				}
+			}
+			want := map[string]float64{"temporal": 7233, "temporal-ui": 8080, "worker": 8000}
+			if !reflect.DeepEqual(published, want) {
+				t.Errorf("published host ports = %v, want %v (PostgreSQL and metrics stay internal)", published, want)
+			}
+		})
+	}
+}
+
+func TestOneConfigValueChangesOnlyItsContainers(t *testing.T) {
+	cases := []struct {
+		key, value string
+		want       []string
+	}{
+		{"namespaceRetention", "30d", []string{C + " temporal-namespace"}},
+		{"logLevel", "debug", []string{C + " temporal"}},
+		{"hostPorts", `{"ui": 8088}`, []string{C + " temporal-ui"}},
+		{"memoryMB", `{"worker": 1024}`, []string{C + " worker"}},
+		{"namespace", "acme", []string{C + " temporal-namespace", C + " temporal-ui", C + " worker"}},
+	}
+	base := deploy(t, "dev", map[string]string{}, nil, nil, "")
+	if base.err != nil {
+		t.Fatal(base.err)
+	}
+	before := map[string]resource.PropertyMap{}
+	for _, r := range base.m.Resources() {
+		before[r.Key()] = r.Inputs
+	}
+	for _, tc := range cases {
+		t.Run(tc.key, func(t *testing.T) {
+			r := deploy(t, "dev", map[string]string{tc.key: tc.value}, nil, nil, "")
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			var changed []string
+			after := map[string]bool{}
+			for _, res := range r.m.Resources() {
+				after[res.Key()] = true
+				old, ok := before[res.Key()]
+				// Build contexts are per-test temp dirs; compare the rest.
+				if !ok || !withoutBuildPaths(old).DeepEquals(withoutBuildPaths(res.Inputs)) {
+					changed = append(changed, res.Key())
+				}
+			}
+			for k := range before {
+				if !after[k] {
+					changed = append(changed, k+" (gone)")
+				}
+			}
+			sort.Strings(changed)
+			if !reflect.DeepEqual(changed, tc.want) {
+				t.Errorf("%s=%s changed %v, want exactly %v", tc.key, tc.value, changed, tc.want)
+			}
+		})
+	}
+}
+
+func withoutBuildPaths(m resource.PropertyMap) resource.PropertyMap {
+	if _, ok := m["build"]; !ok {
+		return m
+	}
+	c := m.Copy()
+	delete(c, "build")
+	return c
+}
+
+func TestInvalidConfigFailsNamingEveryKey(t *testing.T) {
+	cases := []struct {
+		name   string
+		cfg    map[string]string
+		secret []string
+		want   []string
+	}{
+		{"bad shard count", map[string]string{"historyShards": "3"}, nil, []string{"temporal-kit:historyShards"}},
+		{"unknown target", map[string]string{"target": "mars"}, nil, []string{"temporal-kit:target", `"local"`}},
+		{"all problems at once", map[string]string{"logLevel": "loud", "bindAddress": "everywhere", "namespaceRetention": "1h"},
+			nil, []string{"temporal-kit:logLevel", "temporal-kit:bindAddress", "temporal-kit:namespaceRetention"}},
+		{"existing PostgreSQL without password", map[string]string{"postgresHost": "db.internal"}, nil,
+			[]string{"temporal-kit:postgresPassword", "--secret"}},
+		{"password in plain text", map[string]string{"postgresPassword": pgFromConfig}, nil,
+			[]string{"temporal-kit:postgresPassword", "plain text", "pulumi config set --secret temporal-kit:postgresPassword"}},
+		{"plain-text secret reported with the other problems", map[string]string{"serpApiKey": serpFromConfig, "historyShards": "0"}, nil,
+			[]string{"temporal-kit:serpApiKey", "temporal-kit:historyShards"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := deploy(t, "dev", tc.cfg, tc.secret, nil, "")
+			if r.err == nil {
+				t.Fatal("invalid config deployed")
+			}
+			var ce *stacks.ConfigError
+			if !errors.As(r.err, &ce) {
+				t.Errorf("error is not a *stacks.ConfigError: %v", r.err)
+			}
+			for _, s := range tc.want {
+				if !strings.Contains(r.err.Error(), s) {
+					t.Errorf("error does not mention %q:\n%v", s, r.err)
+				}
+			}
+			if strings.Contains(r.err.Error(), pgFromConfig) || strings.Contains(r.err.Error(), serpFromConfig) {
+				t.Errorf("error shows a secret value: %v", r.err)
+			}
+			if n := len(r.m.Resources()); n != 0 {
+				t.Errorf("%d resources registered despite the invalid config", n)
+			}
+		})
+	}
+}
+
+func TestHetznerIsNotImplementedYet(t *testing.T) {
+	r := deploy(t, "prod", map[string]string{"target": "hetzner"}, nil, nil, "")
+	if !errors.Is(r.err, infra.ErrHetznerNotImplemented) {
+		t.Fatalf("err = %v, want ErrHetznerNotImplemented", r.err)
+	}
+	for _, s := range []string{"target hetzner: not implemented yet", "temporal-kit:target", "temporal-kit:target local"} {
+		if !strings.Contains(r.err.Error(), s) {
+			t.Errorf("error %q does not mention %q", r.err, s)
+		}
+	}
+	if n := len(r.m.Resources()); n != 0 {
+		t.Errorf("%d resources registered for an unimplemented target", n)
+	}
+}
+
+func TestFailedJobFailsTheDeploymentAndStopsItsDependents(t *testing.T) {
+	cases := []struct {
+		job        string
+		code       int
+		notCreated []string
+		created    []string
+	}{
+		{"temporal-schema", 1, []string{"temporal", "temporal-namespace", "temporal-ui", "temporal-admin-tools", "worker"}, []string{"postgresql"}},
+		{"temporal-namespace", 3, []string{"temporal-ui", "worker"}, []string{"temporal", "temporal-admin-tools"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.job, func(t *testing.T) {
+			m := infratest.NewMocks()
+			m.ExitCodes[tc.job] = tc.code
+			r := deploy(t, "dev", map[string]string{}, nil, m, "")
+			if r.err == nil {
+				t.Fatalf("job %s exited %d and the deployment succeeded", tc.job, tc.code)
+			}
+			container := "temporal-kit-dev-" + tc.job
+			for _, s := range []string{
+				"job " + tc.job + " failed",
+				"exited with code " + strconv.Itoa(tc.code),
+				"docker logs " + container,
+				"pulumi up --replace '" + infratest.URN("dev", C, tc.job) + "'",
+			} {
+				if !strings.Contains(r.err.Error(), s) {
+					t.Errorf("error does not mention %q:\n%v", s, r.err)
+				}
+			}
+			for _, s := range tc.notCreated {
+				if _, ok := r.m.Find(C, s); ok {
+					t.Errorf("%s was created after %s failed", s, tc.job)
+				}
+			}
+			for _, s := range tc.created {
+				if _, ok := r.m.Find(C, s); !ok {
+					t.Errorf("%s, which does not wait for %s, was not created", s, tc.job)
+				}
+			}
+		})
+	}
+}
+
+func TestStartOrderAndWaits(t *testing.T) {
+	r := deploy(t, "dev", map[string]string{}, nil, nil, "")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	def := definition(t, "dev", map[string]string{})
+	edges := 0
+	for _, svc := range def.Services {
+		c, _ := r.m.Find(C, svc.Name)
+		for _, dep := range svc.DependsOn {
+			urn := infratest.URN("dev", C, dep.Service)
+			if !contains(c.Deps, urn) {
+				t.Errorf("%s does not depend on %s (deps %v)", svc.Name, dep.Service, c.Deps)
+			}
+			edges++
+		}
+		in := c.Inputs
+		switch svc.Kind {
+		case stacks.OneShot:
+			if !flag(in, "attach") || flag(in, "mustRun") || flag(in, "rm") {
+				t.Errorf("job %s: attach=%v mustRun=%v rm=%v, want true/false/false", svc.Name, in["attach"], in["mustRun"], in["rm"])
+			}
+			if flag(in, "wait") {
+				t.Errorf("job %s waits for health", svc.Name)
+			}
+		default:
+			if !flag(in, "wait") || !flag(in, "mustRun") {
+				t.Errorf("service %s: wait=%v mustRun=%v, want both true", svc.Name, in["wait"], in["mustRun"])
+			}
+			// Long enough for Docker to call the service unhealthy before the deploy gives up.
+			h := svc.Health
+			minimum := h.StartPeriod + time.Duration(h.Retries)*h.Interval
+			if got := in["waitTimeout"].NumberValue(); got < minimum.Seconds() {
+				t.Errorf("service %s: waitTimeout %vs is below %v", svc.Name, got, minimum)
+			}
+		}
+	}
+	if edges < 7 {
+		t.Errorf("only %d dependency edges checked", edges)
+	}
+}
+
+// flag reads a bool input; unset is false, as the provider defaults these.
+func flag(in resource.PropertyMap, key string) bool {
+	v, ok := in[resource.PropertyKey(key)]
+	return ok && v.IsBool() && v.BoolValue()
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}

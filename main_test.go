@@ -1,0 +1,111 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/ampledata/temporal-kit/infra"
+	"github.com/ampledata/temporal-kit/infra/infratest"
+	"github.com/ampledata/temporal-kit/stacks"
+)
+
+// stackConfig reads Pulumi.<stack>.yaml the way the CLI hands it to the
+// program: keys without the project prefix, objects as JSON.
+func stackConfig(t *testing.T, stack string) map[string]string {
+	t.Helper()
+	raw, err := os.ReadFile("Pulumi." + stack + ".yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Config map[string]any `yaml:"config"`
+	}
+	if err := yaml.Unmarshal(raw, &f); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for k, v := range f.Config {
+		key, ok := strings.CutPrefix(k, stacks.Namespace+":")
+		if !ok {
+			t.Fatalf("Pulumi.%s.yaml: key %q is not in the %s namespace", stack, k, stacks.Namespace)
+		}
+		if obj, isObj := v.(map[string]any); isObj && obj["secure"] != nil {
+			t.Fatalf("Pulumi.%s.yaml holds an encrypted secret (%s); committed stack files hold none", stack, k)
+		}
+		switch v := v.(type) {
+		case string:
+			out[key] = v
+		case map[string]any, []any:
+			b, _ := json.Marshal(v)
+			out[key] = string(b)
+		default:
+			out[key] = fmt.Sprint(v)
+		}
+	}
+	return out
+}
+
+func TestProjectFile(t *testing.T) {
+	raw, err := os.ReadFile("Pulumi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		Name    string `yaml:"name"`
+		Runtime string `yaml:"runtime"`
+		Backend struct {
+			URL string `yaml:"url"`
+		} `yaml:"backend"`
+	}
+	if err := yaml.Unmarshal(raw, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Name != stacks.Namespace || p.Runtime != "go" {
+		t.Errorf("project %q runtime %q, want %q go (config keys are namespaced by the project name)", p.Name, p.Runtime, stacks.Namespace)
+	}
+	if !strings.HasPrefix(p.Backend.URL, "file://./.pulumi-state") {
+		t.Errorf("backend %q is not the local state directory", p.Backend.URL)
+	}
+	ignore, err := os.ReadFile(".gitignore")
+	if err != nil || !strings.Contains(string(ignore), ".pulumi-state/") {
+		t.Error(".pulumi-state/ is not in .gitignore: the state would be committed")
+	}
+}
+
+func TestDevStackFileDeploys(t *testing.T) {
+	cfg := stackConfig(t, "dev")
+	if cfg["target"] != "local" {
+		t.Fatalf("Pulumi.dev.yaml target = %q, want local", cfg["target"])
+	}
+	// The worker Dockerfile comes from another change; the stack file is what is tested here.
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "worker"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, infra.WorkerDockerfile), []byte("FROM scratch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := infratest.NewMocks()
+	if err := infratest.Run("dev", m, infra.NewProgram(infra.Options{Root: root}), infratest.Config(cfg)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(m.Of(infratest.TypeContainer)); n != 7 {
+		t.Errorf("dev stack registered %d containers, want 7", n)
+	}
+}
+
+func TestProdStackFileSaysHetznerIsNotImplemented(t *testing.T) {
+	cfg := stackConfig(t, "prod")
+	m := infratest.NewMocks()
+	err := infratest.Run("prod", m, infra.Program, infratest.Config(cfg))
+	if !errors.Is(err, infra.ErrHetznerNotImplemented) {
+		t.Fatalf("prod stack: err = %v, want ErrHetznerNotImplemented", err)
+	}
+}

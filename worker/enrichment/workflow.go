@@ -20,6 +20,7 @@ const (
 	StateRunning   = "running"
 	StateCompleted = "completed"
 	StateCancelled = "cancelled"
+	StateFailed    = "failed"
 )
 
 // JobInput starts a job; the carried-over fields are set by continue-as-new.
@@ -58,7 +59,7 @@ type Progress struct {
 	Runs         int // workflow runs: 1 + continue-as-new count
 	// ActivityAttempts counts batch activity attempts, retries included.
 	ActivityAttempts int
-	State            string // running, completed, cancelled
+	State            string // running, completed, cancelled, failed
 }
 
 // StageCount is one stage's tally.
@@ -184,6 +185,11 @@ func JobWorkflow(ctx workflow.Context, in JobInput) (*Progress, error) {
 		in.NextBatch, in.Progress = next, p
 		logger.Info("continuing as new", "job", in.JobID, "nextBatch", next, "runs", p.Runs)
 		return nil, workflow.NewContinueAsNewError(ctx, JobWorkflow, in)
+	}
+	if p.BatchErrors > 0 {
+		p.State = StateFailed
+		return p, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%d of %d batches failed for good; %d of %d rows are not stored",
+			p.BatchErrors, p.Batches, p.TotalRows-p.Done, p.TotalRows), "BatchesFailed", nil, p)
 	}
 	p.State = StateCompleted
 	logger.Info("job done", "job", in.JobID, "ok", p.OK, "failed", p.Failed, "actions", p.Actions())

@@ -113,6 +113,33 @@ func (t *Temporal) get(name string, kind prometheus.ValueType) *series {
 	return s
 }
 
+// CounterValue sums an SDK counter over every series carrying these tags
+// (and any others): the load tool reads the heartbeat RPCs this way.
+func (t *Temporal) CounterValue(name string, tags map[string]string) float64 {
+	var total float64
+	t.root.mu.Lock()
+	defer t.root.mu.Unlock()
+	for _, s := range t.root.series {
+		if s.kind != prometheus.CounterValue || s.name != sanitize(name) {
+			continue
+		}
+		match := true
+		for k, v := range tags {
+			found := false
+			for i, l := range s.labels {
+				if l == k && s.values[i] == v {
+					found = true
+				}
+			}
+			match = match && found
+		}
+		if match {
+			total += math.Float64frombits(s.bits.Load())
+		}
+	}
+	return total
+}
+
 // Describe sends nothing: the series are not known up front (an unchecked collector).
 func (t *Temporal) Describe(chan<- *prometheus.Desc) {}
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -84,17 +83,18 @@ func TestDevStackFileDeploys(t *testing.T) {
 	if cfg["target"] != "local" {
 		t.Fatalf("Pulumi.dev.yaml target = %q, want local", cfg["target"])
 	}
-	// The worker Dockerfile comes from another change; the stack file is what is tested here.
-	root := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(root, "worker"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, infra.WorkerDockerfile), []byte("FROM scratch\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	// Exactly what `pulumi up` runs: infra.Program from the repository root,
+	// which builds the worker from the real worker/Dockerfile.
 	m := infratest.NewMocks()
-	if err := infratest.Run("dev", m, infra.NewProgram(infra.Options{Root: root}), infratest.Config(cfg)); err != nil {
+	if err := infratest.Run("dev", m, infra.Program, infratest.Config(cfg)); err != nil {
 		t.Fatal(err)
+	}
+	img, ok := m.Find(infratest.TypeImage, "image-worker")
+	if !ok {
+		t.Fatal("the dev stack does not build the worker image")
+	}
+	if got := img.Inputs["build"].ObjectValue()["dockerfile"].StringValue(); got != infra.WorkerDockerfile {
+		t.Errorf("worker Dockerfile = %q, want %q", got, infra.WorkerDockerfile)
 	}
 	if n := len(m.Of(infratest.TypeContainer)); n != 7 {
 		t.Errorf("dev stack registered %d containers, want 7", n)

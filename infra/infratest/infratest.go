@@ -32,6 +32,8 @@ type Resource struct {
 	Inputs          resource.PropertyMap
 	// Deps are the URNs the resource was registered as depending on.
 	Deps []string
+	// RetainOnDelete: `pulumi destroy` leaves the resource in place.
+	RetainOnDelete bool
 }
 
 // Key is "type name", the form resource lists are compared in.
@@ -66,6 +68,7 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	r := Resource{Type: args.TypeToken, Name: args.Name, Inputs: args.Inputs}
 	if rpc := args.RegisterRPC; rpc != nil {
 		r.Deps = append(r.Deps, rpc.GetDependencies()...)
+		r.RetainOnDelete = rpc.GetRetainOnDelete()
 		sort.Strings(r.Deps)
 	}
 	state := args.Inputs.Copy()

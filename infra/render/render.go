@@ -72,10 +72,13 @@ func Render(ctx *pulumi.Context, def stacks.Definition, in Inputs) (*Rendered, e
 		if v.HostPath != "" {
 			continue // a bind mount of a host directory; nothing to create
 		}
+		// Data outlives the stack: `pulumi destroy` leaves the volume in the
+		// engine (Docker's create adopts it on the next up), so destroying and
+		// recreating a stack never loses the database by accident.
 		vol, err := docker.NewVolume(ctx, v.Name, &docker.VolumeArgs{
 			Name:   pulumi.String(def.Prefix + "-" + v.Name),
 			Labels: volumeLabels(labels),
-		}, opts...)
+		}, append(append([]pulumi.ResourceOption(nil), opts...), pulumi.RetainOnDelete(true))...)
 		if err != nil {
 			return nil, fmt.Errorf("volume %s: %w", v.Name, err)
 		}

@@ -211,6 +211,24 @@ func TestContainersFollowTheDefinition(t *testing.T) {
 	}
 }
 
+// TestDataVolumeOutlivesDestroy: `pulumi destroy` must not take the
+// database with it.
+func TestDataVolumeOutlivesDestroy(t *testing.T) {
+	m, err := renderUnderMocks(t, devDefinition(t, map[string]string{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vols := m.Of(infratest.TypeVolume)
+	if len(vols) == 0 {
+		t.Fatal("no docker volume registered")
+	}
+	for name, v := range vols {
+		if !v.RetainOnDelete {
+			t.Errorf("volume %s is deleted by pulumi destroy; want RetainOnDelete", name)
+		}
+	}
+}
+
 func TestHostPathVolumeIsABindMount(t *testing.T) {
 	def := devDefinition(t, map[string]string{})
 	def.Volumes = []stacks.Volume{{Name: stacks.VolumePostgresData, HostPath: "/mnt/HC_Volume_1/postgres"}}

@@ -78,10 +78,8 @@ func checkStored(t *testing.T, db *memDB, rows []fixture.Row, wantAll bool) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		status := map[bool]string{true: "ok", false: "failed"}[got.OK]
-		if status != want.Status || got.ErrorClass != want.ErrorClass || got.Stage != want.Stage || got.SiteURL != want.SiteURL ||
-			len(got.Fields.Emails) != len(want.Fields.Emails) || got.Fields.Title != want.Fields.Title {
-			t.Errorf("row %d %q: got %s %s/%s %s %q, want %+v", got.Row, want.Name, status, got.Stage, got.ErrorClass, got.SiteURL, got.Fields.Title.Value, want)
+		if d := want.Diff(fixture.Got{OK: got.OK, Stage: got.Stage, ErrorClass: got.ErrorClass, SiteURL: got.SiteURL, Pages: got.Pages, Fields: got.Fields}); d != "" {
+			t.Errorf("row %d: %s", got.Row, d)
 		}
 	}
 }

@@ -2,7 +2,6 @@ package pipeline_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -102,21 +101,9 @@ func TestWrongSerpKeyIsRejectedNotRetried(t *testing.T) {
 	}
 }
 
-// assertResult compares the stored shape field by field, as JSON, so a
-// difference names what differs.
 func assertResult(t *testing.T, want fixture.Expected, got store.Result) {
 	t.Helper()
-	status := "failed"
-	if got.OK {
-		status = "ok"
-	}
-	if status != want.Status || got.Stage != want.Stage || got.ErrorClass != want.ErrorClass || got.SiteURL != want.SiteURL || got.Pages != want.Pages {
-		t.Errorf("got status=%s stage=%q class=%q site=%q pages=%d, want %s %q %q %q %d",
-			status, got.Stage, got.ErrorClass, got.SiteURL, got.Pages, want.Status, want.Stage, want.ErrorClass, want.SiteURL, want.Pages)
-	}
-	g, _ := json.Marshal(normalize(got.Fields))
-	w, _ := json.Marshal(normalize(want.Fields))
-	if string(g) != string(w) {
-		t.Errorf("fields\n got %s\nwant %s", g, w)
+	if d := want.Diff(fixture.Got{OK: got.OK, Stage: got.Stage, ErrorClass: got.ErrorClass, SiteURL: got.SiteURL, Pages: got.Pages, Fields: got.Fields}); d != "" {
+		t.Error(d)
 	}
 }

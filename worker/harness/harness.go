@@ -28,6 +28,20 @@ var CoreServices = []string{stacks.ServicePostgres, stacks.ServiceSchema, stacks
 // FixtureKey is the SERP API key the harness's fixture server requires.
 const FixtureKey = "harness-serp-key"
 
+// StartCore starts the Temporal core of the dev Definition with the local
+// image catalog, outside a test (the load tool); Close it when done.
+func StartCore(ctx context.Context) (*stacktest.Stack, error) {
+	cfg, err := stacks.LoadConfig("dev", stacks.MapSource{"imageCatalog": stacks.CatalogLocal})
+	if err != nil {
+		return nil, fmt.Errorf("dev config: %w", err)
+	}
+	def, err := stacks.Build(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("dev definition: %w", err)
+	}
+	return stacktest.StartStack(ctx, def, stacktest.Only(CoreServices...))
+}
+
 // WorkerEnv is the env the Definition gives the worker container, with
 // secrets resolved from the running stack and the addresses the container
 // would use (service DNS names) replaced by their loopback endpoints, the

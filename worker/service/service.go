@@ -37,7 +37,9 @@ type Service struct {
 	Stages   *pipeline.Stages
 	Metrics  *metrics.Pipeline
 	Registry *prometheus.Registry
-	API      *jobapi.API
+	// SDKMetrics is the Temporal SDK's metrics (also in Registry).
+	SDKMetrics *metrics.Temporal
+	API        *jobapi.API
 
 	workers []worker.Worker
 }
@@ -54,6 +56,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, wait time.Dur
 	s.Metrics = metrics.NewPipeline(s.Registry)
 	sdkMetrics := metrics.NewTemporal()
 	s.Registry.MustRegister(sdkMetrics)
+	s.SDKMetrics = sdkMetrics
 
 	err := retryStartup(ctx, wait, log, "postgres", func() error {
 		created, err := store.EnsureDatabase(ctx, cfg.PostgresURL("postgres"), cfg.PGDatabase)

@@ -1,0 +1,142 @@
+// Command loadtest pushes N synthetic rows through (a) the Temporal path
+// (job API, job workflow, batch activities) and (b) the in-process channel
+// pipeline with the same stages and concurrency (the "simple fixes"
+// baseline), against the fixture server with a simulated latency per
+// external call, and prints rows/s of each, their ratio, the Temporal
+// actions per row and the peak RSS.
+//
+//	go run ./worker/cmd/loadtest -rows 10000 -latency 50ms
+//
+// Without -temporal-address it starts the Temporal core of the dev
+// Definition (local images) with testcontainers and removes it at the end.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ampledata/temporal-kit/stacks/stacktest"
+	"github.com/ampledata/temporal-kit/worker/harness"
+)
+
+type options struct {
+	rows, concurrency, batchSize, parallelism, perDomain int
+	latency, every                                       time.Duration
+	temporalAddress, paths                               string
+	verbose                                              bool
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.rows, "rows", 10000, "rows per path")
+	flag.DurationVar(&o.latency, "latency", 50*time.Millisecond, "simulated latency of every external call (SERP query, robots.txt, page)")
+	flag.IntVar(&o.concurrency, "concurrency", 64, "concurrent searches and concurrent rows fetching, in both paths")
+	flag.IntVar(&o.batchSize, "batch-size", 200, "Temporal path: rows per batch activity")
+	flag.IntVar(&o.parallelism, "parallelism", 8, "Temporal path: batches of the job in flight")
+	flag.IntVar(&o.perDomain, "per-domain", 2, "concurrent requests per site")
+	flag.StringVar(&o.temporalAddress, "temporal-address", "", "use this Temporal frontend (and PostgreSQL from PGHOST, PGPORT, PGUSER, PGPASSWORD) instead of starting the core with testcontainers")
+	flag.StringVar(&o.paths, "paths", "inprocess,temporal", "paths to run, in order")
+	flag.DurationVar(&o.every, "progress", 2*time.Second, "progress line interval")
+	flag.BoolVar(&o.verbose, "v", false, "worker logs at info level (default: warnings)")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		os.Exit(1)
+	}
+}
+
+func run(o options) error {
+	if o.rows < 1 || o.concurrency < 1 || o.batchSize < 1 || o.parallelism < 1 || o.perDomain < 1 {
+		return fmt.Errorf("-rows, -concurrency, -batch-size, -parallelism and -per-domain must be at least 1")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	fmt.Printf("command: %s\n", strings.Join(os.Args, " "))
+
+	fx, fxSrv := harness.StartFixtures(o.latency)
+	defer fxSrv.Close()
+
+	var env map[string]string
+	var st *stacktest.Stack
+	if o.temporalAddress == "" {
+		fmt.Println("starting the Temporal core of the dev Definition (postgresql, temporal-schema, temporal, temporal-namespace) ...")
+		began := time.Now()
+		var err error
+		if st, err = harness.StartCore(ctx); err != nil {
+			return err
+		}
+		defer func() {
+			closeCtx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			if err := st.Close(closeCtx); err != nil {
+				fmt.Fprintln(os.Stderr, "closing the stack:", err)
+			}
+		}()
+		fmt.Printf("stack up in %s\n", time.Since(began).Round(100*time.Millisecond))
+		if env, err = harness.WorkerEnv(st, fxSrv.URL, nil); err != nil {
+			return err
+		}
+	} else {
+		env = map[string]string{}
+		for _, kv := range os.Environ() {
+			k, v, _ := strings.Cut(kv, "=")
+			env[k] = v
+		}
+		env["TEMPORAL_ADDRESS"] = o.temporalAddress
+		env["SERP_API_URL"], env["SERP_API_KEY"], env["HTTP_PROXY"] = fxSrv.URL, harness.FixtureKey, fxSrv.URL
+		env["API_ADDR"] = "127.0.0.1:0"
+	}
+	for k, v := range map[string]int{
+		"SEARCH_CONCURRENCY": o.concurrency, "FETCH_CONCURRENCY": o.concurrency, "FETCH_PER_DOMAIN": o.perDomain,
+		"BATCH_SIZE": o.batchSize, "BATCH_PARALLELISM": o.parallelism, "ACTIVITY_SLOTS": 2 * o.parallelism,
+	} {
+		env[k] = strconv.Itoa(v)
+	}
+	level := "warn"
+	if o.verbose {
+		level = "info"
+	}
+	env["LOG_LEVEL"] = level
+	logLevel := map[string]slog.Level{"warn": slog.LevelWarn, "info": slog.LevelInfo}[level]
+	w, err := harness.StartWorker(ctx, env, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel})))
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+
+	fmt.Printf("rows per path: %d; simulated latency per external call: %s; per row: 1 SERP query + robots.txt + home page + contact page, extract, store\n",
+		o.rows, o.latency)
+	fmt.Printf("concurrency (both paths): %d searches, %d rows fetching, %d requests per site; Temporal path: batches of %d rows, %d batches in flight\n",
+		o.concurrency, o.concurrency, o.perDomain, o.batchSize, o.parallelism)
+
+	results := map[string]pathResult{}
+	next := 1 // each path gets its own companies, so no robots.txt is cached across paths
+	for _, p := range strings.Split(o.paths, ",") {
+		var r pathResult
+		var err error
+		switch strings.TrimSpace(p) {
+		case "inprocess":
+			r, err = runInProcess(ctx, w, o, next)
+		case "temporal":
+			r, err = runTemporal(ctx, w, o, next)
+		default:
+			return fmt.Errorf("-paths: unknown path %q; use inprocess and/or temporal", p)
+		}
+		if err != nil {
+			return fmt.Errorf("%s path: %w", p, err)
+		}
+		results[strings.TrimSpace(p)] = r
+		next += o.rows
+	}
+	fmt.Printf("fixture server answered %d SERP queries and %d page requests\n", fx.Searches.Load(), fx.Pages.Load())
+	report(ctx, o, results, st)
+	return nil
+}

@@ -1,6 +1,7 @@
 package extract
 
 import (
+	"io/fs"
 	"os"
 	"reflect"
 	"strings"
@@ -121,7 +122,41 @@ func TestExtractTable(t *testing.T) {
 	}
 }
 
-func BenchmarkParsePage(b *testing.B) {
+// BenchmarkParseRecordedPages parses every recorded HTML page of
+// testdata/pages once per iteration (bytes/s is the parser's throughput).
+func BenchmarkParseRecordedPages(b *testing.B) {
+	type page struct {
+		url  string
+		body []byte
+	}
+	var pages []page
+	var total int64
+	err := fs.WalkDir(os.DirFS("../testdata/pages"), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".html") {
+			return err
+		}
+		body := read(b, p)
+		host, file, _ := strings.Cut(p, "/")
+		pages = append(pages, page{"http://" + host + "/" + strings.TrimSuffix(strings.TrimSuffix(file, ".html"), "index"), body})
+		total += int64(len(body))
+		return nil
+	})
+	if err != nil || len(pages) < 5 {
+		b.Fatalf("recorded pages: %d, %v", len(pages), err)
+	}
+	b.SetBytes(total)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, p := range pages {
+			ParsePage(p.url, p.body)
+		}
+	}
+	b.ReportMetric(float64(len(pages))*float64(b.N)/b.Elapsed().Seconds(), "pages/s")
+}
+
+// BenchmarkParseLargePage parses the recorded home page grown to ~15 KB of
+// text with phone-like numbers in it: the regexps' worst case.
+func BenchmarkParseLargePage(b *testing.B) {
 	page := read(b, "globex.example/index.html")
 	page = []byte(strings.Replace(string(page), "</main>", strings.Repeat("<p>Lorem ipsum dolor sit amet, call +1 555 010 2345.</p>", 200)+"</main>", 1))
 	b.SetBytes(int64(len(page)))

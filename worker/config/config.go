@@ -42,7 +42,7 @@ type Config struct {
 	BatchSize         int           // rows per batch activity
 	BatchParallelism  int           // batches of one job in flight at once
 	BatchesPerRun     int           // batches before the job workflow continues as new
-	MaxAttempts       int           // attempts per batch activity (rows failing transiently are retried with it)
+	RowAttempts       int           // tries a row failing transiently gets before it is stored as failed
 	ActivitySlots     int           // concurrent batch activities per worker and queue
 	SearchConcurrency int           // concurrent SERP calls per worker
 	SerpRatePerSecond float64       // SERP calls per second across all workers (0: unlimited)
@@ -85,7 +85,7 @@ func Load(get Getenv) (Config, error) {
 		BatchSize:         p.intRange("BATCH_SIZE", 200, 1, 5000),
 		BatchParallelism:  p.intRange("BATCH_PARALLELISM", 8, 1, 1000),
 		BatchesPerRun:     p.intRange("BATCHES_PER_RUN", 100, 1, 2000),
-		MaxAttempts:       p.intRange("MAX_ATTEMPTS", 5, 1, 100),
+		RowAttempts:       p.intRange("ROW_ATTEMPTS", 5, 1, 100),
 		ActivitySlots:     p.intRange("ACTIVITY_SLOTS", 16, 1, 1000),
 		SearchConcurrency: p.intRange("SEARCH_CONCURRENCY", 64, 1, 10000),
 		SerpRatePerSecond: p.float("SERP_RATE_LIMIT", 0),

@@ -38,7 +38,7 @@ func TestJobEndToEnd(t *testing.T) {
 	env, err := harness.WorkerEnv(st, fxSrv.URL, map[string]string{
 		// Small batches and runs, so this job has several batches in flight
 		// and continues as new twice.
-		"BATCH_SIZE": "8", "BATCH_PARALLELISM": "3", "BATCHES_PER_RUN": "4", "MAX_ATTEMPTS": "3",
+		"BATCH_SIZE": "8", "BATCH_PARALLELISM": "3", "BATCHES_PER_RUN": "4", "ROW_ATTEMPTS": "3",
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -109,7 +109,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, wait time.Dur
 	s.Stages = pipeline.NewStages(search, fetcher, s.Metrics, cfg.FetchMaxPages, cfg.SearchConcurrency, cfg.FetchConcurrency)
 	s.Jobs = &enrichment.Jobs{Client: s.Temporal, Queue: cfg.TaskQueue, Template: enrichment.JobInput{
 		BatchSize: cfg.BatchSize, Parallelism: cfg.BatchParallelism, BatchesPerRun: cfg.BatchesPerRun,
-		RowAttempts: cfg.MaxAttempts, SearchQueue: SearchQueue(cfg.TaskQueue),
+		RowAttempts: cfg.RowAttempts, SearchQueue: SearchQueue(cfg.TaskQueue),
 	}}
 	s.API = &jobapi.API{
 		Store: s.Store, Workflows: s.Jobs, Log: log,

@@ -46,7 +46,9 @@ func EnsureDatabase(ctx context.Context, adminURL, db string) (created bool, err
 	}
 	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{db}.Sanitize())
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "42P04" { // another worker was quicker
+	// Another worker was quicker: 42P04 (duplicate_database), or 23505 when
+	// both passed the existence check and raced in the catalog.
+	if errors.As(err, &pgErr) && (pgErr.Code == "42P04" || pgErr.Code == "23505") {
 		return false, nil
 	}
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
@@ -86,10 +87,18 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, wait time.Dur
 			Logger:         tlog.NewStructuredLogger(log.With("component", "temporal-sdk")),
 			MetricsHandler: sdkMetrics,
 		})
-		if err == nil {
-			s.Temporal = c
+		if err != nil {
+			return err
 		}
-		return err
+		// A namespace registered a moment ago is unknown to the frontend
+		// until its namespace cache refreshes: wait for a namespace-scoped
+		// call to work, so the first POST /jobs does not fail.
+		if _, err := c.DescribeTaskQueue(ctx, cfg.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW); err != nil {
+			c.Close()
+			return fmt.Errorf("namespace %s: %w", cfg.TemporalNamespace, err)
+		}
+		s.Temporal = c
+		return nil
 	})
 	if err != nil {
 		s.Store.Close()

@@ -9,21 +9,28 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/ampledata/temporal-kit/stacks"
 	"github.com/ampledata/temporal-kit/stacks/stacktest"
+	"github.com/ampledata/temporal-kit/worker/fixture"
 )
 
 // TestDevStack brings the whole dev Definition up once and checks each
 // promise of the stack against it.
 func TestDevStack(t *testing.T) {
-	def := stacktest.LocalDev(t, fixtureConfig())
+	stacktest.RequireDocker(t)
+	def := stacktest.LocalDev(t, fixtureConfig(nil))
 	began := time.Now()
-	st := stacktest.Start(t, def, stacktest.With(fixtureService()))
+	st := stacktest.Start(t, def, stacktest.With(fixtureService(0)))
 	coldStart := time.Since(began)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
+	t.Logf("FIGURE cold start until every health check is green (images present): %s", coldStart.Round(100*time.Millisecond))
+	// Idle: settled, before any job.
+	time.Sleep(5 * time.Second)
+	logMemory(t, ctx, st, "idle")
 
 	t.Run("every service healthy, every job succeeded", func(t *testing.T) {
 		for _, svc := range def.Services {
@@ -55,7 +62,7 @@ func TestDevStack(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		ns, err := c.WorkflowService().DescribeNamespace(ctx, describeNamespace("ampledata"))
+		ns, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: "ampledata"})
 		if err != nil {
 			t.Fatalf("describe namespace: %v", err)
 		}
@@ -108,7 +115,18 @@ func TestDevStack(t *testing.T) {
 	})
 
 	t.Run("enrichment job of 200 rows through the worker container", func(t *testing.T) {
-		runEnrichmentJob(t, ctx, st, 200)
+		// Every recorded company, every kind of synthetic failure, and
+		// successful synthetic companies up to 200 rows.
+		rows := fixture.MixedRows(1, 8)
+		rows = append(rows, fixture.SyntheticRowsFrom(1001, 200-len(rows))...)
+		began := time.Now()
+		id := submit(ctx, t, st, rows)
+		v := waitComplete(ctx, t, st, id)
+		t.Logf("FIGURE 200-row job through the worker container: %s (%d ok, %d failed as the fixtures intend)", time.Since(began).Round(100*time.Millisecond), v.OK, v.Failed)
+		checkStoredExactlyOnce(ctx, t, st, id, rows)
+		if v.Workflow != nil {
+			t.Logf("FIGURE Temporal actions per row (workflow accounting): %.3f", v.Workflow.ActionsPerRow)
+		}
 	})
 
 	t.Run("figures", func(t *testing.T) {
@@ -118,7 +136,6 @@ func TestDevStack(t *testing.T) {
 			names = append(names, n)
 		}
 		sort.Slice(names, func(i, j int) bool { return times[names[i]] < times[names[j]] })
-		t.Logf("FIGURE cold start until every health check is green (images present): %s", coldStart.Round(100*time.Millisecond))
 		for _, n := range names {
 			t.Logf("FIGURE   %-22s up after %s", n, times[n].Round(100*time.Millisecond))
 		}

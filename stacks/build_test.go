@@ -219,7 +219,7 @@ func TestScriptsAreIdempotentByConstruction(t *testing.T) {
 	if strings.Contains(setupSchemaScript, "--overwrite") {
 		t.Error("setup-schema.sh must not use --overwrite")
 	}
-	for _, s := range []string{"already exists", "setup-schema -v 0.0", "update-schema -d"} {
+	for _, s := range []string{"create-database", "setup-schema -v 0.0", "update-schema -d"} {
 		if !strings.Contains(setupSchemaScript, s) {
 			t.Errorf("setup-schema.sh lacks %q", s)
 		}

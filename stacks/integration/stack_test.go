@@ -105,7 +105,7 @@ func TestDevStack(t *testing.T) {
 		if err != nil {
 			t.Fatalf("schema job again: %v", err)
 		}
-		if !strings.Contains(out, "database temporal exists") || !strings.Contains(out, "schema of temporal_visibility is up to date") {
+		if !strings.Contains(out, "database temporal_visibility is there") || strings.Count(out, "found zero updates") != 2 {
 			t.Errorf("second schema run did not find the existing schema:\n%s", out)
 		}
 		out, err = st.RunJob(ctx, stacks.ServiceNamespace)

@@ -1,0 +1,424 @@
+package images
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ampledata/temporal-kit/stacks"
+)
+
+// These tests check, against the built images, the contract each one
+// promises: quickly, one container or two per image, all in parallel.
+
+const buildHint = "run go run ./infra/images/cmd/kit-images build"
+
+// requireImages skips loudly without a Docker engine (fails under CI) and
+// fails when an image of the set is missing.
+func requireImages(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var missing []string
+	for _, im := range Set() {
+		_, ok, err := Inspect(ctx, im.Tag)
+		if errors.Is(err, ErrNoDocker) || errors.Is(err, exec.ErrNotFound) {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("Docker engine not reachable under CI: %v", err)
+			}
+			t.Skipf("DOCKER NOT AVAILABLE: skipping the image contract tests (%v). Start dockerd to run them.", err)
+		}
+		if err != nil {
+			t.Fatalf("inspect %s: %v", im.Tag, err)
+		}
+		if !ok {
+			missing = append(missing, im.Tag)
+		}
+	}
+	if len(missing) > 0 {
+		t.Fatalf("images not built: %s; %s", strings.Join(missing, ", "), buildHint)
+	}
+}
+
+func docker(ctx context.Context, args ...string) (string, error) {
+	out, err := exec.CommandContext(ctx, "docker", args...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("docker %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
+
+func randomHex(t *testing.T, n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// runOnce runs a command in a throwaway container and returns its output.
+func runOnce(t *testing.T, ctx context.Context, args ...string) string {
+	t.Helper()
+	out, err := docker(ctx, append([]string{"run", "--rm", "--label", "temporal-kit.images-test=1"}, args...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// start runs a detached container removed (with its volumes) after the test.
+func start(t *testing.T, ctx context.Context, args ...string) string {
+	t.Helper()
+	out, err := docker(ctx, append([]string{"run", "-d", "--label", "temporal-kit.images-test=1"}, args...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strings.TrimSpace(out)
+	t.Cleanup(func() {
+		if t.Failed() {
+			logs, _ := docker(context.Background(), "logs", "--tail", "40", id)
+			t.Logf("last log lines of %s:\n%s", id[:12], logs)
+		}
+		_, _ = docker(context.Background(), "rm", "-f", "-v", id)
+	})
+	return id
+}
+
+// eventually retries f until it succeeds or the deadline passes.
+func eventually(t *testing.T, timeout time.Duration, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s: %v", what, timeout, err)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// hostPort is the 127.0.0.1 address a published container port answers on.
+func hostPort(t *testing.T, ctx context.Context, id string, port int) string {
+	t.Helper()
+	out, err := docker(ctx, "port", id, fmt.Sprintf("%d/tcp", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if strings.HasPrefix(line, "127.0.0.1:") {
+			return line
+		}
+	}
+	t.Fatalf("port %d of %s is not published on 127.0.0.1: %q", port, id, out)
+	return ""
+}
+
+func httpGet(url string) (int, string, error) {
+	c := http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, string(b), err
+}
+
+func userOf(t *testing.T, ctx context.Context, image string) string {
+	t.Helper()
+	return strings.TrimSpace(runOnce(t, ctx, "--entrypoint", "id", image, "-un"))
+}
+
+func tagOf(name string) string {
+	for _, im := range Set() {
+		if im.Name == name {
+			return im.Tag
+		}
+	}
+	panic("no image " + name)
+}
+
+func devDefinition(t *testing.T) stacks.Definition {
+	t.Helper()
+	cfg, err := stacks.LoadConfig("dev", stacks.MapSource{"imageCatalog": stacks.CatalogLocal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := stacks.Build(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return def
+}
+
+func TestImageContracts(t *testing.T) {
+	requireImages(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	def := devDefinition(t)
+
+	t.Run("postgresql", func(t *testing.T) {
+		t.Parallel()
+		testPostgres(t, ctx, def)
+	})
+	t.Run("temporal-server", func(t *testing.T) {
+		t.Parallel()
+		testTemporalServer(t, ctx)
+	})
+	t.Run("temporal-admin-tools", func(t *testing.T) {
+		t.Parallel()
+		testAdminTools(t, ctx)
+	})
+	t.Run("temporal-ui", func(t *testing.T) {
+		t.Parallel()
+		testUI(t, ctx, def)
+	})
+	t.Run("prometheus", func(t *testing.T) {
+		t.Parallel()
+		testPrometheus(t, ctx)
+	})
+	t.Run("worker", func(t *testing.T) {
+		t.Parallel()
+		testWorker(t, ctx, def)
+	})
+	t.Run("fixture-server", func(t *testing.T) {
+		t.Parallel()
+		testFixtureServer(t, ctx)
+	})
+}
+
+// PostgreSQL with the Definition's env and health check: initdb on first
+// start, password auth for other hosts, no re-init on existing data.
+func testPostgres(t *testing.T, ctx context.Context, def stacks.Definition) {
+	svc, _ := def.Service(stacks.ServicePostgres)
+	password := randomHex(t, 16)
+	args := []string{"-v", "/var/lib/postgresql/data"}
+	for k, v := range svc.PlainEnv() {
+		args = append(args, "-e", k+"="+v)
+	}
+	args = append(args, "-e", "POSTGRES_PASSWORD="+password, svc.Image)
+	id := start(t, ctx, args...)
+	health := func() error { _, err := docker(ctx, "exec", id, "sh", "-c", svc.Health.Test); return err }
+	eventually(t, 60*time.Second, "health check "+svc.Health.Test, health)
+
+	ip := strings.TrimSpace(mustDocker(t, ctx, "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", id))
+	user := svc.PlainEnv()["POSTGRES_USER"]
+	psql := func(pw, sql string) (string, error) {
+		return docker(ctx, "run", "--rm", "--label", "temporal-kit.images-test=1", "-e", "PGPASSWORD="+pw,
+			"--entrypoint", "psql", svc.Image, "-h", ip, "-U", user, "-d", "postgres", "-tAc", sql)
+	}
+	if _, err := psql(password, "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('before restart')"); err != nil {
+		t.Fatalf("remote connection with the password: %v", err)
+	}
+	if out, err := psql("wrong-"+password, "SELECT 1"); err == nil || !strings.Contains(out, "password authentication failed") {
+		t.Fatalf("a wrong password from another host must be refused, got err=%v out=%s", err, out)
+	}
+
+	// SIGINT (the image's stop signal) shuts down fast; a restart keeps the data.
+	began := time.Now()
+	mustDocker(t, ctx, "stop", "-t", "30", id)
+	if d := time.Since(began); d > 15*time.Second {
+		t.Errorf("stop took %s: the fast shutdown on SIGINT did not happen", d)
+	}
+	mustDocker(t, ctx, "start", id)
+	eventually(t, 60*time.Second, "health check after restart", health)
+	if out, err := psql(password, "SELECT v FROM kept"); err != nil || strings.TrimSpace(out) != "before restart" {
+		t.Fatalf("data after restart: %q %v", out, err)
+	}
+	logs := mustDocker(t, ctx, "logs", id)
+	if n := strings.Count(logs, "PostgreSQL init process complete"); n != 1 {
+		t.Errorf("initialised %d times, want once", n)
+	}
+	if !strings.Contains(logs, "skipping initialization") {
+		t.Errorf("restart on existing data did not say it skipped initialization")
+	}
+	if strings.Contains(logs, password) {
+		t.Errorf("the password appears in the container logs")
+	}
+	if u := strings.TrimSpace(mustDocker(t, ctx, "exec", id, "sh", "-c", "ps -o user= -p 1")); u != "postgres" {
+		t.Errorf("postgres runs as %q, want postgres", u)
+	}
+}
+
+func mustDocker(t *testing.T, ctx context.Context, args ...string) string {
+	t.Helper()
+	out, err := docker(ctx, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// The server entrypoint: binds where BIND_ON_IP says, broadcasts the
+// container's address when bound on a wildcard, and starts the server,
+// which renders its config from env (shown by the database it dials).
+func testTemporalServer(t *testing.T, ctx context.Context) {
+	image := tagOf("temporal-server")
+	if u := userOf(t, ctx, image); u != "temporal" {
+		t.Errorf("runs as %q, want temporal", u)
+	}
+	if out := runOnce(t, ctx, "--entrypoint", "temporal-server", image, "--version"); !strings.Contains(out, strings.TrimPrefix(TemporalServerVersion, "v")) {
+		t.Errorf("temporal-server --version: %q", out)
+	}
+	// A stand-in temporal-server first on PATH prints what the entrypoint hands over.
+	shim := `mkdir -p /tmp/shim && printf '#!/bin/sh\necho "args=$*"\nenv\n' >/tmp/shim/temporal-server && chmod +x /tmp/shim/temporal-server && PATH=/tmp/shim:$PATH exec /etc/temporal/entrypoint.sh`
+	out := runOnce(t, ctx, "-e", "BIND_ON_IP=0.0.0.0", "--entrypoint", "sh", image, "-c", shim)
+	if !strings.Contains(out, "args=start") {
+		t.Errorf("entrypoint does not exec `temporal-server start`: %s", out)
+	}
+	if !strings.Contains(out, "TEMPORAL_BROADCAST_ADDRESS=172.") && !strings.Contains(out, "TEMPORAL_BROADCAST_ADDRESS=10.") && !strings.Contains(out, "TEMPORAL_BROADCAST_ADDRESS=192.168.") {
+		t.Errorf("BIND_ON_IP=0.0.0.0 did not set TEMPORAL_BROADCAST_ADDRESS to the container's address:\n%s", out)
+	}
+	out = runOnce(t, ctx, "--entrypoint", "sh", image, "-c", strings.Replace(shim, "exec", "BIND_ON_IP= exec", 1))
+	if !strings.Contains(out, "BIND_ON_IP=172.") && !strings.Contains(out, "BIND_ON_IP=10.") && !strings.Contains(out, "BIND_ON_IP=192.168.") {
+		t.Errorf("without BIND_ON_IP the entrypoint must bind on the container's address:\n%s", out)
+	}
+	if strings.Contains(out, "TEMPORAL_BROADCAST_ADDRESS") {
+		t.Errorf("TEMPORAL_BROADCAST_ADDRESS set though not bound on a wildcard")
+	}
+
+	// The real server with the Definition's variable names: it reads them
+	// (dials the configured database) and fails clearly when it is absent.
+	id := start(t, ctx, "-e", "DB=postgres12", "-e", "POSTGRES_SEEDS=127.0.0.1", "-e", "DB_PORT=1",
+		"-e", "POSTGRES_USER=kit", "-e", "POSTGRES_PWD=x", "-e", "BIND_ON_IP=0.0.0.0",
+		"-e", "DYNAMIC_CONFIG_FILE_PATH=config/dynamicconfig/docker.yaml", image)
+	eventually(t, 60*time.Second, "server dialling the configured database", func() error {
+		logs, _ := docker(ctx, "logs", id)
+		if strings.Contains(logs, "dial tcp 127.0.0.1:1:") {
+			return nil
+		}
+		return fmt.Errorf("no dial to 127.0.0.1:1 in the logs yet:\n%s", lastLines(logs, 15))
+	})
+}
+
+func lastLines(s string, n int) string {
+	ls := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(ls) > n {
+		ls = ls[len(ls)-n:]
+	}
+	return strings.Join(ls, "\n")
+}
+
+func testAdminTools(t *testing.T, ctx context.Context) {
+	image := tagOf("temporal-admin-tools")
+	if u := userOf(t, ctx, image); u != "temporal" {
+		t.Errorf("runs as %q, want temporal", u)
+	}
+	out := runOnce(t, ctx, image, "sh", "-c", `set -e
+temporal-sql-tool --help >/dev/null
+temporal --version
+command -v nc
+for d in temporal visibility; do test -d /etc/temporal/schema/postgresql/v12/$d/versioned/v1.0; done
+echo ok`)
+	if !strings.Contains(out, strings.TrimPrefix(TemporalCLIVersion, "v")) || !strings.HasSuffix(strings.TrimSpace(out), "ok") {
+		t.Errorf("admin tools: %s", out)
+	}
+	// The default command idles and stops at once on SIGTERM.
+	id := start(t, ctx, image)
+	time.Sleep(time.Second)
+	if st := strings.TrimSpace(mustDocker(t, ctx, "inspect", "-f", "{{.State.Running}}", id)); st != "true" {
+		t.Fatalf("default command exited: running=%s", st)
+	}
+	began := time.Now()
+	mustDocker(t, ctx, "stop", "-t", "20", id)
+	if d := time.Since(began); d > 5*time.Second {
+		t.Errorf("stop took %s: the default command ignores SIGTERM", d)
+	}
+}
+
+// The UI with the Definition's env answers its health check and serves the app.
+func testUI(t *testing.T, ctx context.Context, def stacks.Definition) {
+	svc, _ := def.Service(stacks.ServiceUI)
+	args := []string{"-p", fmt.Sprintf("127.0.0.1::%d", stacks.PortUI)}
+	for k, v := range svc.PlainEnv() {
+		if k == "TEMPORAL_ADDRESS" {
+			v = "127.0.0.1:7233" // no server needed to serve the app
+		}
+		args = append(args, "-e", k+"="+v)
+	}
+	id := start(t, ctx, append(args, svc.Image)...)
+	eventually(t, 30*time.Second, "health check "+svc.Health.Test, func() error {
+		_, err := docker(ctx, "exec", id, "sh", "-c", svc.Health.Test)
+		return err
+	})
+	code, body, err := httpGet("http://" + hostPort(t, ctx, id, stacks.PortUI) + "/")
+	if err != nil || code != 200 || !strings.Contains(strings.ToLower(body), "<html") {
+		t.Errorf("GET /: %d %v %.200s", code, err, body)
+	}
+}
+
+func testPrometheus(t *testing.T, ctx context.Context) {
+	image := tagOf("prometheus")
+	if u := userOf(t, ctx, image); u != "nobody" {
+		t.Errorf("runs as %q, want nobody", u)
+	}
+	if out := runOnce(t, ctx, "--entrypoint", "promtool", image, "check", "config", "/etc/prometheus/prometheus.yml"); !strings.Contains(out, "SUCCESS") {
+		t.Errorf("promtool check config: %s", out)
+	}
+	id := start(t, ctx, "-p", "127.0.0.1::9090", image)
+	addr := hostPort(t, ctx, id, 9090)
+	eventually(t, 30*time.Second, "prometheus /-/ready", func() error {
+		code, body, err := httpGet("http://" + addr + "/-/ready")
+		if err != nil || code != 200 {
+			return fmt.Errorf("%d %v %s", code, err, body)
+		}
+		return nil
+	})
+	code, body, err := httpGet("http://" + addr + "/api/v1/status/buildinfo")
+	if err != nil || code != 200 || !strings.Contains(body, `"version":"`+prometheusRelease()+`"`) {
+		t.Errorf("buildinfo: %d %v %s", code, err, body)
+	}
+	// The default config scrapes Prometheus itself.
+	eventually(t, 30*time.Second, "self-scrape target up", func() error {
+		_, body, err := httpGet("http://" + addr + "/api/v1/targets")
+		if err != nil || !strings.Contains(body, `"health":"up"`) {
+			return fmt.Errorf("%v %.300s", err, body)
+		}
+		return nil
+	})
+}
+
+// The worker's entrypoint is the worker: it rejects bad configuration
+// saying which variable, and with the Definition's env it answers the
+// Definition's health check while it waits for PostgreSQL and Temporal.
+func testWorker(t *testing.T, ctx context.Context, def stacks.Definition) {
+	svc, _ := def.Service(stacks.ServiceWorker)
+	if u := userOf(t, ctx, svc.Image); u != "worker" {
+		t.Errorf("runs as %q, want worker", u)
+	}
+	out, err := docker(ctx, "run", "--rm", "--label", "temporal-kit.images-test=1", "-e", "LOG_LEVEL=loud", svc.Image)
+	if err == nil || !strings.Contains(out, "LOG_LEVEL") {
+		t.Errorf("worker with LOG_LEVEL=loud: want a configuration error naming it, got err=%v out=%s", err, out)
+	}
+	args := []string{"-e", "PGPASSWORD=" + randomHex(t, 8)}
+	for k, v := range svc.PlainEnv() {
+		args = append(args, "-e", k+"="+v)
+	}
+	id := start(t, ctx, append(args, svc.Image)...)
+	eventually(t, 30*time.Second, "health check "+svc.Health.Test, func() error {
+		_, err := docker(ctx, "exec", id, "sh", "-c", svc.Health.Test)
+		return err
+	})
+}
+
+func testFixtureServer(t *testing.T, ctx context.Context) {
+	image := tagOf("fixture-server")
+	id := start(t, ctx, "-p", fmt.Sprintf("127.0.0.1::%d", FixtureServerPort), image)
+	addr := hostPort(t, ctx, id, FixtureServerPort)
+	eventually(t, 20*time.Second, "fixture server answers", func() error {
+		_, _, err := httpGet("http://" + addr + "/")
+		return err
+	})
+}

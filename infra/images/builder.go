@@ -31,6 +31,9 @@ type Builder struct {
 	Out io.Writer
 	// Verbose, when set, gets the full output of every command.
 	Verbose io.Writer
+	// Force rebuilds images whose inputs did not change: a fresh debootstrap
+	// and apt-get upgrade pick up Debian's security updates.
+	Force bool
 
 	goVer   string
 	built   map[string]string
@@ -216,7 +219,7 @@ func (b *Builder) buildImage(ctx context.Context, im Image, parentTag string) (b
 	if err != nil {
 		return false, &StepError{Image: im.Name, Step: "inspect", Err: err}
 	}
-	if ok && cur.Labels[InputsLabel] == inputs {
+	if ok && cur.Labels[InputsLabel] == inputs && !b.Force {
 		return false, nil
 	}
 	if err := b.dockerBuild(ctx, im, dir, inputs); err != nil {
@@ -243,7 +246,7 @@ func (b *Builder) buildDebian(ctx context.Context, im Image) (bool, error) {
 	if err != nil {
 		return false, &StepError{Image: im.Name, Step: "inspect", Err: err}
 	}
-	if ok && cur.Labels[InputsLabel] == inputs {
+	if ok && cur.Labels[InputsLabel] == inputs && !b.Force {
 		return false, nil
 	}
 	if os.Geteuid() != 0 {

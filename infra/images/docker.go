@@ -60,12 +60,11 @@ func dockerEnv() []string {
 
 // dockerBuild builds contextDir's Dockerfile as tag, labelled with the inputs hash.
 func (b *Builder) dockerBuild(ctx context.Context, im Image, contextDir, inputs string) error {
-	return b.run(ctx, im.Name, "docker build", command{
-		dir:  contextDir,
-		env:  dockerEnv(),
-		name: "docker",
-		args: []string{"build", "--force-rm", "--label", InputsLabel + "=" + inputs, "-t", im.Tag, "."},
-	})
+	args := []string{"build", "--force-rm", "--label", InputsLabel + "=" + inputs, "-t", im.Tag}
+	if b.Force {
+		args = append(args, "--no-cache") // else apt-get upgrade would come from the layer cache
+	}
+	return b.run(ctx, im.Name, "docker build", command{dir: contextDir, env: dockerEnv(), name: "docker", args: append(args, ".")})
 }
 
 // removeReplaced drops the image a rebuild replaced so untagged layers do

@@ -2,7 +2,7 @@
 // Docker engine: what the "local" image catalog names, from pinned sources,
 // with no registry. Images whose inputs did not change are kept.
 //
-//	go run ./infra/images/cmd/kit-images build [-v] [NAME...]
+//	go run ./infra/images/cmd/kit-images build [-v] [-force] [NAME...]
 //	go run ./infra/images/cmd/kit-images list
 //
 // Environment: KIT_IMAGES_CACHE (binaries and build contexts; default
@@ -32,7 +32,7 @@ func main() {
 }
 
 func usage() error {
-	return fmt.Errorf("usage: kit-images build [-v] [NAME...] | kit-images list\nimages: %v", images.Names())
+	return fmt.Errorf("usage: kit-images build [-v] [-force] [NAME...] | kit-images list\nimages: %v", images.Names())
 }
 
 func run(args []string) error {
@@ -45,10 +45,11 @@ func run(args []string) error {
 	case "build":
 		fs := flag.NewFlagSet("build", flag.ContinueOnError)
 		verbose := fs.Bool("v", false, "stream the output of every go and docker command")
+		force := fs.Bool("force", false, "rebuild even up-to-date images (fresh debootstrap and Debian security updates)")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		return build(ctx, fs.Args(), *verbose)
+		return build(ctx, fs.Args(), *verbose, *force)
 	case "list":
 		return list(ctx)
 	default:
@@ -56,7 +57,7 @@ func run(args []string) error {
 	}
 }
 
-func build(ctx context.Context, names []string, verbose bool) error {
+func build(ctx context.Context, names []string, verbose, force bool) error {
 	set, err := images.Select(names...)
 	if err != nil {
 		return err
@@ -68,6 +69,7 @@ func build(ctx context.Context, names []string, verbose bool) error {
 	if verbose {
 		b.Verbose = os.Stderr
 	}
+	b.Force = force
 	fmt.Printf("kit-images: building %d images (cache %s)\n", len(set), b.CacheDir)
 	began := time.Now()
 	results, err := b.Build(ctx, set)

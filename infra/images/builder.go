@@ -127,6 +127,7 @@ func (b *Builder) Build(ctx context.Context, set []Image) ([]Result, error) {
 		return nil, err
 	}
 	defer unlock()
+	// Fail before any long go build when no engine answers.
 	if _, _, err := Inspect(ctx, DebianBase); err != nil {
 		return nil, err
 	}

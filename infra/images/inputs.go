@@ -103,13 +103,13 @@ func copyTree(src, dst string) error {
 		if !d.Type().IsRegular() {
 			return fmt.Errorf("%s: not a regular file", p)
 		}
-		return linkOrCopyFile(p, target)
+		return copyFile(p, target)
 	})
 }
 
-// linkOrCopyFile copies a module file; never a hard link, since chmod on a
-// link would change the module cache's read-only file.
-func linkOrCopyFile(src, dst string) error {
+// copyFile copies a module file as 0644; never a hard link, since a chmod
+// on the link would change the module cache's read-only file.
+func copyFile(src, dst string) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}

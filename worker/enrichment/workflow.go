@@ -27,7 +27,7 @@ const (
 type JobInput struct {
 	JobID     string
 	TotalRows int
-	// BatchSize rows per batch activity; Parallelism batches in flight;
+	// BatchSize rows per batch activity; Parallelism batches in each stage;
 	// BatchesPerRun batches before the workflow continues as new, which keeps
 	// every run's history small whatever the job's size.
 	BatchSize     int
@@ -87,8 +87,8 @@ func (p *Progress) ActionsPerRow() float64 {
 }
 
 // JobWorkflow enriches a job's rows: per batch, SearchBatch then
-// EnrichBatch, Parallelism batches at a time, continuing as new every
-// BatchesPerRun batches (or sooner, when the server suggests it).
+// EnrichBatch, up to Parallelism batches in each stage, continuing as new
+// every BatchesPerRun batches (or sooner, when the server suggests it).
 func JobWorkflow(ctx workflow.Context, in JobInput) (*Progress, error) {
 	if err := in.validate(); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadJobInput", nil)
@@ -132,45 +132,63 @@ func JobWorkflow(ctx workflow.Context, in JobInput) (*Progress, error) {
 		},
 	})
 
+	// The stages are pipelined across batches: a batch holds a search slot
+	// while it searches and an enrich slot while it enriches, so the next
+	// batches' searches run while earlier batches fetch, and fetching never
+	// waits for a whole batch to be searched. The window bounds how far
+	// searches run ahead.
+	searchSlots := workflow.NewSemaphore(ctx, int64(in.Parallelism))
+	enrichSlots := workflow.NewSemaphore(ctx, int64(in.Parallelism))
+	window := workflow.NewSemaphore(ctx, int64(2*in.Parallelism))
+	step := func(ctx workflow.Context, b int, name string, opts workflow.Context, fn any, bin BatchInput) bool {
+		var r BatchResult
+		err := workflow.ExecuteActivity(opts, fn, bin).Get(ctx, &r)
+		p.ActivityAttempts += max(r.Attempts, 1)
+		p.add(r)
+		if err != nil {
+			if ctx.Err() == nil { // a cancel is not a failure
+				p.BatchErrors++
+				logger.Error("batch failed for good; its remaining rows stay pending", "batch", b, "step", name, "error", err)
+			}
+			return false
+		}
+		return true
+	}
 	runBatch := func(ctx workflow.Context, b int) {
 		bin := BatchInput{JobID: in.JobID, Batch: b, From: b * in.BatchSize, To: min(in.TotalRows, (b+1)*in.BatchSize), RowAttempts: in.RowAttempts}
-		for _, step := range []struct {
-			opts workflow.Context
-			fn   any
-			name string
-		}{{search, a.SearchBatch, "search"}, {enrich, a.EnrichBatch, "enrich"}} {
-			var r BatchResult
-			err := workflow.ExecuteActivity(step.opts, step.fn, bin).Get(ctx, &r)
-			p.ActivityAttempts += max(r.Attempts, 1)
-			p.add(r)
-			if err != nil {
-				if ctx.Err() == nil { // a cancel is not a failure
-					p.BatchErrors++
-					logger.Error("batch failed for good; its remaining rows stay pending", "batch", b, "step", step.name, "error", err)
-				}
-				return
-			}
+		ok := step(ctx, b, "search", search, a.SearchBatch, bin)
+		searchSlots.Release(1)
+		if !ok || enrichSlots.Acquire(ctx, 1) != nil {
+			return
 		}
-		p.BatchesDone++
+		ok = step(ctx, b, "enrich", enrich, a.EnrichBatch, bin)
+		enrichSlots.Release(1)
+		if ok {
+			p.BatchesDone++
+		}
 	}
 
 	end := min(p.Batches, in.NextBatch+in.BatchesPerRun)
-	sem := workflow.NewSemaphore(ctx, int64(in.Parallelism))
 	wg := workflow.NewWaitGroup(ctx)
 	next := in.NextBatch
 	for ; next < end; next++ {
-		if err := sem.Acquire(ctx, 1); err != nil {
+		if err := window.Acquire(ctx, 1); err != nil {
 			break // cancelled
 		}
+		if err := searchSlots.Acquire(ctx, 1); err != nil {
+			window.Release(1)
+			break
+		}
 		if next > in.NextBatch && workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
-			sem.Release(1)
+			searchSlots.Release(1)
+			window.Release(1)
 			break
 		}
 		b := next
 		wg.Add(1)
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer wg.Done()
-			defer sem.Release(1)
+			defer window.Release(1)
 			runBatch(ctx, b)
 		})
 	}

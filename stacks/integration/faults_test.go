@@ -49,6 +49,10 @@ func TestFaults(t *testing.T) {
 		id := submit(ctx, t, st, rows)
 		for i, at := range []int{150, 400, 650} {
 			waitStored(ctx, t, st, id, at)
+			// Rows go on being stored by activities already running while
+			// the server is down; the job moves on only when the server
+			// records finished batches again.
+			base := baseline(ctx, t, st, id, batchesDone)
 			killed := time.Now()
 			if err := st.Crash(ctx, stacks.ServiceTemporal); err != nil {
 				t.Fatal(err)
@@ -57,8 +61,8 @@ func TestFaults(t *testing.T) {
 			if err != nil {
 				t.Fatalf("temporal after kill %d: %v", i+1, err)
 			}
-			resumed := waitProgress(ctx, t, st, id, killed)
-			t.Logf("FIGURE fault temporal SIGKILL %d/3 at >=%d rows: server healthy again after %s, job progressing again %s after the kill",
+			resumed := waitProgress(ctx, t, st, id, batchesDone, base, killed)
+			t.Logf("FIGURE fault temporal SIGKILL %d/3 at >=%d rows: restarted by Docker and healthy %s after the kill, next batch recorded done %s after the kill",
 				i+1, at, up.Round(100*time.Millisecond), resumed.Round(100*time.Millisecond))
 		}
 		v := waitComplete(ctx, t, st, id)
@@ -75,6 +79,7 @@ func TestFaults(t *testing.T) {
 		began := time.Now()
 		id := submit(ctx, t, st, rows)
 		waitStored(ctx, t, st, id, 300)
+		base := baseline(ctx, t, st, id, rowsStored)
 		if err := st.Stop(ctx, stacks.ServicePostgres); err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +92,7 @@ func TestFaults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resumed := waitProgress(ctx, t, st, id, restarted)
+		resumed := waitProgress(ctx, t, st, id, rowsStored, base, restarted)
 		t.Logf("FIGURE fault postgresql down 30s: healthy %s after start, job progressing again %s after start",
 			up.Round(100*time.Millisecond), resumed.Round(100*time.Millisecond))
 		v := waitComplete(ctx, t, st, id)
@@ -103,12 +108,13 @@ func TestFaults(t *testing.T) {
 		began := time.Now()
 		id := submit(ctx, t, st, rows)
 		waitStored(ctx, t, st, id, 400)
+		base := baseline(ctx, t, st, id, rowsStored)
 		replaced := time.Now()
 		if err := st.Replace(ctx, stacks.ServiceWorker); err != nil {
 			t.Fatalf("replace worker: %v", err)
 		}
 		swapped := time.Since(replaced)
-		resumed := waitProgress(ctx, t, st, id, replaced)
+		resumed := waitProgress(ctx, t, st, id, rowsStored, base, replaced)
 		t.Logf("FIGURE fault worker replaced: new container healthy %s after the old one was told to stop, job progressing again after %s",
 			swapped.Round(100*time.Millisecond), resumed.Round(100*time.Millisecond))
 		v := waitComplete(ctx, t, st, id)

@@ -131,28 +131,60 @@ func waitStored(ctx context.Context, t *testing.T, st *stacktest.Stack, jobID st
 	}
 }
 
-// waitProgress waits until the job stores more rows than it had when the
-// fault was over, and returns how long after since that took.
-func waitProgress(ctx context.Context, t *testing.T, st *stacktest.Stack, jobID string, since time.Time) time.Duration {
-	t.Helper()
-	base := -1
-	for base < 0 {
-		if _, base = stored(ctx, st, jobID); base < 0 {
-			select {
-			case <-ctx.Done():
-				t.Fatalf("job %s: API does not answer after the fault: %v\nworker log:\n%s", jobID, ctx.Err(), st.Logs(context.Background(), stacks.ServiceWorker))
-			case <-time.After(200 * time.Millisecond):
-			}
+// A progress measure of a job: rows stored (PostgreSQL) or batches done
+// (Temporal: answered by the workflow's progress query).
+type measure struct {
+	name string
+	of   func(jobapi.JobView) (int, bool)
+}
+
+var (
+	rowsStored  = measure{"rows stored", func(v jobapi.JobView) (int, bool) { return v.Stored, true }}
+	batchesDone = measure{"batches done", func(v jobapi.JobView) (int, bool) {
+		if v.Workflow == nil {
+			return 0, false
 		}
+		return v.Workflow.BatchesDone, true
+	}}
+)
+
+// current is the job's view and its value of m, when the API can say.
+func current(ctx context.Context, st *stacktest.Stack, jobID string, m measure) (jobapi.JobView, int, bool) {
+	v, n := stored(ctx, st, jobID)
+	if n < 0 {
+		return v, 0, false
 	}
+	x, ok := m.of(v)
+	return v, x, ok
+}
+
+// waitProgress waits until the job's measure m exceeds base (taken when the
+// fault began) or the job completes, and returns the time since since.
+func waitProgress(ctx context.Context, t *testing.T, st *stacktest.Stack, jobID string, m measure, base int, since time.Time) time.Duration {
+	t.Helper()
 	for {
-		v, got := stored(ctx, st, jobID)
-		if got > base || v.Complete {
+		v, got, ok := current(ctx, st, jobID, m)
+		if (ok && got > base) || v.Complete {
 			return time.Since(since)
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("job %s: no progress after the fault (stored %d): %v\nworker log:\n%s", jobID, base, ctx.Err(), tailOf(st.Logs(context.Background(), stacks.ServiceWorker), 4000))
+			t.Fatalf("job %s: %s did not pass %d after the fault: %v\nworker log:\n%s", jobID, m.name, base, ctx.Err(), tailOf(st.Logs(context.Background(), stacks.ServiceWorker), 4000))
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// baseline is the job's measure m now, waiting until the API can say.
+func baseline(ctx context.Context, t *testing.T, st *stacktest.Stack, jobID string, m measure) int {
+	t.Helper()
+	for {
+		if _, got, ok := current(ctx, st, jobID, m); ok {
+			return got
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("job %s: no %s from the API: %v", jobID, m.name, ctx.Err())
 		case <-time.After(200 * time.Millisecond):
 		}
 	}

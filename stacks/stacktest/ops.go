@@ -183,10 +183,23 @@ func (s *Stack) Crash(ctx context.Context, service string) error {
 	if info.State == nil || !info.State.Running || info.State.Pid == 0 {
 		return fmt.Errorf("crash %s: container is not running", service)
 	}
-	if err := syscall.Kill(info.State.Pid, syscall.SIGKILL); err != nil {
-		return fmt.Errorf("crash %s: SIGKILL to host pid %d: %w (the test must run as root on the Docker host)", service, info.State.Pid, err)
+	pid := info.State.Pid
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		return fmt.Errorf("crash %s: SIGKILL to host pid %d: %w (the test must run as root on the Docker host)", service, pid, err)
 	}
-	return nil
+	// Return once Docker has seen the exit, so that a WaitHealthy that
+	// follows waits for the restarted process, not the dead one.
+	for {
+		info, err := c.Inspect(ctx)
+		if err == nil && info.State != nil && (info.State.Pid != pid || !info.State.Running) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("crash %s: Docker did not see pid %d exit: %w", service, pid, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // WaitHealthy waits until a service's container runs again and, if it has a

@@ -30,7 +30,7 @@ func (s *Stages) RunInProcess(ctx context.Context, jobID string, rows []store.In
 		site string
 	}
 	searchIn := make(chan store.InputRow)
-	fetchIn := make(chan found, cap(s.fetchSlots))
+	fetchIn := make(chan found, s.fetchSlots.size)
 	storeIn := make(chan store.Result, flushSize)
 
 	go func() {
@@ -44,7 +44,7 @@ func (s *Stages) RunInProcess(ctx context.Context, jobID string, rows []store.In
 		}
 	}()
 	var searchers sync.WaitGroup
-	for range cap(s.searchSlots) {
+	for range s.searchSlots.size {
 		searchers.Add(1)
 		go func() {
 			defer searchers.Done()
@@ -60,7 +60,7 @@ func (s *Stages) RunInProcess(ctx context.Context, jobID string, rows []store.In
 	}
 	go func() { searchers.Wait(); close(fetchIn) }()
 	var fetchers sync.WaitGroup
-	for range cap(s.fetchSlots) {
+	for range s.fetchSlots.size {
 		fetchers.Add(1)
 		go func() {
 			defer fetchers.Done()

@@ -57,22 +57,22 @@ type Stages struct {
 	Metrics  *metrics.Pipeline
 	MaxPages int
 
-	searchSlots chan struct{}
-	fetchSlots  chan struct{}
+	searchSlots *slots
+	fetchSlots  *slots
 }
 
 // NewStages makes Stages with searchConc concurrent searches and fetchConc
 // rows fetching at once.
 func NewStages(s Searcher, g Getter, m *metrics.Pipeline, maxPages, searchConc, fetchConc int) *Stages {
 	return &Stages{Search: s, Fetch: g, Metrics: m, MaxPages: max(maxPages, 1),
-		searchSlots: make(chan struct{}, max(searchConc, 1)), fetchSlots: make(chan struct{}, max(fetchConc, 1))}
+		searchSlots: newSlots(max(searchConc, 1)), fetchSlots: newSlots(max(fetchConc, 1))}
 }
 
 // SearchConcurrency and FetchConcurrency are the stages' bounds.
-func (s *Stages) SearchConcurrency() int { return cap(s.searchSlots) }
+func (s *Stages) SearchConcurrency() int { return s.searchSlots.size }
 
 // FetchConcurrency is the number of rows fetching at once.
-func (s *Stages) FetchConcurrency() int { return cap(s.fetchSlots) }
+func (s *Stages) FetchConcurrency() int { return s.fetchSlots.size }
 
 // FindSite runs the search stage for a row: the row's own site when the
 // file gave one, else a SERP query for its name.
@@ -87,10 +87,10 @@ func (s *Stages) FindSite(ctx context.Context, row store.InputRow) (string, *Row
 		return "", &RowError{Stage: StageSearch, Class: ClassNoSerpKey,
 			Msg: "the row has no domain and SERP_API_KEY is not set; set it or give the row a domain"}
 	}
-	if err := acquire(ctx, s.searchSlots); err != nil {
+	if err := s.searchSlots.acquire(ctx, row.Num); err != nil {
 		return "", cancelled(StageSearch, err)
 	}
-	defer func() { <-s.searchSlots }()
+	defer s.searchSlots.release()
 	began := time.Now()
 	resp, err := s.Search.Search(ctx, row.Name)
 	var site string
@@ -113,10 +113,10 @@ func (s *Stages) FindSite(ctx context.Context, row store.InputRow) (string, *Row
 // page, then up to MaxPages-1 contact or about pages it links to. A failed
 // home page fails the row; a failed sub-page is skipped.
 func (s *Stages) Enrich(ctx context.Context, jobID string, row store.InputRow, site string) (store.Result, *RowError) {
-	if err := acquire(ctx, s.fetchSlots); err != nil {
+	if err := s.fetchSlots.acquire(ctx, row.Num); err != nil {
 		return store.Result{}, cancelled(StageFetch, err)
 	}
-	defer func() { <-s.fetchSlots }()
+	defer s.fetchSlots.release()
 	res := store.Result{JobID: jobID, Row: row.Num, SiteURL: site}
 	var pages []extract.Page
 	var fetching, extracting time.Duration
@@ -161,15 +161,6 @@ func (s *Stages) Enrich(ctx context.Context, jobID string, row store.InputRow, s
 // Failed turns a row error into the row's stored result.
 func Failed(jobID string, row int, site string, e *RowError) store.Result {
 	return store.Result{JobID: jobID, Row: row, Stage: e.Stage, ErrorClass: e.Class, Error: e.Msg, SiteURL: site}
-}
-
-func acquire(ctx context.Context, slots chan struct{}) error {
-	select {
-	case slots <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func cancelled(stage string, err error) *RowError {

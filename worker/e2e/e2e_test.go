@@ -39,6 +39,7 @@ func TestJobEndToEnd(t *testing.T) {
 		// Small batches and runs, so this job has several batches in flight
 		// and continues as new twice.
 		"BATCH_SIZE": "8", "BATCH_PARALLELISM": "3", "BATCHES_PER_RUN": "4", "ROW_ATTEMPTS": "3",
+		"SHUTDOWN_TIMEOUT": "2s",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +51,7 @@ func TestJobEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(w.Stop)
+	t.Cleanup(func() { w.Stop() }) // the worker running at the end
 	api := jobapi.NewClient(w.BaseURL)
 
 	var histories []harness.Run
@@ -170,6 +171,41 @@ func TestJobEndToEnd(t *testing.T) {
 			}
 			t.Logf("wrote %s.json (%d events)", name, len(h.History.Events))
 		}
+	})
+
+	t.Run("worker replaced mid-job: every row stored exactly once", func(t *testing.T) {
+		fx.SetLatency(100 * time.Millisecond)
+		defer fx.SetLatency(0)
+		rows := append(fixture.SyntheticRowsFrom(2001, 150), fixture.MixedRows(3001, 2)...)
+		created, err := api.Submit(ctx, fixture.CSV(rows))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			v, err := api.Job(ctx, created.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Stored >= 20 {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		// What SIGTERM does in the binary: stop polling, let in-flight
+		// batches finish within SHUTDOWN_TIMEOUT, close; then a new worker.
+		w.Stop()
+		if w, err = harness.StartWorker(ctx, env, log); err != nil {
+			t.Fatal(err)
+		}
+		api = jobapi.NewClient(w.BaseURL)
+		v, err := api.Wait(ctx, created.ID, 500*time.Millisecond, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !v.Complete || v.Stored != len(rows) {
+			t.Errorf("after the redeploy: %+v", v)
+		}
+		checkStored(t, ctx, w.Svc.Store, created.ID, rows)
 	})
 }
 

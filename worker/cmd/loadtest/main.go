@@ -40,7 +40,7 @@ func main() {
 	flag.DurationVar(&o.latency, "latency", 50*time.Millisecond, "simulated latency of every external call (SERP query, robots.txt, page)")
 	flag.IntVar(&o.concurrency, "concurrency", 64, "concurrent searches and concurrent rows fetching, in both paths")
 	flag.IntVar(&o.batchSize, "batch-size", 200, "Temporal path: rows per batch activity")
-	flag.IntVar(&o.parallelism, "parallelism", 8, "Temporal path: batches of the job in flight")
+	flag.IntVar(&o.parallelism, "parallelism", 8, "Temporal path: batches of the job in each stage (search, enrich)")
 	flag.IntVar(&o.perDomain, "per-domain", 2, "concurrent requests per site")
 	flag.StringVar(&o.temporalAddress, "temporal-address", "", "use this Temporal frontend (and PostgreSQL from PGHOST, PGPORT, PGUSER, PGPASSWORD) instead of starting the core with testcontainers")
 	flag.StringVar(&o.paths, "paths", "inprocess,temporal", "paths to run, in order")
@@ -114,7 +114,7 @@ func run(o options) error {
 
 	fmt.Printf("rows per path: %d; simulated latency per external call: %s; per row: 1 SERP query + robots.txt + home page + contact page, extract, store\n",
 		o.rows, o.latency)
-	fmt.Printf("concurrency (both paths): %d searches, %d rows fetching, %d requests per site; Temporal path: batches of %d rows, %d batches in flight\n",
+	fmt.Printf("concurrency (both paths): %d searches, %d rows fetching, %d requests per site; Temporal path: batches of %d rows, %d batches in each stage (search, enrich)\n",
 		o.concurrency, o.concurrency, o.perDomain, o.batchSize, o.parallelism)
 
 	results := map[string]pathResult{}

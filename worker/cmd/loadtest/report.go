@@ -68,7 +68,7 @@ func countActions(ctx context.Context, c client.Client, workflowID string) (acti
 func report(ctx context.Context, o options, res map[string]pathResult, st *stacktest.Stack) {
 	fmt.Println()
 	fmt.Println("==== results ====")
-	fmt.Printf("rows per path %d, simulated latency %s per external call, concurrency %d, batch %d x %d in flight\n",
+	fmt.Printf("rows per path %d, simulated latency %s per external call, concurrency %d, batch %d rows x %d per stage\n",
 		o.rows, o.latency, o.concurrency, o.batchSize, o.parallelism)
 	line := func(label string, r pathResult) {
 		fmt.Printf("%-14s %8.1f rows/s   (%d rows in %s; %d ok, %d failed; peak RSS of this process %s)\n",

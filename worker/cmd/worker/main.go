@@ -63,6 +63,10 @@ func run(cfg config.Config, log *slog.Logger) error {
 	svc, err := service.New(ctx, cfg, log, 5*time.Minute)
 	if err != nil {
 		_ = srv.Close()
+		if ctx.Err() != nil {
+			log.Info("stopped before ready")
+			return nil // SIGTERM while waiting for dependencies is a normal stop
+		}
 		return err
 	}
 	if err := svc.StartWorkers(); err != nil {

@@ -74,15 +74,15 @@ type JobCreated struct {
 }
 
 func (a *API) createJob(w http.ResponseWriter, r *http.Request) {
-	max := a.MaxBody
-	if max <= 0 {
-		max = 64 << 20
+	limit := a.MaxBody
+	if limit <= 0 {
+		limit = 64 << 20
 	}
-	f, err := jobcsv.Parse(http.MaxBytesReader(w, r.Body, max))
+	f, err := jobcsv.Parse(http.MaxBytesReader(w, r.Body, limit))
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		writeError(w, http.StatusRequestEntityTooLarge, "the CSV is larger than the limit of "+strconv.FormatInt(max, 10)+" bytes; split the job")
+		writeError(w, http.StatusRequestEntityTooLarge, "the CSV is larger than the limit of "+strconv.FormatInt(limit, 10)+" bytes; split the job")
 		return
 	case err != nil:
 		writeError(w, http.StatusBadRequest, err.Error())

@@ -51,7 +51,9 @@ func (s *Stages) RunInProcess(ctx context.Context, jobID string, rows []store.In
 			for r := range searchIn {
 				site, err := s.FindSite(ctx, r)
 				if err != nil {
-					storeIn <- Failed(jobID, r.Num, "", err)
+					if err.Class != "cancelled" { // a stopped run is not the row's failure
+						storeIn <- Failed(jobID, r.Num, "", err)
+					}
 					continue
 				}
 				fetchIn <- found{r, site}
@@ -67,6 +69,9 @@ func (s *Stages) RunInProcess(ctx context.Context, jobID string, rows []store.In
 			for f := range fetchIn {
 				res, err := s.Enrich(ctx, jobID, f.row, f.site)
 				if err != nil {
+					if err.Class == "cancelled" {
+						continue
+					}
 					res = Failed(jobID, f.row.Num, f.site, err)
 				}
 				storeIn <- res

@@ -130,13 +130,16 @@ func (a *Activities) runBatch(ctx context.Context, kind string, in BatchInput, r
 
 	// Rows run concurrently; the channel is buffered so that a row finishing
 	// after the loop below stopped (cancel, store error) never blocks.
+	// Rows stop with the activity: a store error ends the attempt at once.
+	rowCtx, stopRows := context.WithCancel(ctx)
+	defer stopRows()
 	out := make(chan outcome, len(todo))
 	var wg sync.WaitGroup
 	for _, r := range todo {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out <- do(ctx, r)
+			out <- do(rowCtx, r)
 		}()
 	}
 	go func() { wg.Wait(); close(out) }()

@@ -68,8 +68,13 @@ func worker(c Config, pgHost string, pgDeps []Dependency) Service {
 		Image: c.Images.Worker,
 		Env:   env,
 		Ports: publish(c, "api", PortWorkerAPI, c.HostPorts.Worker),
+		// Readiness, not liveness: healthy means the job API takes jobs (its
+		// PostgreSQL and Temporal answer), so whatever waits for the worker
+		// (Pulumi's wait, a test) can use it at once. Docker does not restart
+		// an unhealthy container, so a dependency's outage shows here without
+		// killing in-flight work.
 		Health: &HealthCheck{
-			Test:     "wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(PortWorkerAPI) + "/healthz",
+			Test:     "wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(PortWorkerAPI) + "/readyz",
 			Interval: 10 * time.Second, Timeout: 5 * time.Second, StartPeriod: 30 * time.Second, Retries: 6,
 		},
 		DependsOn: append([]Dependency{{Service: ServiceNamespace, Condition: Completed}}, pgDeps...),

@@ -391,8 +391,9 @@ func testPrometheus(t *testing.T, ctx context.Context) {
 }
 
 // The worker's entrypoint is the worker: it rejects bad configuration
-// saying which variable, and with the Definition's env it answers the
-// Definition's health check while it waits for PostgreSQL and Temporal.
+// saying which variable, and with the Definition's env its API answers
+// liveness (through the image's wget, as health checks call it) while it
+// waits for PostgreSQL and Temporal, and readiness says not yet.
 func testWorker(t *testing.T, ctx context.Context, def stacks.Definition) {
 	svc, _ := def.Service(stacks.ServiceWorker)
 	if u := userOf(t, ctx, svc.Image); u != "worker" {
@@ -407,18 +408,27 @@ func testWorker(t *testing.T, ctx context.Context, def stacks.Definition) {
 		args = append(args, "-e", k+"="+v)
 	}
 	id := start(t, ctx, append(args, svc.Image)...)
-	eventually(t, 30*time.Second, "health check "+svc.Health.Test, func() error {
-		_, err := docker(ctx, "exec", id, "sh", "-c", svc.Health.Test)
+	base := fmt.Sprintf("http://127.0.0.1:%d", stacks.PortWorkerAPI)
+	eventually(t, 30*time.Second, "worker liveness", func() error {
+		_, err := docker(ctx, "exec", id, "wget", "-q", "-O", "/dev/null", base+"/healthz")
 		return err
 	})
+	if _, err := docker(ctx, "exec", id, "wget", "-q", "-O", "/dev/null", base+"/readyz"); err == nil {
+		t.Errorf("/readyz answered OK with neither PostgreSQL nor Temporal reachable")
+	}
 }
 
 func testFixtureServer(t *testing.T, ctx context.Context) {
-	image := tagOf("fixture-server")
-	id := start(t, ctx, "-p", fmt.Sprintf("127.0.0.1::%d", FixtureServerPort), image)
+	id := start(t, ctx, "-p", fmt.Sprintf("127.0.0.1::%d", FixtureServerPort), FixtureServer)
 	addr := hostPort(t, ctx, id, FixtureServerPort)
-	eventually(t, 20*time.Second, "fixture server answers", func() error {
-		_, _, err := httpGet("http://" + addr + "/")
-		return err
+	eventually(t, 20*time.Second, "fixture server /healthz", func() error {
+		code, body, err := httpGet("http://" + addr + "/healthz")
+		if err != nil || code != 200 {
+			return fmt.Errorf("%d %v %s", code, err, body)
+		}
+		return nil
 	})
+	if _, err := docker(ctx, "exec", id, "wget", "-q", "-O", "/dev/null", fmt.Sprintf("http://127.0.0.1:%d/healthz", FixtureServerPort)); err != nil {
+		t.Errorf("health check with the image's wget: %v", err)
+	}
 }

@@ -156,6 +156,7 @@ func (b *Builder) Build(ctx context.Context, set []Image) ([]Result, error) {
 		b.logf("%-22s %-11s %9s  %s", r.Name, status, r.Duration.Round(100*time.Millisecond), r.Tag)
 		results = append(results, r)
 	}
+	b.pruneReplaced(ctx)
 	return results, nil
 }
 
@@ -226,9 +227,6 @@ func (b *Builder) buildImage(ctx context.Context, im Image, parentTag string) (b
 	if err := b.dockerBuild(ctx, im, dir, inputs); err != nil {
 		return false, err
 	}
-	if ok {
-		b.removeReplaced(ctx, cur.ID, im.Tag)
-	}
 	return true, nil
 }
 
@@ -296,9 +294,6 @@ func (b *Builder) buildDebian(ctx context.Context, im Image) (bool, error) {
 	}
 	if importErr != nil {
 		return false, importErr
-	}
-	if ok {
-		b.removeReplaced(ctx, cur.ID, im.Tag)
 	}
 	return true, nil
 }

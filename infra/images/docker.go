@@ -67,15 +67,9 @@ func (b *Builder) dockerBuild(ctx context.Context, im Image, contextDir, inputs 
 	return b.run(ctx, im.Name, "docker build", command{dir: contextDir, env: dockerEnv(), name: "docker", args: append(args, ".")})
 }
 
-// removeReplaced drops the image a rebuild replaced so untagged layers do
-// not pile up; an image still used by a container stays (best effort).
-func (b *Builder) removeReplaced(ctx context.Context, oldID, tag string) {
-	if oldID == "" {
-		return
-	}
-	info, ok, err := Inspect(ctx, tag)
-	if err != nil || !ok || info.ID == oldID {
-		return
-	}
-	_ = exec.CommandContext(ctx, "docker", "image", "rm", oldID).Run()
+// pruneReplaced drops the kit's images that a rebuild untagged and no
+// container uses, so they do not pile up; images of others are never
+// touched (the label filter). Best effort: an image in use stays for later.
+func (b *Builder) pruneReplaced(ctx context.Context) {
+	_ = exec.CommandContext(ctx, "docker", "image", "prune", "-f", "--filter", "label="+InputsLabel).Run()
 }

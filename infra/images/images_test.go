@@ -124,7 +124,7 @@ func TestRecipesRenderWithTheirContract(t *testing.T) {
 		"temporal-ui":          {"ENTRYPOINT": `["./start-ui-server.sh"]`, "USER": "temporal", "WORKDIR": "/home/ui-server", "EXPOSE": "8080"},
 		"prometheus": {"ENTRYPOINT": `["/bin/prometheus"]`, "CMD": `["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]`,
 			"USER": "nobody", "WORKDIR": "/prometheus", "EXPOSE": "9090"},
-		"worker":         {"ENTRYPOINT": `["/usr/local/bin/worker"]`, "USER": "worker", "EXPOSE": "8000"},
+		"worker":         {"ENTRYPOINT": `["/usr/local/bin/worker"]`, "USER": "worker", "EXPOSE": "8000", "STOPSIGNAL": "SIGTERM"},
 		"fixture-server": {"ENTRYPOINT": `["/usr/local/bin/fixture-server"]`, "USER": "fixture", "EXPOSE": "8080"},
 	}
 	for _, im := range Set() {
@@ -365,13 +365,16 @@ func TestWorkerDockerfileMatchesRecipe(t *testing.T) {
 		t.Fatal(err)
 	}
 	up, loc := dockerfileDirectives(string(b)), dockerfileDirectives(local)
-	for _, k := range []string{"ENTRYPOINT", "USER", "EXPOSE"} {
+	for _, k := range []string{"ENTRYPOINT", "USER", "EXPOSE", "STOPSIGNAL"} {
 		if last(up, k) != last(loc, k) {
 			t.Errorf("%s: worker/Dockerfile has %q, the offline recipe %q", k, last(up, k), last(loc, k))
 		}
 	}
 	if !strings.Contains(string(b), "useradd -u 10001") || !strings.Contains(local, "useradd -u 10001") {
 		t.Errorf("the worker user must be uid 10001 in both recipes")
+	}
+	if !strings.Contains(string(b), "-buildvcs=false") {
+		t.Errorf("worker/Dockerfile must build without a VCS stamp, like kit-images, so both make one binary")
 	}
 	if !strings.Contains(string(b), "wget") {
 		t.Errorf("worker/Dockerfile must install wget: the Definition's health check uses it")

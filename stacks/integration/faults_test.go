@@ -88,10 +88,10 @@ func TestFaults(t *testing.T) {
 		if err := st.Start(ctx, stacks.ServicePostgres); err != nil {
 			t.Fatal(err)
 		}
-		up, err := st.WaitHealthy(ctx, stacks.ServicePostgres)
-		if err != nil {
+		if _, err := st.WaitHealthy(ctx, stacks.ServicePostgres); err != nil {
 			t.Fatal(err)
 		}
+		up := time.Since(restarted)
 		resumed := waitProgress(ctx, t, st, id, rowsStored, base, restarted)
 		t.Logf("FIGURE fault postgresql down 30s: healthy %s after start, job progressing again %s after start",
 			up.Round(100*time.Millisecond), resumed.Round(100*time.Millisecond))

@@ -42,86 +42,80 @@ func TestFaults(t *testing.T) {
 	}
 
 	t.Run("temporal killed three times during a job", func(t *testing.T) {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-		defer cancel()
-		rows := rowsFor()
-		began := time.Now()
-		id := submit(ctx, t, st, rows)
-		for i, at := range []int{150, 400, 650} {
-			waitStored(ctx, t, st, id, at)
-			// Rows go on being stored by activities already running while
-			// the server is down; the job moves on only when the server
-			// records finished batches again.
-			base := baseline(ctx, t, st, id, batchesDone)
-			killed := time.Now()
-			if err := st.Crash(ctx, stacks.ServiceTemporal); err != nil {
-				t.Fatal(err)
-			}
-			up, err := st.WaitHealthy(ctx, stacks.ServiceTemporal)
-			if err != nil {
-				t.Fatalf("temporal after kill %d: %v", i+1, err)
-			}
-			resumed := waitProgress(ctx, t, st, id, batchesDone, base, killed)
-			t.Logf("FIGURE fault temporal SIGKILL %d/3 at >=%d rows: restarted by Docker and healthy %s after the kill, next batch recorded done %s after the kill",
-				i+1, at, up.Round(100*time.Millisecond), resumed.Round(100*time.Millisecond))
-		}
-		v := waitComplete(ctx, t, st, id)
-		checkStoredExactlyOnce(ctx, t, st, id, rows)
-		t.Logf("FIGURE fault temporal x3: %d rows complete in %s, each stored exactly once (%d workflow runs)",
-			v.Stored, time.Since(began).Round(100*time.Millisecond), runs(v.Workflow))
-		logMemory(t, ctx, st, "end of the 1000-row job")
+		// Rows go on being stored by activities already running while the
+		// server is down; the job moves on only when the server records
+		// finished batches again, so that is the progress measured.
+		v := jobUnderFault(t, st, rowsFor(), "temporal SIGKILL", []int{150, 400, 650}, batchesDone,
+			func(ctx context.Context, t *testing.T) (time.Time, string) {
+				killed := time.Now()
+				if err := st.Crash(ctx, stacks.ServiceTemporal); err != nil {
+					t.Fatal(err)
+				}
+				up, err := st.WaitHealthy(ctx, stacks.ServiceTemporal)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return killed, "restarted by Docker and healthy " + up.Round(100*time.Millisecond).String() + " after the kill"
+			})
+		t.Logf("FIGURE fault temporal x3: %d workflow runs", runs(v.Workflow))
+		logMemory(t, context.Background(), st, "end of the 1000-row job")
 	})
 
 	t.Run("postgresql stopped for 30s", func(t *testing.T) {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-		defer cancel()
-		rows := rowsFor()
-		began := time.Now()
-		id := submit(ctx, t, st, rows)
-		waitStored(ctx, t, st, id, 300)
-		base := baseline(ctx, t, st, id, rowsStored)
-		if err := st.Stop(ctx, stacks.ServicePostgres); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(30 * time.Second)
-		restarted := time.Now()
-		if err := st.Start(ctx, stacks.ServicePostgres); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.WaitHealthy(ctx, stacks.ServicePostgres); err != nil {
-			t.Fatal(err)
-		}
-		up := time.Since(restarted)
-		resumed := waitProgress(ctx, t, st, id, rowsStored, base, restarted)
-		t.Logf("FIGURE fault postgresql down 30s: healthy %s after start, job progressing again %s after start",
-			up.Round(100*time.Millisecond), resumed.Round(100*time.Millisecond))
-		v := waitComplete(ctx, t, st, id)
-		checkStoredExactlyOnce(ctx, t, st, id, rows)
-		t.Logf("FIGURE fault postgresql: %d rows complete in %s, each stored exactly once", v.Stored, time.Since(began).Round(100*time.Millisecond))
-		requireHealthy(ctx, t, st)
+		jobUnderFault(t, st, rowsFor(), "postgresql down 30s", []int{300}, rowsStored,
+			func(ctx context.Context, t *testing.T) (time.Time, string) {
+				if err := st.Stop(ctx, stacks.ServicePostgres); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(30 * time.Second)
+				restarted := time.Now()
+				if err := st.Start(ctx, stacks.ServicePostgres); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := st.WaitHealthy(ctx, stacks.ServicePostgres); err != nil {
+					t.Fatal(err)
+				}
+				return restarted, "healthy " + time.Since(restarted).Round(100*time.Millisecond).String() + " after its start"
+			})
 	})
 
 	t.Run("worker container replaced mid-job", func(t *testing.T) {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-		defer cancel()
-		rows := rowsFor()
-		began := time.Now()
-		id := submit(ctx, t, st, rows)
-		waitStored(ctx, t, st, id, 400)
-		base := baseline(ctx, t, st, id, rowsStored)
-		replaced := time.Now()
-		if err := st.Replace(ctx, stacks.ServiceWorker); err != nil {
-			t.Fatalf("replace worker: %v", err)
-		}
-		swapped := time.Since(replaced)
-		resumed := waitProgress(ctx, t, st, id, rowsStored, base, replaced)
-		t.Logf("FIGURE fault worker replaced: new container healthy %s after the old one was told to stop, job progressing again after %s",
-			swapped.Round(100*time.Millisecond), resumed.Round(100*time.Millisecond))
-		v := waitComplete(ctx, t, st, id)
-		checkStoredExactlyOnce(ctx, t, st, id, rows)
-		t.Logf("FIGURE fault worker replaced: %d rows complete in %s, each stored exactly once", v.Stored, time.Since(began).Round(100*time.Millisecond))
-		requireHealthy(ctx, t, st)
+		jobUnderFault(t, st, rowsFor(), "worker replaced", []int{400}, rowsStored,
+			func(ctx context.Context, t *testing.T) (time.Time, string) {
+				replaced := time.Now()
+				if err := st.Replace(ctx, stacks.ServiceWorker); err != nil {
+					t.Fatalf("replace worker: %v", err)
+				}
+				return replaced, "new container healthy " + time.Since(replaced).Round(100*time.Millisecond).String() + " after the old one was told to stop"
+			})
 	})
+}
+
+// jobUnderFault submits rows as a job and strikes once the job has stored
+// each of hits rows. strike returns when the fault is over and what it saw;
+// the recovery time printed runs from the instant strike returns as its
+// start until the job's progress measure m moves again. Then the job must
+// complete with every row stored exactly once, and the stack be healthy.
+func jobUnderFault(t *testing.T, st *stacktest.Stack, rows []fixture.Row, name string, hits []int, m measure,
+	strike func(ctx context.Context, t *testing.T) (since time.Time, saw string)) jobapi.JobView {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	began := time.Now()
+	id := submit(ctx, t, st, rows)
+	for i, at := range hits {
+		waitStored(ctx, t, st, id, at)
+		base := baseline(ctx, t, st, id, m)
+		since, saw := strike(ctx, t)
+		resumed := waitProgress(ctx, t, st, id, m, base, since)
+		t.Logf("FIGURE fault %s %d/%d at >=%d rows stored: %s; job moving again (%s) %s after that",
+			name, i+1, len(hits), at, saw, m.name, resumed.Round(100*time.Millisecond))
+	}
+	v := waitComplete(ctx, t, st, id)
+	checkStoredExactlyOnce(ctx, t, st, id, rows)
+	t.Logf("FIGURE fault %s: %d rows complete in %s, each stored exactly once", name, v.Stored, time.Since(began).Round(100*time.Millisecond))
+	requireHealthy(ctx, t, st)
+	return v
 }
 
 func runs(w *jobapi.WorkflowView) int {

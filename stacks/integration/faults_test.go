@@ -9,7 +9,6 @@ import (
 	"github.com/ampledata/temporal-kit/stacks"
 	"github.com/ampledata/temporal-kit/stacks/stacktest"
 	"github.com/ampledata/temporal-kit/worker/fixture"
-	"github.com/ampledata/temporal-kit/worker/jobapi"
 )
 
 const faultJobRows = 1000
@@ -45,8 +44,8 @@ func TestFaults(t *testing.T) {
 		// Rows go on being stored by activities already running while the
 		// server is down; the job moves on only when the server records
 		// finished batches again, so that is the progress measured.
-		v := jobUnderFault(t, st, rowsFor(), "temporal SIGKILL", []int{150, 400, 650}, batchesDone,
-			func(ctx context.Context, t *testing.T) (time.Time, string) {
+		jobUnderFault(t, st, rowsFor(), "temporal SIGKILL", []int{150, 400, 650}, batchesDone,
+			func(ctx context.Context, t *testing.T) (time.Time, string, string) {
 				killed := time.Now()
 				if err := st.Crash(ctx, stacks.ServiceTemporal); err != nil {
 					t.Fatal(err)
@@ -55,15 +54,14 @@ func TestFaults(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				return killed, "restarted by Docker and healthy " + up.Round(100*time.Millisecond).String() + " after the kill"
+				return killed, "the kill", "restarted by Docker and healthy " + up.Round(100*time.Millisecond).String() + " after the kill"
 			})
-		t.Logf("FIGURE fault temporal x3: %d workflow runs", runs(v.Workflow))
 		logMemory(t, context.Background(), st, "end of the 1000-row job")
 	})
 
 	t.Run("postgresql stopped for 30s", func(t *testing.T) {
 		jobUnderFault(t, st, rowsFor(), "postgresql down 30s", []int{300}, rowsStored,
-			func(ctx context.Context, t *testing.T) (time.Time, string) {
+			func(ctx context.Context, t *testing.T) (time.Time, string, string) {
 				if err := st.Stop(ctx, stacks.ServicePostgres); err != nil {
 					t.Fatal(err)
 				}
@@ -75,29 +73,30 @@ func TestFaults(t *testing.T) {
 				if _, err := st.WaitHealthy(ctx, stacks.ServicePostgres); err != nil {
 					t.Fatal(err)
 				}
-				return restarted, "healthy " + time.Since(restarted).Round(100*time.Millisecond).String() + " after its start"
+				return restarted, "its start", "healthy " + time.Since(restarted).Round(100*time.Millisecond).String() + " after its start"
 			})
 	})
 
 	t.Run("worker container replaced mid-job", func(t *testing.T) {
 		jobUnderFault(t, st, rowsFor(), "worker replaced", []int{400}, rowsStored,
-			func(ctx context.Context, t *testing.T) (time.Time, string) {
+			func(ctx context.Context, t *testing.T) (time.Time, string, string) {
 				replaced := time.Now()
 				if err := st.Replace(ctx, stacks.ServiceWorker); err != nil {
 					t.Fatalf("replace worker: %v", err)
 				}
-				return replaced, "new container healthy " + time.Since(replaced).Round(100*time.Millisecond).String() + " after the old one was told to stop"
+				return replaced, "the stop request", "new container healthy " + time.Since(replaced).Round(100*time.Millisecond).String() + " after the old one was told to stop"
 			})
 	})
 }
 
 // jobUnderFault submits rows as a job and strikes once the job has stored
-// each of hits rows. strike returns when the fault is over and what it saw;
-// the recovery time printed runs from the instant strike returns as its
-// start until the job's progress measure m moves again. Then the job must
-// complete with every row stored exactly once, and the stack be healthy.
+// each of hits rows. strike returns when the fault is over, with the instant
+// recovery is counted from (and what that instant was) and what it saw; the
+// recovery time runs from that instant until the job's progress measure m
+// moves again. Then the job must complete with every row stored exactly
+// once, and the stack be healthy again.
 func jobUnderFault(t *testing.T, st *stacktest.Stack, rows []fixture.Row, name string, hits []int, m measure,
-	strike func(ctx context.Context, t *testing.T) (since time.Time, saw string)) jobapi.JobView {
+	strike func(ctx context.Context, t *testing.T) (since time.Time, sinceWhat, saw string)) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
@@ -106,23 +105,15 @@ func jobUnderFault(t *testing.T, st *stacktest.Stack, rows []fixture.Row, name s
 	for i, at := range hits {
 		waitStored(ctx, t, st, id, at)
 		base := baseline(ctx, t, st, id, m)
-		since, saw := strike(ctx, t)
+		since, sinceWhat, saw := strike(ctx, t)
 		resumed := waitProgress(ctx, t, st, id, m, base, since)
-		t.Logf("FIGURE fault %s %d/%d at >=%d rows stored: %s; job moving again (%s) %s after that",
-			name, i+1, len(hits), at, saw, m.name, resumed.Round(100*time.Millisecond))
+		t.Logf("FIGURE fault %s %d/%d at >=%d rows stored: %s; job moving again (%s) %s after %s",
+			name, i+1, len(hits), at, saw, m.name, resumed.Round(100*time.Millisecond), sinceWhat)
 	}
 	v := waitComplete(ctx, t, st, id)
 	checkStoredExactlyOnce(ctx, t, st, id, rows)
 	t.Logf("FIGURE fault %s: %d rows complete in %s, each stored exactly once", name, v.Stored, time.Since(began).Round(100*time.Millisecond))
 	requireHealthy(ctx, t, st)
-	return v
-}
-
-func runs(w *jobapi.WorkflowView) int {
-	if w == nil {
-		return 0
-	}
-	return w.Runs
 }
 
 // requireHealthy fails unless every long-running service is healthy again.

@@ -8,7 +8,6 @@ package images
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -167,14 +166,4 @@ func Names() []string {
 		out = append(out, im.Name)
 	}
 	return out
-}
-
-// sortedKeys keeps hashing and rendering independent of map order.
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

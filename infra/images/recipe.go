@@ -5,9 +5,11 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/template"
 )
@@ -42,7 +44,7 @@ func templateData(im Image, parentTag string, m Mirrors) map[string]string {
 		"Mirror":         m.Debian,
 		"SecurityMirror": m.Security,
 	}
-	for _, k := range sortedKeys(im.Vars) {
+	for _, k := range slices.Sorted(maps.Keys(im.Vars)) {
 		data[k] = im.Vars[k]
 	}
 	return data

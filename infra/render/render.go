@@ -6,7 +6,8 @@ package render
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -313,18 +314,9 @@ func envArray(svc stacks.Service, secrets map[string]pulumi.StringOutput) (pulum
 	return env, nil
 }
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 func containerLabels(m map[string]string) docker.ContainerLabelArray {
 	var out docker.ContainerLabelArray
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, docker.ContainerLabelArgs{Label: pulumi.String(k), Value: pulumi.String(m[k])})
 	}
 	return out
@@ -332,7 +324,7 @@ func containerLabels(m map[string]string) docker.ContainerLabelArray {
 
 func networkLabels(m map[string]string) docker.NetworkLabelArray {
 	var out docker.NetworkLabelArray
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, docker.NetworkLabelArgs{Label: pulumi.String(k), Value: pulumi.String(m[k])})
 	}
 	return out
@@ -340,7 +332,7 @@ func networkLabels(m map[string]string) docker.NetworkLabelArray {
 
 func volumeLabels(m map[string]string) docker.VolumeLabelArray {
 	var out docker.VolumeLabelArray
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, docker.VolumeLabelArgs{Label: pulumi.String(k), Value: pulumi.String(m[k])})
 	}
 	return out

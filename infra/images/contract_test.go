@@ -209,13 +209,8 @@ func TestImageContracts(t *testing.T) {
 func testPostgres(t *testing.T, ctx context.Context, def stacks.Definition) {
 	st := stacktest.Start(t, def, stacktest.Only(stacks.ServicePostgres))
 	password := st.Secret(stacks.SecretPostgresPassword)
-	user := ""
 	svc, _ := def.Service(stacks.ServicePostgres)
-	for _, e := range svc.Env {
-		if e.Name == "POSTGRES_USER" {
-			user = e.Value
-		}
-	}
+	user := svc.PlainEnv()["POSTGRES_USER"]
 	query := func(pw, sql string) (string, error) {
 		// The endpoint is looked up on every call: a restart publishes another port.
 		url := "postgres://" + user + ":" + pw + "@" + st.Endpoint(stacks.ServicePostgres, stacks.PortPostgres) + "/postgres?sslmode=disable&connect_timeout=10"

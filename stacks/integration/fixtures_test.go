@@ -73,9 +73,10 @@ func api(st *stacktest.Stack) *jobapi.Client {
 // worker does.
 func openStore(ctx context.Context, t *testing.T, st *stacktest.Stack) *store.Store {
 	t.Helper()
+	pg, _ := st.Def.Service(stacks.ServicePostgres)
 	u := url.URL{
 		Scheme: "postgres",
-		User:   url.UserPassword(plainEnv(t, st.Def, stacks.ServicePostgres, "POSTGRES_USER"), st.Secret(stacks.SecretPostgresPassword)),
+		User:   url.UserPassword(pg.PlainEnv()["POSTGRES_USER"], st.Secret(stacks.SecretPostgresPassword)),
 		Host:   st.Endpoint(stacks.ServicePostgres, stacks.PortPostgres),
 		Path:   "/" + stacks.WorkerDatabase,
 	}
@@ -261,20 +262,4 @@ func tailOf(s string, n int) string {
 		return s
 	}
 	return "..." + s[len(s)-n:]
-}
-
-// plainEnv is a plain environment value a service of def is given.
-func plainEnv(t *testing.T, def stacks.Definition, service, name string) string {
-	t.Helper()
-	svc, ok := def.Service(service)
-	if !ok {
-		t.Fatalf("no service %s", service)
-	}
-	for _, e := range svc.Env {
-		if e.Name == name && e.Secret == "" {
-			return e.Value
-		}
-	}
-	t.Fatalf("service %s has no plain env %s", service, name)
-	return ""
 }

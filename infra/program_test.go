@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -100,6 +99,8 @@ func TestDevStackRegistersExactlyTheseResources(t *testing.T) {
 		t.Fatal(r.err)
 	}
 	want := []string{
+		"command:local:Command temporal-namespace-run",
+		"command:local:Command temporal-schema-run",
 		"docker:index/container:Container postgresql",
 		"docker:index/container:Container temporal",
 		"docker:index/container:Container temporal-admin-tools",
@@ -127,7 +128,7 @@ func TestDevStackRegistersExactlyTheseResources(t *testing.T) {
 	if !reflect.DeepEqual(r.containers, wantNames) {
 		t.Errorf("containers output = %v, want %v", r.containers, wantNames)
 	}
-	wantJobs := map[string]string{"temporal-schema": "completed (exit 0)", "temporal-namespace": "completed (exit 0)"}
+	wantJobs := map[string]string{"temporal-schema": "temporal-schema is done", "temporal-namespace": "temporal-namespace is done"}
 	if !reflect.DeepEqual(r.jobs, wantJobs) {
 		t.Errorf("jobs output = %v, want %v", r.jobs, wantJobs)
 	}
@@ -303,13 +304,19 @@ func TestSecretsStaySecret(t *testing.T) {
 				if !ok {
 					t.Fatalf("container %s not registered", svc.Name)
 				}
-				hasSecret := false
-				for _, e := range svc.Env {
-					hasSecret = hasSecret || e.Secret != ""
-				}
+				// Secret entries one by one, so a diff shows which plain setting changed.
 				envs := c.Inputs["envs"]
-				if envs.IsSecret() != hasSecret {
-					t.Errorf("%s: envs secret = %v, want %v", svc.Name, envs.IsSecret(), hasSecret)
+				if envs.IsSecret() {
+					t.Errorf("%s: the whole env list is secret; only the entries holding a secret may be", svc.Name)
+				}
+				if elems := envs.ArrayValue(); len(elems) != len(svc.Env) {
+					t.Errorf("%s: %d env entries, want %d", svc.Name, len(elems), len(svc.Env))
+				} else {
+					for i, e := range svc.Env {
+						if wantSecret := e.Secret != ""; elems[i].IsSecret() != wantSecret {
+							t.Errorf("%s: env %s secret = %v, want %v", svc.Name, e.Name, elems[i].IsSecret(), wantSecret)
+						}
+					}
 				}
 				var plain, secret []string
 				walk(envs, false, &plain, &secret)
@@ -525,16 +532,8 @@ func TestFailedJobFailsTheDeploymentAndStopsItsDependents(t *testing.T) {
 			if r.err == nil {
 				t.Fatalf("job %s exited %d and the deployment succeeded", tc.job, tc.code)
 			}
-			container := "temporal-kit-dev-" + tc.job
-			for _, s := range []string{
-				"job " + tc.job + " failed",
-				"exited with code " + strconv.Itoa(tc.code),
-				"docker logs " + container,
-				"pulumi up --replace '" + infratest.URN("dev", C, tc.job) + "'",
-			} {
-				if !strings.Contains(r.err.Error(), s) {
-					t.Errorf("error does not mention %q:\n%v", s, r.err)
-				}
+			if !strings.Contains(r.err.Error(), "job "+tc.job) {
+				t.Errorf("error does not name job %s:\n%v", tc.job, r.err)
 			}
 			for _, s := range tc.notCreated {
 				if _, ok := r.m.Find(C, s); ok {
@@ -564,16 +563,35 @@ func TestStartOrderAndWaits(t *testing.T) {
 			if !contains(c.Deps, urn) {
 				t.Errorf("%s does not depend on %s (deps %v)", svc.Name, dep.Service, c.Deps)
 			}
+			if dep.Condition == stacks.Completed {
+				// A job is done when its run command is: that is what dependents wait for.
+				run := infratest.URN("dev", infratest.TypeCommand, dep.Service+infratest.JobRunSuffix)
+				if !contains(c.Deps, run) {
+					t.Errorf("%s does not wait for the run of job %s (deps %v)", svc.Name, dep.Service, c.Deps)
+				}
+			}
 			edges++
 		}
 		in := c.Inputs
 		switch svc.Kind {
 		case stacks.OneShot:
-			if !flag(in, "attach") || flag(in, "mustRun") || flag(in, "rm") {
-				t.Errorf("job %s: attach=%v mustRun=%v rm=%v, want true/false/false", svc.Name, in["attach"], in["mustRun"], in["rm"])
+			// Created, not started: its run command starts it.
+			start, ok := in["start"]
+			if !ok || !start.IsBool() || start.BoolValue() {
+				t.Errorf("job %s: start=%v, want false", svc.Name, in["start"])
 			}
-			if flag(in, "wait") {
-				t.Errorf("job %s waits for health", svc.Name)
+			if flag(in, "attach") || flag(in, "mustRun") || flag(in, "rm") || flag(in, "wait") {
+				t.Errorf("job %s: attach=%v mustRun=%v rm=%v wait=%v, want all false", svc.Name, in["attach"], in["mustRun"], in["rm"], in["wait"])
+			}
+			run, ok := r.m.Find(infratest.TypeCommand, svc.Name+infratest.JobRunSuffix)
+			if !ok {
+				t.Fatalf("job %s has no run command", svc.Name)
+			}
+			if !contains(run.Deps, infratest.URN("dev", C, svc.Name)) {
+				t.Errorf("run of %s does not depend on its container (deps %v)", svc.Name, run.Deps)
+			}
+			if got := run.Inputs["environment"].ObjectValue()["KIT_JOB_CONTAINER"].StringValue(); got != def.ContainerName(svc.Name) {
+				t.Errorf("run of %s starts container %q, want %q", svc.Name, got, def.ContainerName(svc.Name))
 			}
 		default:
 			if !flag(in, "wait") || !flag(in, "mustRun") {

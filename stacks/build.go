@@ -39,6 +39,8 @@ var (
 	setupSchemaScript string
 	//go:embed files/register-namespace.sh
 	registerNamespaceScript string
+	//go:embed files/postgres-start.sh
+	postgresStartScript string
 )
 
 const (
@@ -117,10 +119,15 @@ func publish(c Config, name string, container, host int) []Port {
 }
 
 func postgres(c Config) Service {
+	start := kitScriptsDir + "/postgres-start.sh"
 	return Service{
 		Name:  ServicePostgres,
 		Kind:  LongRunning,
 		Image: c.Images.Postgres,
+		// The image's entrypoint, wrapped: it also applies the stack's current
+		// password to a database that was initialised with another one.
+		Entrypoint: []string{"sh", start},
+		Command:    []string{"postgres"},
 		Env: []EnvVar{
 			{Name: "POSTGRES_USER", Value: c.Postgres.User},
 			{Name: "POSTGRES_PASSWORD", Secret: SecretPostgresPassword},
@@ -129,9 +136,13 @@ func postgres(c Config) Service {
 		},
 		Ports:  publish(c, "postgres", PortPostgres, c.HostPorts.Postgres),
 		Mounts: []Mount{{Volume: VolumePostgresData, Target: "/var/lib/postgresql/data"}},
-		// Over TCP on purpose: during first-start init the server listens on the socket only.
+		Files:  []File{{Path: start, Content: postgresStartScript, Mode: 0o755}},
+		// Healthy means what dependents need: a login over the network with
+		// the stack's password. Over the container's own address on purpose:
+		// the socket and loopback trust every local user, and during
+		// first-start init the server listens on the socket only.
 		Health: &HealthCheck{
-			Test:     "pg_isready -h 127.0.0.1 -p 5432 -U " + c.Postgres.User + " -d postgres",
+			Test:     `PGPASSWORD="$POSTGRES_PASSWORD" psql -h "$(hostname -i | cut -d' ' -f1)" -U "$POSTGRES_USER" -d postgres -X -tAc 'select 1' | grep -qx 1`,
 			Interval: 5 * time.Second, Timeout: 5 * time.Second, StartPeriod: 60 * time.Second, Retries: 12,
 		},
 		StopSignal:  "SIGINT", // fast shutdown: aborts sessions, checkpoints, exits cleanly

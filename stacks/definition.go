@@ -162,6 +162,16 @@ func (d Definition) Service(name string) (Service, bool) {
 	return Service{}, false
 }
 
+// Volume returns the named volume, or false.
+func (d Definition) Volume(name string) (Volume, bool) {
+	for _, v := range d.Volumes {
+		if v.Name == name {
+			return v, true
+		}
+	}
+	return Volume{}, false
+}
+
 // Secret returns the named secret, or false.
 func (d Definition) Secret(name string) (Secret, bool) {
 	for _, s := range d.Secrets {

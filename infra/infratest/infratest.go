@@ -7,6 +7,7 @@ package infratest
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -24,7 +25,11 @@ const (
 	TypeRemoteImage    = "docker:index/remoteImage:RemoteImage"
 	TypeImage          = "docker:index/image:Image"
 	TypeRandomPassword = "random:index/randomPassword:RandomPassword"
+	TypeCommand        = "command:local:Command"
 )
+
+// JobRunSuffix names the command that runs a one-shot job: "<job>-run".
+const JobRunSuffix = "-run"
 
 // Resource is one registration seen by the mocks.
 type Resource struct {
@@ -41,8 +46,9 @@ func (r Resource) Key() string { return r.Type + " " + r.Name }
 
 // Mocks implements pulumi.MockResourceMonitor.
 type Mocks struct {
-	// ExitCodes sets the exit code an attached (one-shot) container reports, by
-	// resource name; unset means 0.
+	// ExitCodes sets the exit code a one-shot job's container reports, by
+	// job name; unset means 0. A non-zero code fails the job's run command,
+	// as the command provider does.
 	ExitCodes map[string]int
 
 	mu        sync.Mutex
@@ -55,6 +61,10 @@ func NewMocks() *Mocks { return &Mocks{ExitCodes: map[string]int{}} }
 
 // Generated is the value the mock random provider returns for a password resource.
 func Generated(name string) string { return "generated-" + name + "-value" }
+
+// JobOutput is what the mock command provider reports a job printed: its
+// last line is the job's status output.
+func JobOutput(job string) string { return "starting " + job + "\n" + job + " is done\n" }
 
 // PulledID is the image ID the mock docker provider reports for a pulled image resource.
 func PulledID(name string) string { return "sha256:pulled-" + name }
@@ -79,13 +89,16 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		state["imageId"] = resource.NewProperty(PulledID(args.Name))
 	case TypeImage:
 		state["repoDigest"] = resource.NewProperty(BuiltID(args.Name))
-	case TypeContainer:
-		if a, ok := args.Inputs["attach"]; ok && a.IsBool() && a.BoolValue() {
-			m.mu.Lock()
-			code := m.ExitCodes[args.Name]
-			m.mu.Unlock()
-			state["exitCode"] = resource.NewProperty(float64(code))
+	case TypeCommand:
+		job := strings.TrimSuffix(args.Name, JobRunSuffix)
+		m.mu.Lock()
+		code := m.ExitCodes[job]
+		m.mu.Unlock()
+		if code != 0 {
+			return "", nil, fmt.Errorf("exit status %d: running job %s", code, job)
 		}
+		state["stdout"] = resource.NewProperty(JobOutput(job))
+		state["stderr"] = resource.NewProperty("")
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -2,47 +2,68 @@ package render
 
 import (
 	"fmt"
+	"maps"
+	"strings"
 
+	"github.com/pulumi/pulumi-command/sdk/go/command/local"
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// JobFailedError reports a one-shot job that exited non-zero. The provider
-// records the exit code without failing, so the renderer turns it into this.
-type JobFailedError struct {
-	Job       string
-	Container string
-	ExitCode  int
-	URN       string
-}
+// A one-shot job is two resources: its container, created but not started,
+// and a command that starts it, waits for its exit and fails on a non-zero
+// code. The split is what lets a failed job run again by itself: a command
+// that failed is not recorded in the state, so the next `pulumi up` runs it
+// again (after the operator fixed the cause, say PostgreSQL was down),
+// while the container, recorded, is started again as it is. A job whose
+// inputs change gets a new container and so a new run.
 
-func (e *JobFailedError) Error() string {
-	return fmt.Sprintf("job %s failed: container %s exited with code %d; read its output with `docker logs %s`, "+
-		"fix the cause, then run the job again with `pulumi up --replace '%s'`",
-		e.Job, e.Container, e.ExitCode, e.Container, e.URN)
-}
+// jobLogLines is how much of a job's log a failed deploy prints.
+const jobLogLines = 20
 
-// checkJob returns a status that resolves once the job exited 0 (and fails
-// with a *JobFailedError otherwise), and the same check as a dependency for
-// the job's dependents.
-func checkJob(job, container string, c *docker.Container) (pulumi.StringOutput, pulumi.ResourceOutput) {
-	check := func(code int, urn pulumi.URN) error {
-		if code != 0 {
-			return &JobFailedError{Job: job, Container: container, ExitCode: code, URN: string(urn)}
-		}
-		return nil
+// runJobScript starts the job's container attached and passes its exit
+// code on; on failure it prints the end of the job's log and what to do. It
+// reads names from the environment so the command line in Pulumi's error
+// stays short.
+const runJobScript = `out=$(docker start --attach "$KIT_JOB_CONTAINER" 2>&1); code=$?; ` +
+	`printf '%s\n' "$out" | tail -n "$KIT_JOB_LOG_LINES"; ` +
+	`[ "$code" -eq 0 ] && exit 0; ` +
+	`echo "job $KIT_JOB failed: container $KIT_JOB_CONTAINER exited with code $code (above: the end of its log; all of it: docker logs $KIT_JOB_CONTAINER). ` +
+	`Fix the cause, then run pulumi up again: the job runs again by itself."; exit "$code"`
+
+// runJob registers the command that runs the job's container c. env holds
+// the docker CLI's environment for a remote host (DOCKER_HOST); empty means
+// the local engine.
+func runJob(ctx *pulumi.Context, job, container string, c *docker.Container, env map[string]string, opts ...pulumi.ResourceOption) (*local.Command, error) {
+	vars := pulumi.StringMap{
+		"KIT_JOB":           pulumi.String(job),
+		"KIT_JOB_CONTAINER": pulumi.String(container),
+		"KIT_JOB_LOG_LINES": pulumi.String(fmt.Sprint(jobLogLines)),
 	}
-	status := pulumi.All(c.ExitCode, c.URN()).ApplyT(func(v []any) (string, error) {
-		if err := check(v[0].(int), v[1].(pulumi.URN)); err != nil {
-			return "", err
-		}
-		return "completed (exit 0)", nil
-	}).(pulumi.StringOutput)
-	res := pulumi.All(c.ExitCode, c.URN()).ApplyT(func(v []any) (pulumi.Resource, error) {
-		if err := check(v[0].(int), v[1].(pulumi.URN)); err != nil {
-			return nil, err
-		}
-		return c, nil
-	}).(pulumi.ResourceOutput)
-	return status, res
+	for k, v := range maps.All(env) {
+		vars[k] = pulumi.String(v)
+	}
+	cmd, err := local.NewCommand(ctx, job+"-run", &local.CommandArgs{
+		Create:      pulumi.String(runJobScript),
+		Interpreter: pulumi.ToStringArray([]string{"/bin/sh", "-c"}),
+		Environment: vars,
+		// A new container (changed inputs) is a new run.
+		Triggers: pulumi.Array{c.ID()},
+	}, append(opts, pulumi.DependsOn([]pulumi.Resource{c}))...)
+	if err != nil {
+		return nil, fmt.Errorf("job %s: %w", job, err)
+	}
+	return cmd, nil
+}
+
+// lastLine is the job's status output: the last line it printed.
+func lastLine(out string) string {
+	out = strings.TrimRight(out, "\n")
+	if i := strings.LastIndexByte(out, '\n'); i >= 0 {
+		out = out[i+1:]
+	}
+	if out == "" {
+		return "completed (exit 0)"
+	}
+	return out
 }

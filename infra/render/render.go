@@ -27,6 +27,9 @@ type Inputs struct {
 	Images map[string]pulumi.StringInput
 	// Opts go on every resource, e.g. the docker provider of a remote host.
 	Opts []pulumi.ResourceOption
+	// DockerEnv is the docker CLI's environment that reaches the same host
+	// (DOCKER_HOST for a remote one); jobs are started through it.
+	DockerEnv map[string]string
 }
 
 // Rendered are the resources of one rendered Definition.
@@ -36,8 +39,8 @@ type Rendered struct {
 	Containers map[string]*docker.Container
 	// Order is the services in start order.
 	Order []string
-	// Jobs resolves, per one-shot job, to a short status once the job exited 0,
-	// and fails with an error naming the job when it did not.
+	// Jobs resolves, per one-shot job, to the last line of its output once it
+	// exited 0; a job that did not fails the deploy naming it.
 	Jobs map[string]pulumi.StringOutput
 }
 
@@ -86,8 +89,8 @@ func Render(ctx *pulumi.Context, def stacks.Definition, in Inputs) (*Rendered, e
 		r.Volumes[v.Name] = vol
 	}
 
-	// checked[job] resolves to the job's container once it exited 0.
-	checked := map[string]pulumi.ResourceOutput{}
+	// ran[job] is the command that ran the job; dependents wait for it.
+	ran := map[string]pulumi.Resource{}
 	for _, name := range order {
 		svc, _ := def.Service(name)
 		args, err := r.containerArgs(def, svc, in)
@@ -96,7 +99,6 @@ func Render(ctx *pulumi.Context, def stacks.Definition, in Inputs) (*Rendered, e
 		}
 		copts := append([]pulumi.ResourceOption(nil), opts...)
 		var after []pulumi.Resource
-		var jobs pulumi.ResourceArray
 		for _, dep := range svc.DependsOn {
 			other, _ := def.Service(dep.Service)
 			if err := checkCondition(svc, other, dep.Condition); err != nil {
@@ -104,15 +106,12 @@ func Render(ctx *pulumi.Context, def stacks.Definition, in Inputs) (*Rendered, e
 			}
 			after = append(after, r.Containers[dep.Service])
 			if dep.Condition == stacks.Completed {
-				jobs = append(jobs, checked[dep.Service])
+				// Dependents of a failed job are not created: its run failed.
+				after = append(after, ran[dep.Service])
 			}
 		}
 		if len(after) > 0 {
 			copts = append(copts, pulumi.DependsOn(after))
-		}
-		if len(jobs) > 0 {
-			// Dependents of a failed job are not created: awaiting its check fails.
-			copts = append(copts, pulumi.DependsOnInputs(jobs))
 		}
 		c, err := docker.NewContainer(ctx, svc.Name, args, copts...)
 		if err != nil {
@@ -120,9 +119,12 @@ func Render(ctx *pulumi.Context, def stacks.Definition, in Inputs) (*Rendered, e
 		}
 		r.Containers[svc.Name] = c
 		if svc.Kind == stacks.OneShot {
-			status, res := checkJob(svc.Name, def.ContainerName(svc.Name), c)
-			r.Jobs[svc.Name] = status
-			checked[svc.Name] = res
+			cmd, err := runJob(ctx, svc.Name, def.ContainerName(svc.Name), c, in.DockerEnv, in.Opts...)
+			if err != nil {
+				return nil, err
+			}
+			ran[svc.Name] = cmd
+			r.Jobs[svc.Name] = cmd.Stdout.ApplyT(lastLine).(pulumi.StringOutput)
 		}
 	}
 	return r, nil
@@ -176,7 +178,12 @@ func (r *Rendered) containerArgs(def stacks.Definition, svc stacks.Service, in I
 		args.WorkingDir = pulumi.String(svc.WorkingDir)
 	}
 	if svc.MemoryMB > 0 {
-		args.Memory = pulumi.Int(svc.MemoryMB) // the provider takes MB
+		// The provider takes MB. Swap is set equal to memory, i.e. none: a
+		// database or a JVM-less Go server paging to disk is worse than an
+		// OOM kill Docker restarts, and Docker would otherwise store twice
+		// the memory, which every refresh reads back as a change.
+		args.Memory = pulumi.Int(svc.MemoryMB)
+		args.MemorySwap = pulumi.Int(svc.MemoryMB)
 	}
 	if svc.StopSignal != "" {
 		args.StopSignal = pulumi.String(svc.StopSignal)
@@ -243,9 +250,9 @@ func (r *Rendered) containerArgs(def stacks.Definition, svc stacks.Service, in I
 
 	switch svc.Kind {
 	case stacks.OneShot:
-		// Attach waits for the exit; MustRun false keeps an exited job (the
-		// provider would delete it and fail otherwise); Rm false keeps its logs.
-		args.Attach = pulumi.Bool(true)
+		// Created, not started: runJob starts it and checks its exit code.
+		// MustRun false keeps an exited job; Rm false keeps its logs.
+		args.Start = pulumi.Bool(false)
 		args.MustRun = pulumi.Bool(false)
 		args.Rm = pulumi.Bool(false)
 	default:
@@ -290,26 +297,22 @@ func (r *Rendered) mount(def stacks.Definition, m stacks.Mount) (docker.Containe
 	return docker.ContainerMountArgs{}, fmt.Errorf("unknown volume %q", m.Volume)
 }
 
-// envArray renders KEY=VALUE pairs in Definition order. When any value is a
-// secret the whole array is marked secret, so no engine diff or state file
-// shows it and the plain neighbours cannot be used to locate it.
-func envArray(svc stacks.Service, secrets map[string]pulumi.StringOutput) (pulumi.StringArrayInput, error) {
+// envArray renders KEY=VALUE pairs in Definition order. Only the entries
+// holding a secret are secret, so `pulumi preview --diff` shows which plain
+// setting changes while state and diffs never show a secret.
+func envArray(svc stacks.Service, secrets map[string]pulumi.StringOutput) (pulumi.StringArray, error) {
+	plain := func(v string) pulumi.StringOutput { return pulumi.String(v).ToStringOutput() }
+	vals, err := stacks.ResolveEnv(svc, plain, secrets)
+	if err != nil {
+		return nil, err
+	}
 	var env pulumi.StringArray
-	secret := false
-	for _, e := range svc.Env {
-		if e.Secret == "" {
-			env = append(env, pulumi.String(e.Name+"="+e.Value))
+	for _, v := range vals {
+		if v.Secret {
+			env = append(env, pulumi.ToSecret(pulumi.Sprintf("%s=%s", v.Name, v.Value)).(pulumi.StringOutput))
 			continue
 		}
-		v, ok := secrets[e.Secret]
-		if !ok {
-			return nil, fmt.Errorf("service %s: env %s uses unknown secret %q", svc.Name, e.Name, e.Secret)
-		}
-		env = append(env, pulumi.Sprintf("%s=%s", e.Name, pulumi.ToSecret(v)))
-		secret = true
-	}
-	if secret {
-		return pulumi.ToSecret(env).(pulumi.StringArrayOutput), nil
+		env = append(env, pulumi.Sprintf("%s=%s", v.Name, v.Value))
 	}
 	return env, nil
 }

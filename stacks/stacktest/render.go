@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
@@ -26,17 +27,9 @@ const (
 // port is published on 127.0.0.1 with an ephemeral host port, so tests can
 // reach even the ports the Definition keeps on the Docker network.
 func (s *Stack) request(svc stacks.Service, name string) (testcontainers.GenericContainerRequest, error) {
-	env := map[string]string{}
-	for _, e := range svc.Env {
-		if e.Secret == "" {
-			env[e.Name] = e.Value
-			continue
-		}
-		v, ok := s.secrets[e.Secret]
-		if !ok {
-			return testcontainers.GenericContainerRequest{}, fmt.Errorf("service %s: env %s uses unknown secret %q", svc.Name, e.Name, e.Secret)
-		}
-		env[e.Name] = v
+	env, err := stacks.ResolveEnvMap(svc, s.secrets)
+	if err != nil {
+		return testcontainers.GenericContainerRequest{}, err
 	}
 
 	var exposed []string
@@ -58,7 +51,17 @@ func (s *Stack) request(svc stacks.Service, name string) (testcontainers.Generic
 	}
 
 	var mounts testcontainers.ContainerMounts
+	var binds []mount.Mount
 	for _, m := range svc.Mounts {
+		v, ok := s.Def.Volume(m.Volume)
+		if !ok {
+			return testcontainers.GenericContainerRequest{}, fmt.Errorf("service %s: unknown volume %q", svc.Name, m.Volume)
+		}
+		if v.HostPath != "" {
+			// A host directory (prod: the Hetzner volume), bound as Pulumi binds it.
+			binds = append(binds, mount.Mount{Type: mount.TypeBind, Source: v.HostPath, Target: m.Target, ReadOnly: m.ReadOnly})
+			continue
+		}
 		mounts = append(mounts, testcontainers.ContainerMount{
 			Source:   testcontainers.GenericVolumeMountSource{Name: s.volumeName(m.Volume)},
 			Target:   testcontainers.ContainerMountTarget(m.Target),
@@ -131,8 +134,10 @@ func (s *Stack) request(svc stacks.Service, name string) (testcontainers.Generic
 		},
 		HostConfigModifier: func(hc *container.HostConfig) {
 			hc.PortBindings = bindings
+			hc.Mounts = append(hc.Mounts, binds...)
 			if svc.MemoryMB > 0 {
 				hc.Resources.Memory = int64(svc.MemoryMB) << 20
+				hc.Resources.MemorySwap = hc.Resources.Memory // no swap, as Pulumi renders it
 			}
 			hc.LogConfig = container.LogConfig{Type: svc.Logging.Driver, Config: map[string]string{
 				"max-size": svc.Logging.MaxSize,

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -259,6 +260,9 @@ func (s *Stack) Container(service string) *testcontainers.DockerContainer {
 
 // Secret returns the value a secret got in this stack.
 func (s *Stack) Secret(name string) string { return s.secrets[name] }
+
+// Secrets returns a copy of every secret of the running stack, by name.
+func (s *Stack) Secrets() map[string]string { return maps.Clone(s.secrets) }
 
 // NetworkName is the Docker name of a Definition network in this stack.
 func (s *Stack) NetworkName(network string) string { return s.networks[network] }

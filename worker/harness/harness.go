@@ -51,13 +51,9 @@ func WorkerEnv(st *stacktest.Stack, fixtureURL string, extra map[string]string) 
 	if !ok {
 		return nil, errors.New("the Definition has no worker service")
 	}
-	env := map[string]string{}
-	for _, e := range svc.Env {
-		if e.Secret != "" {
-			env[e.Name] = st.Secret(e.Secret)
-			continue
-		}
-		env[e.Name] = e.Value
+	env, err := stacks.ResolveEnvMap(svc, st.Secrets())
+	if err != nil {
+		return nil, err
 	}
 	pgHost, pgPort, err := net.SplitHostPort(st.Endpoint(stacks.ServicePostgres, stacks.PortPostgres))
 	if err != nil {

@@ -1,0 +1,79 @@
+package config_test
+
+import (
+	"strconv"
+	"testing"
+
+	"github.com/ampledata/temporal-kit/stacks"
+	"github.com/ampledata/temporal-kit/worker/config"
+)
+
+// TestDefinitionEnvSatisfiesTheWorker loads the env the stack Definition
+// gives the worker container, exactly as a renderer resolves it, with the
+// worker's own loader: a renamed or missing variable fails here, without
+// Docker, instead of as a crash-looping container.
+func TestDefinitionEnvSatisfiesTheWorker(t *testing.T) {
+	cases := []struct {
+		name string
+		cfg  stacks.MapSource
+	}{
+		{"defaults", stacks.MapSource{}},
+		{"search key, existing PostgreSQL, tuning", stacks.MapSource{
+			"serpApiKey": "[secret]", "postgresHost": "db.internal", "postgresPort": "6543",
+			"postgresPassword": "[secret]", "namespace": "other-ns", "serpApiUrl": "https://serp.internal/api",
+			"workerEnv": `{"BATCH_SIZE": "50", "HTTP_PROXY": "http://proxy.internal:3128"}`,
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := stacks.LoadConfig("dev", tc.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			def, err := stacks.Build(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc, ok := def.Service(stacks.ServiceWorker)
+			if !ok {
+				t.Fatal("no worker service")
+			}
+			secrets := map[string]string{}
+			for _, s := range def.Secrets {
+				secrets[s.Name] = "value-of-" + s.Name
+			}
+			env, err := stacks.ResolveEnvMap(svc, secrets)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+			if err != nil {
+				t.Fatalf("the worker refuses the Definition's env: %v", err)
+			}
+			want := map[string][2]string{
+				"namespace":    {got.TemporalNamespace, c.Namespace},
+				"task queue":   {got.TaskQueue, stacks.WorkerTaskQueue},
+				"temporal":     {got.TemporalAddress, stacks.ServiceTemporal + ":" + strconv.Itoa(stacks.PortTemporalGRPC)},
+				"pg host":      {got.PGHost, c.Postgres.Host},
+				"pg port":      {strconv.Itoa(got.PGPort), strconv.Itoa(c.Postgres.Port)},
+				"pg user":      {got.PGUser, c.Postgres.User},
+				"pg password":  {got.PGPassword, "value-of-" + stacks.SecretPostgresPassword},
+				"pg database":  {got.PGDatabase, stacks.WorkerDatabase},
+				"serp url":     {got.SerpAPIURL, c.Worker.SerpAPIURL},
+				"api address":  {got.APIAddr, ":" + strconv.Itoa(stacks.PortWorkerAPI)},
+				"serp key set": {strconv.FormatBool(got.SerpAPIKey != ""), strconv.FormatBool(c.Worker.SerpKeySet)},
+			}
+			if c.Worker.SerpKeySet {
+				want["serp key"] = [2]string{got.SerpAPIKey, "value-of-" + stacks.SecretSerpAPIKey}
+			}
+			if v, ok := c.Worker.Env["BATCH_SIZE"]; ok {
+				want["batch size"] = [2]string{strconv.Itoa(got.BatchSize), v}
+			}
+			for field, gw := range want {
+				if gw[0] != gw[1] {
+					t.Errorf("%s = %q, want %q", field, gw[0], gw[1])
+				}
+			}
+		})
+	}
+}

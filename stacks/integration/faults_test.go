@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ampledata/temporal-kit/stacks"
+	"github.com/ampledata/temporal-kit/stacks/fixturesvc"
 	"github.com/ampledata/temporal-kit/stacks/stacktest"
 	"github.com/ampledata/temporal-kit/worker/fixture"
 )
@@ -29,7 +30,7 @@ var faultWorkerEnv = map[string]string{
 func TestFaults(t *testing.T) {
 	stacktest.RequireDocker(t)
 	def := stacktest.LocalDev(t, fixtureConfig(faultWorkerEnv))
-	st := stacktest.Start(t, def, stacktest.With(fixtureService(60*time.Millisecond)))
+	st := stacktest.Start(t, def, stacktest.With(fixturesvc.Service(60*time.Millisecond)))
 
 	// Numbers are disjoint per job, so no job finds another's robots.txt or
 	// sites in any cache.

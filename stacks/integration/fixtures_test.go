@@ -3,64 +3,25 @@ package integration
 import (
 	"context"
 	"net/url"
-	"strconv"
 	"testing"
 	"time"
 
-	"github.com/ampledata/temporal-kit/infra/images"
 	"github.com/ampledata/temporal-kit/stacks"
+	"github.com/ampledata/temporal-kit/stacks/fixturesvc"
 	"github.com/ampledata/temporal-kit/stacks/stacktest"
 	"github.com/ampledata/temporal-kit/worker/fixture"
 	"github.com/ampledata/temporal-kit/worker/jobapi"
 	"github.com/ampledata/temporal-kit/worker/store"
 )
 
-// The fake outside world (SERP API and web sites) runs as one more container
-// on the stack's network, under this alias: the worker container reaches it
-// exactly as it would reach the real ones, through SERP_API_URL and HTTP_PROXY.
-const (
-	fixtureName = "fixtures"
-	fixturePort = 8080
-)
-
-var fixtureURL = "http://" + fixtureName + ":" + strconv.Itoa(fixturePort)
-
 // fixtureConfig points the dev stack's worker at the fixture container, plus
 // any worker tuning the test needs (workerEnv, as a user would set it).
 func fixtureConfig(workerEnv map[string]string) map[string]string {
-	env := `{"HTTP_PROXY":"` + fixtureURL + `"`
-	for k, v := range workerEnv {
-		env += `,"` + k + `":"` + v + `"`
-	}
-	return map[string]string{
-		"serpApiUrl": fixtureURL,
-		// Only marks the key as configured; stacktest generates its value,
-		// and the fixture server demands that very value (FIXTURE_API_KEY).
-		"serpApiKey": "configured",
-		"workerEnv":  env + "}",
-	}
-}
-
-// fixtureService is the fixture server as a Service of the Definition, so
-// stacktest starts it like every other container.
-func fixtureService(latency time.Duration) stacks.Service {
-	return stacks.Service{
-		Name:  fixtureName,
-		Kind:  stacks.LongRunning,
-		Image: images.FixtureServer,
-		Env: []stacks.EnvVar{
-			{Name: "FIXTURE_ADDR", Value: ":" + strconv.Itoa(fixturePort)},
-			{Name: "FIXTURE_LATENCY", Value: latency.String()},
-			{Name: "FIXTURE_API_KEY", Secret: stacks.SecretSerpAPIKey},
-		},
-		Ports:    []stacks.Port{{Name: "http", Container: fixturePort}},
-		Networks: []stacks.NetworkAttachment{{Network: "backend", Aliases: []string{fixtureName}}},
-		Health: &stacks.HealthCheck{
-			Test:     "wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(fixturePort) + "/healthz",
-			Interval: time.Second, Timeout: 5 * time.Second, Retries: 30,
-		},
-		MemoryMB: 128,
-	}
+	cfg := fixturesvc.Config(workerEnv)
+	// Only marks the key as configured; stacktest generates its value,
+	// and the fixture server demands that very value (FIXTURE_API_KEY).
+	cfg["serpApiKey"] = "configured"
+	return cfg
 }
 
 // api is the worker container's job API. The endpoint is looked up on every

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/ampledata/temporal-kit/stacks"
+	"github.com/ampledata/temporal-kit/stacks/fixturesvc"
 	"github.com/ampledata/temporal-kit/stacks/stacktest"
 	"github.com/ampledata/temporal-kit/worker/fixture"
 )
@@ -23,7 +24,7 @@ func TestDevStack(t *testing.T) {
 	stacktest.RequireDocker(t)
 	def := stacktest.LocalDev(t, fixtureConfig(nil))
 	began := time.Now()
-	st := stacktest.Start(t, def, stacktest.With(fixtureService(0)))
+	st := stacktest.Start(t, def, stacktest.With(fixturesvc.Service(0)))
 	coldStart := time.Since(began)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()

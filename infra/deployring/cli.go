@@ -1,0 +1,175 @@
+// Package deployring drives the real Pulumi CLI against the kit's program,
+// as an operator would: `up`, `preview --json`, `refresh`, `destroy`, with
+// a stack, a state backend and a config file of the caller's own. Its test
+// (the deploy ring) deploys the dev stack on the local Docker engine.
+package deployring
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"time"
+)
+
+// CLI runs pulumi for one stack of the project in Dir.
+type CLI struct {
+	// Dir holds Pulumi.yaml (the repository root).
+	Dir   string
+	Stack string
+	// ConfigFile is the stack's config file, kept out of the repository.
+	ConfigFile string
+	// Env is added to this process's environment (backend, passphrase).
+	Env []string
+	// Logf, when set, gets each command and its duration.
+	Logf func(format string, args ...any)
+}
+
+// Result is one finished pulumi command.
+type Result struct {
+	Stdout, Stderr string
+	Took           time.Duration
+}
+
+// Run runs `pulumi args...` with the stack and config file appended where
+// the command takes them. A non-zero exit is an error holding both outputs.
+func (c *CLI) Run(ctx context.Context, args ...string) (Result, error) {
+	full := append([]string(nil), args...)
+	switch args[0] {
+	case "up", "preview", "refresh", "destroy", "config", "stack":
+		full = append(full, "--stack", c.Stack)
+	}
+	switch args[0] {
+	case "up", "preview", "refresh", "destroy", "config":
+		full = append(full, "--config-file", c.ConfigFile)
+	}
+	full = append(full, "--non-interactive")
+	cmd := exec.CommandContext(ctx, "pulumi", full...)
+	cmd.Dir = c.Dir
+	cmd.Env = append(os.Environ(), c.Env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	began := time.Now()
+	err := cmd.Run()
+	r := Result{Stdout: out.String(), Stderr: errb.String(), Took: time.Since(began)}
+	if c.Logf != nil {
+		c.Logf("pulumi %s: %s", strings.Join(redact(args), " "), r.Took.Round(100*time.Millisecond))
+	}
+	if err != nil {
+		return r, fmt.Errorf("pulumi %s: %w\nstdout:\n%s\nstderr:\n%s", strings.Join(redact(args), " "), err, r.Stdout, r.Stderr)
+	}
+	return r, nil
+}
+
+// redact hides the value of a `config set --secret` in logs and errors.
+func redact(args []string) []string {
+	out := append([]string(nil), args...)
+	if len(out) >= 4 && out[0] == "config" && out[1] == "set" && contains(out, "--secret") {
+		out[len(out)-1] = "[secret]"
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+// SetConfig sets temporal-kit:key; path keys (hostPorts.ui) use --path.
+func (c *CLI) SetConfig(ctx context.Context, key, value string, secret bool) error {
+	args := []string{"config", "set"}
+	if strings.Contains(key, ".") {
+		args = append(args, "--path")
+	}
+	if secret {
+		args = append(args, "--secret")
+	}
+	_, err := c.Run(ctx, append(args, "temporal-kit:"+key, value)...)
+	return err
+}
+
+// RemoveConfig removes temporal-kit:key.
+func (c *CLI) RemoveConfig(ctx context.Context, key string) error {
+	args := []string{"config", "rm"}
+	if strings.Contains(key, ".") {
+		args = append(args, "--path")
+	}
+	_, err := c.Run(ctx, append(args, "temporal-kit:"+key)...)
+	return err
+}
+
+// Plan is what `pulumi preview --json` (or `up --json`) reports.
+type Plan struct {
+	Steps         []Step         `json:"steps"`
+	ChangeSummary map[string]int `json:"changeSummary"`
+	// Raw is the whole JSON document, for checks on what it must not hold.
+	Raw string `json:"-"`
+}
+
+// Step is one resource's planned operation.
+type Step struct {
+	Op           string                     `json:"op"`
+	URN          string                     `json:"urn"`
+	DiffReasons  []string                   `json:"diffReasons"`
+	DetailedDiff map[string]json.RawMessage `json:"detailedDiff"`
+	OldState     *State                     `json:"oldState"`
+	NewState     *State                     `json:"newState"`
+}
+
+// State is a resource's state as the plan shows it.
+type State struct {
+	Type   string         `json:"type"`
+	Inputs map[string]any `json:"inputs"`
+}
+
+// Name is the resource name: the last part of the URN.
+func (s Step) Name() string { return s.URN[strings.LastIndex(s.URN, "::")+2:] }
+
+// Changes are the steps that do something, as "op name", sorted; the
+// stack resource itself is left out (its outputs are not diffed).
+func (p Plan) Changes() []string {
+	var out []string
+	for _, s := range p.Steps {
+		if s.Op == "same" || strings.Contains(s.URN, "::pulumi:pulumi:Stack::") {
+			continue
+		}
+		out = append(out, s.Op+" "+s.Name())
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Preview runs `pulumi preview --json` and parses its plan.
+func (c *CLI) Preview(ctx context.Context, extra ...string) (Plan, error) {
+	r, err := c.Run(ctx, append([]string{"preview", "--json", "--diff"}, extra...)...)
+	if err != nil {
+		return Plan{}, err
+	}
+	var p Plan
+	if err := json.Unmarshal([]byte(r.Stdout), &p); err != nil {
+		return Plan{}, fmt.Errorf("preview --json: %w\n%s", err, r.Stdout)
+	}
+	p.Raw = r.Stdout
+	return p, nil
+}
+
+// Outputs returns the stack outputs.
+func (c *CLI) Outputs(ctx context.Context) (map[string]any, error) {
+	r, err := c.Run(ctx, "stack", "output", "--json")
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]any
+	if err := json.Unmarshal([]byte(r.Stdout), &out); err != nil {
+		return nil, fmt.Errorf("stack output --json: %w", err)
+	}
+	return out, nil
+}

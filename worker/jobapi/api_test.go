@@ -2,6 +2,7 @@ package jobapi
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/ampledata/temporal-kit/worker/enrichment"
 	"github.com/ampledata/temporal-kit/worker/extract"
@@ -316,6 +318,56 @@ func TestFileLevelErrorsAre400WithAMessage(t *testing.T) {
 	}
 	if len(st.jobs) != 0 {
 		t.Errorf("a rejected file was stored: %v", st.jobs)
+	}
+}
+
+// utf16File is s in UTF-16 with the given byte order and BOM (nil: none).
+func utf16File(s string, order binary.AppendByteOrder, bom []byte) string {
+	out := append([]byte{}, bom...)
+	for _, u := range utf16.Encode([]rune(s)) {
+		out = order.AppendUint16(out, u)
+	}
+	return string(out)
+}
+
+// A spreadsheet's UTF-16 export with a BOM runs like its UTF-8 twin; a file
+// in an encoding that cannot be told for sure is a 400 naming the fix, and
+// nothing is stored.
+func TestSubmitEncodings(t *testing.T) {
+	job := "company,website\r\nMüller GmbH,\r\nZoë & Co,zoe.example\r\n"
+	accepted := map[string]string{
+		"UTF-16LE with BOM": utf16File(job, binary.LittleEndian, []byte{0xFF, 0xFE}),
+		"UTF-16BE with BOM": utf16File(job, binary.BigEndian, []byte{0xFE, 0xFF}),
+	}
+	for name, body := range accepted {
+		api, st, wf := newAPI()
+		code, out := do(t, api.Handler(), http.MethodPost, "/jobs", body)
+		if code != http.StatusAccepted || !strings.Contains(out, `"rows": 2`) {
+			t.Errorf("%s: %d %s", name, code, out)
+			continue
+		}
+		for id, f := range st.jobs {
+			if wf.started[id] != 2 || f.Rows[0].Name != "Müller GmbH" || f.Rows[1].Name != "Zoë & Co" || f.Rows[1].Domain != "zoe.example" {
+				t.Errorf("%s: stored %+v, started %v", name, f.Rows, wf.started)
+			}
+		}
+	}
+	refused := map[string]struct{ body, want string }{
+		"UTF-16LE without BOM": {utf16File(job, binary.LittleEndian, nil), "UTF-16 without a byte-order mark"},
+		"UTF-16BE without BOM": {utf16File(job, binary.BigEndian, nil), "UTF-16 without a byte-order mark"},
+		"Latin-1":              {"company,website\nM\xfcller GmbH,\n", "line 2: the file is not UTF-8"},
+	}
+	for name, c := range refused {
+		api, st, _ := newAPI()
+		code, out := do(t, api.Handler(), http.MethodPost, "/jobs", c.body)
+		var answer map[string]string
+		if err := json.Unmarshal([]byte(out), &answer); err != nil || code != http.StatusBadRequest ||
+			!strings.Contains(answer["error"], c.want) || !strings.Contains(answer["error"], `save it as "CSV UTF-8"`) {
+			t.Errorf("%s: %d %s, want 400 with %q", name, code, out, c.want)
+		}
+		if len(st.jobs) != 0 {
+			t.Errorf("%s: stored %v", name, st.jobs)
+		}
 	}
 }
 

@@ -159,9 +159,12 @@ func (a *API) results(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+id+`-results.csv"`)
+	// Cells come from users' files and from arbitrary web pages, and this file
+	// is opened in spreadsheets: every cell is neutralised against formula
+	// injection here, where CSV is written; the database keeps raw values.
 	cw := csv.NewWriter(w)
-	_ = cw.Write(append(append([]string{}, job.Header...), store.ResultColumns...))
-	err := a.Store.EachResult(r.Context(), id, func(cols []string) error { return cw.Write(cols) })
+	_ = cw.Write(jobcsv.SafeRecord(append(append([]string{}, job.Header...), store.ResultColumns...)))
+	err := a.Store.EachResult(r.Context(), id, func(cols []string) error { return cw.Write(jobcsv.SafeRecord(cols)) })
 	cw.Flush()
 	if err != nil {
 		a.Log.Error("results", "job", id, "error", err) // headers are gone: the truncated body shows it

@@ -1,6 +1,8 @@
 // Package jobcsv reads a job's CSV: a header, a company name column, an
 // optional domain column, and any other columns kept as they are. Unreadable
 // rows are reported with their line and reason; the good rows go on.
+// The file is UTF-8 or UTF-16 with a byte-order mark. SafeCell makes a cell
+// safe to write back into a CSV for spreadsheets.
 package jobcsv
 
 import (
@@ -10,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode/utf8"
 )
 
 // Row is one good input row.
@@ -55,7 +56,9 @@ func Parse(r io.Reader) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read CSV: %w", err)
 	}
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a BOM from spreadsheet exports
+	if data, err = toUTF8(data); err != nil {
+		return nil, err
+	}
 	lines := splitRecords(data)
 	if len(lines) == 0 {
 		return nil, ErrNoRows
@@ -113,10 +116,7 @@ func Parse(r io.Reader) (*File, error) {
 }
 
 func checkFields(rec []string) string {
-	for i, v := range rec {
-		if !utf8.ValidString(v) {
-			return fmt.Sprintf("field %d is not valid UTF-8", i+1)
-		}
+	for i, v := range rec { // UTF-8 already: toUTF8 checked the whole file
 		if len(v) > MaxFieldLen {
 			return fmt.Sprintf("field %d is longer than %d bytes", i+1, MaxFieldLen)
 		}

@@ -16,7 +16,7 @@ func TestParseGoodAndBadRows(t *testing.T) {
 		"Bad Domain,not a domain,erin\n" + // line 8
 		"\n" + // blank line 9: skipped
 		"Quote \"inside\" bare,,frank\n" + // line 10: bare quote
-		"Initech,initech.test,\xff\n" + // line 11: invalid UTF-8
+		"Initech,initech.test,a\x00b\n" + // line 11: a NUL byte
 		"Last Co,last.test,gina" // line 12, no final newline
 	f, err := Parse(strings.NewReader(in))
 	if err != nil {
@@ -33,7 +33,7 @@ func TestParseGoodAndBadRows(t *testing.T) {
 	if f.Rows[2].Line != 6 || f.Rows[3].Num != 3 || f.Rows[3].Line != 12 {
 		t.Errorf("lines/nums: %+v", f.Rows)
 	}
-	wantBad := map[int]string{4: "4 fields", 5: "empty company name", 8: "not a domain", 10: "quote", 11: "UTF-8"}
+	wantBad := map[int]string{4: "4 fields", 5: "empty company name", 8: "not a domain", 10: "quote", 11: "NUL byte"}
 	if len(f.Bad) != len(wantBad) {
 		t.Errorf("bad rows = %+v", f.Bad)
 	}

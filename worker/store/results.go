@@ -135,16 +135,7 @@ func (s *Store) ReadResults(ctx context.Context, jobID string) ([]Result, error)
 			return x, err
 		}
 		x.OK = status == "ok"
-		if err := json.Unmarshal(emails, &x.Fields.Emails); err != nil {
-			return x, fmt.Errorf("row %d emails: %w", x.Row, err)
-		}
-		if err := json.Unmarshal(phones, &x.Fields.Phones); err != nil {
-			return x, fmt.Errorf("row %d phones: %w", x.Row, err)
-		}
-		if err := json.Unmarshal(socials, &x.Fields.Socials); err != nil {
-			return x, fmt.Errorf("row %d socials: %w", x.Row, err)
-		}
-		return x, nil
+		return x, decodeLists(&x, emails, phones, socials)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read results: %w", err)
@@ -157,11 +148,12 @@ var ResultColumns = []string{"status", "failed_stage", "error_class", "error", "
 	"description", "description_url", "emails", "phones", "socials"}
 
 // EachResult calls fn for every input row of the job in order, with the
-// input columns followed by ResultColumns (empty while a row is pending).
+// row's results.csv record (see ResultRecord). The values are raw: making
+// them safe for spreadsheets is the CSV writer's job.
 func (s *Store) EachResult(ctx context.Context, jobID string, fn func(cols []string) error) error {
-	rows, err := s.Pool.Query(ctx, `SELECT r.cols, coalesce(x.status, 'pending'), coalesce(x.stage, ''), coalesce(x.error_class, ''),
-			coalesce(x.error, ''), coalesce(x.site_url, r.site_url, ''), coalesce(x.title, ''), coalesce(x.title_url, ''),
-			coalesce(x.description, ''), coalesce(x.description_url, ''),
+	rows, err := s.Pool.Query(ctx, `SELECT r.row_num, r.cols, coalesce(r.site_url, ''), x.status, coalesce(x.stage, ''),
+			coalesce(x.error_class, ''), coalesce(x.error, ''), coalesce(x.site_url, ''), coalesce(x.title, ''),
+			coalesce(x.title_url, ''), coalesce(x.description, ''), coalesce(x.description_url, ''),
 			coalesce(x.emails, '[]'), coalesce(x.phones, '[]'), coalesce(x.socials, '[]')
 		FROM job_rows r LEFT JOIN results x ON x.job_id = r.job_id AND x.row_num = r.row_num
 		WHERE r.job_id = $1 ORDER BY r.row_num`, jobID)
@@ -171,23 +163,60 @@ func (s *Store) EachResult(ctx context.Context, jobID string, fn func(cols []str
 	defer rows.Close()
 	for rows.Next() {
 		var cols []string
-		var v [9]string
+		var searched string
+		var status *string // NULL: no result stored yet
 		var emails, phones, socials []byte
-		if err := rows.Scan(&cols, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &emails, &phones, &socials); err != nil {
+		x := Result{JobID: jobID}
+		if err := rows.Scan(&x.Row, &cols, &searched, &status, &x.Stage, &x.ErrorClass, &x.Error, &x.SiteURL,
+			&x.Fields.Title.Value, &x.Fields.Title.URL, &x.Fields.Description.Value, &x.Fields.Description.URL,
+			&emails, &phones, &socials); err != nil {
 			return fmt.Errorf("read results: %w", err)
 		}
-		var e, p []extract.Found
-		var so []extract.Social
-		_ = json.Unmarshal(emails, &e)
-		_ = json.Unmarshal(phones, &p)
-		_ = json.Unmarshal(socials, &so)
-		out := append(cols, v[:]...)
-		out = append(out, joinFound(e), joinFound(p), joinSocial(so))
-		if err := fn(out); err != nil {
+		var res *Result
+		if status != nil {
+			x.OK = *status == "ok"
+			if err := decodeLists(&x, emails, phones, socials); err != nil {
+				return fmt.Errorf("read results: %w", err)
+			}
+			res = &x
+		}
+		if err := fn(ResultRecord(cols, res, searched)); err != nil {
 			return err
 		}
 	}
 	return rows.Err()
+}
+
+// ResultRecord is a row's record in results.csv: its input columns, then
+// ResultColumns from its stored result r. While the row is pending (r nil)
+// only status and site_url, the site the search found if any, are set.
+func ResultRecord(cols []string, r *Result, searched string) []string {
+	out := make([]string, 0, len(cols)+len(ResultColumns))
+	out = append(out, cols...)
+	if r == nil {
+		return append(out, "pending", "", "", "", searched, "", "", "", "", "", "", "")
+	}
+	status := "failed"
+	if r.OK {
+		status = "ok"
+	}
+	f := r.Fields
+	return append(out, status, r.Stage, r.ErrorClass, r.Error, r.SiteURL, f.Title.Value, f.Title.URL,
+		f.Description.Value, f.Description.URL, joinFound(f.Emails), joinFound(f.Phones), joinSocial(f.Socials))
+}
+
+// decodeLists fills x's emails, phones and socials from their JSON columns.
+func decodeLists(x *Result, emails, phones, socials []byte) error {
+	if err := json.Unmarshal(emails, &x.Fields.Emails); err != nil {
+		return fmt.Errorf("row %d emails: %w", x.Row, err)
+	}
+	if err := json.Unmarshal(phones, &x.Fields.Phones); err != nil {
+		return fmt.Errorf("row %d phones: %w", x.Row, err)
+	}
+	if err := json.Unmarshal(socials, &x.Fields.Socials); err != nil {
+		return fmt.Errorf("row %d socials: %w", x.Row, err)
+	}
+	return nil
 }
 
 // joinFound renders "value <url>; value <url>" so each value keeps its source.

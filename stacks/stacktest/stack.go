@@ -329,3 +329,11 @@ func randomHex(n int) string {
 	}
 	return hex.EncodeToString(b)
 }
+
+// SetSecret changes a secret's value for containers started from now on
+// (Replace, RunJob), as a changed Pulumi secret does on the next up.
+func (s *Stack) SetSecret(name, value string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.secrets[name] = value
+}

@@ -92,8 +92,19 @@ func (e *ConfigError) Error() string {
 }
 
 type loader struct {
-	src      Source
+	src Source
+	// read records every key the loader asks for: the known keys. Reads must
+	// not depend on other values, so one load of any config reads them all.
+	read     map[string]bool
 	problems []string
+}
+
+func newLoader(src Source) *loader { return &loader{src: src, read: map[string]bool{}} }
+
+// get is the loader's only way to the Source, so no key escapes read.
+func (l *loader) get(key string) (string, bool) {
+	l.read[key] = true
+	return l.src.Get(key)
 }
 
 func (l *loader) fail(key, format string, args ...any) {
@@ -101,7 +112,7 @@ func (l *loader) fail(key, format string, args ...any) {
 }
 
 func (l *loader) str(key, def string) string {
-	v, ok := l.src.Get(key)
+	v, ok := l.get(key)
 	if !ok || strings.TrimSpace(v) == "" {
 		return def
 	}
@@ -109,7 +120,7 @@ func (l *loader) str(key, def string) string {
 }
 
 func (l *loader) integer(key string, def int) int {
-	v, ok := l.src.Get(key)
+	v, ok := l.get(key)
 	if !ok || strings.TrimSpace(v) == "" {
 		return def
 	}
@@ -122,7 +133,7 @@ func (l *loader) integer(key string, def int) int {
 }
 
 func (l *loader) object(key string, into any) {
-	v, ok := l.src.Get(key)
+	v, ok := l.get(key)
 	if !ok || strings.TrimSpace(v) == "" {
 		return
 	}
@@ -135,9 +146,30 @@ func (l *loader) object(key string, into any) {
 
 // LoadConfig reads and validates the config of stack from src. Every key has a
 // default except the secrets an existing PostgreSQL needs; all problems are
-// reported at once.
+// reported at once. When src is a KeyLister, keys the loader does not know
+// are problems too.
 func LoadConfig(stack string, src Source) (Config, error) {
-	l := &loader{src: src}
+	l := newLoader(src)
+	c := l.load(stack)
+	if lister, ok := src.(KeyLister); ok {
+		l.rejectUnknown(lister.Keys())
+	}
+	if len(l.problems) > 0 {
+		return c, &ConfigError{Problems: l.problems}
+	}
+	return c, nil
+}
+
+// KnownKeys are the keys LoadConfig reads, sorted: what it asks an empty
+// config for.
+func KnownKeys() []string {
+	l := newLoader(MapSource{})
+	l.load("")
+	return sortedKeys(l.read)
+}
+
+// load reads every key and records the problems of their values.
+func (l *loader) load(stack string) Config {
 	c := Config{Stack: stack}
 
 	c.Target = Target(l.str("target", string(TargetLocal)))
@@ -168,12 +200,12 @@ func LoadConfig(stack string, src Source) (Config, error) {
 		Port: l.integer("postgresPort", 5432),
 		User: l.str("postgresUser", "temporal"),
 	}
-	rawHost, existing := src.Get("postgresHost")
+	rawHost, existing := l.get("postgresHost")
 	c.Postgres.Existing = existing
 	if existing {
 		c.Postgres.Host = strings.TrimSpace(rawHost)
 	}
-	pw, pwSet := src.Get("postgresPassword")
+	pw, pwSet := l.get("postgresPassword")
 	c.Postgres.PasswordSet = pwSet && pw != ""
 	if c.Postgres.Existing && !c.Postgres.PasswordSet {
 		l.fail("postgresPassword", "required when postgresHost is set (an existing PostgreSQL); set it with `pulumi config set --secret %s:postgresPassword <password>`", Namespace)
@@ -218,7 +250,7 @@ func LoadConfig(stack string, src Source) (Config, error) {
 	l.object("hostPorts", &c.HostPorts)
 	checkHostPorts(l, c.HostPorts)
 
-	c.Worker = loadWorker(l, src)
+	c.Worker = loadWorker(l)
 
 	c.MemoryMB = map[string]int{}
 	for k, v := range defaultMemoryMB {
@@ -237,11 +269,7 @@ func LoadConfig(stack string, src Source) (Config, error) {
 		}
 		c.MemoryMB[k] = v
 	}
-
-	if len(l.problems) > 0 {
-		return c, &ConfigError{Problems: l.problems}
-	}
-	return c, nil
+	return c
 }
 
 func checkPort(l *loader, key string, p int) {

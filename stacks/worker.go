@@ -27,9 +27,9 @@ type Worker struct {
 	Env map[string]string
 }
 
-func loadWorker(l *loader, src Source) Worker {
+func loadWorker(l *loader) Worker {
 	w := Worker{SerpAPIURL: l.str("serpApiUrl", "https://google.serper.dev")}
-	if v, ok := src.Get("serpApiKey"); ok && v != "" {
+	if v, ok := l.get("serpApiKey"); ok && v != "" {
 		w.SerpKeySet = true
 	}
 	l.object("workerEnv", &w.Env)

@@ -86,7 +86,8 @@ func TestDevStackFileDeploys(t *testing.T) {
 	// Exactly what `pulumi up` runs: infra.Program from the repository root,
 	// which builds the worker from the real worker/Dockerfile.
 	m := infratest.NewMocks()
-	if err := infratest.Run("dev", m, infra.Program, infratest.Config(cfg)); err != nil {
+	infratest.SetConfig(t, cfg)
+	if err := infratest.Run("dev", m, infra.Program); err != nil {
 		t.Fatal(err)
 	}
 	img, ok := m.Find(infratest.TypeImage, "image-worker")
@@ -104,7 +105,8 @@ func TestDevStackFileDeploys(t *testing.T) {
 func TestProdStackFileSaysHetznerIsNotImplemented(t *testing.T) {
 	cfg := stackConfig(t, "prod")
 	m := infratest.NewMocks()
-	err := infratest.Run("prod", m, infra.Program, infratest.Config(cfg))
+	infratest.SetConfig(t, cfg)
+	err := infratest.Run("prod", m, infra.Program)
 	if !errors.Is(err, infra.ErrHetznerNotImplemented) {
 		t.Fatalf("prod stack: err = %v, want ErrHetznerNotImplemented", err)
 	}

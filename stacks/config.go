@@ -189,11 +189,7 @@ func (l *loader) load(stack string) Config {
 	var override Images
 	l.object("images", &override)
 	c.Images = c.Images.With(override)
-	for _, f := range c.Images.fields() {
-		if !validImageRef(f.ref) {
-			l.fail("images", "%s image %q is not a valid image reference; write it as [registry/]name:tag or name@sha256:digest", f.key, f.ref)
-		}
-	}
+	checkImages(l, c.Images, cat)
 
 	c.Postgres = Postgres{
 		Host: l.str("postgresHost", ServicePostgres),
@@ -214,6 +210,10 @@ func (l *loader) load(stack string) Config {
 		l.fail("postgresHost", "is empty; remove the key to run PostgreSQL in the stack, or set the existing server's host name")
 	}
 	checkPort(l, "postgresPort", c.Postgres.Port)
+	if !postgresUserRE.MatchString(c.Postgres.User) {
+		l.fail("postgresUser", "%q is not a PostgreSQL identifier the kit accepts (it goes unquoted into SQL and URLs): "+
+			"use 1-63 lower-case letters, digits or '_', not starting with a digit (default temporal)", c.Postgres.User)
+	}
 
 	c.HistoryShards = l.integer("historyShards", 4)
 	if c.HistoryShards < 1 || c.HistoryShards > 16384 || c.HistoryShards&(c.HistoryShards-1) != 0 {
@@ -270,6 +270,27 @@ func (l *loader) load(stack string) Config {
 		c.MemoryMB[k] = v
 	}
 	return c
+}
+
+// postgresUserRE is a conservative PostgreSQL identifier: one that needs no
+// quoting anywhere and keeps its case.
+var postgresUserRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+// checkImages wants every image pinned: a well-formed reference with a tag
+// other than latest, or a digest. cat supplies the pinned example.
+func checkImages(l *loader, im, cat Images) {
+	pins := map[string]string{}
+	for _, f := range cat.fields() {
+		pins[f.key] = f.ref
+	}
+	for _, f := range im.fields() {
+		switch {
+		case !validImageRef(f.ref):
+			l.fail("images", "%s image %q is not a valid image reference; write it as [registry/]name:tag or name@sha256:digest", f.key, f.ref)
+		case imageTag(f.ref) == "latest":
+			l.fail("images", "images.%s %q is not a pin: latest moves with every release; use a version tag (like %s) or a digest (name@sha256:<digest>)", f.key, f.ref, pins[f.key])
+		}
+	}
 }
 
 func checkPort(l *loader, key string, p int) {

@@ -23,32 +23,43 @@ func stackConfig(t *testing.T, stack string) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return configValues(t, "Pulumi."+stack+".yaml", raw)
+}
+
+// configValues reads the config section of a stack file's YAML.
+func configValues(t *testing.T, file string, raw []byte) map[string]string {
+	t.Helper()
 	var f struct {
 		Config map[string]any `yaml:"config"`
 	}
 	if err := yaml.Unmarshal(raw, &f); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", file, err)
 	}
 	out := map[string]string{}
 	for k, v := range f.Config {
 		key, ok := strings.CutPrefix(k, stacks.Namespace+":")
 		if !ok {
-			t.Fatalf("Pulumi.%s.yaml: key %q is not in the %s namespace", stack, k, stacks.Namespace)
+			t.Fatalf("%s: key %q is not in the %s namespace", file, k, stacks.Namespace)
 		}
 		if obj, isObj := v.(map[string]any); isObj && obj["secure"] != nil {
-			t.Fatalf("Pulumi.%s.yaml holds an encrypted secret (%s); committed stack files hold none", stack, k)
+			t.Fatalf("%s holds an encrypted secret (%s); committed stack files hold none", file, k)
 		}
-		switch v := v.(type) {
-		case string:
-			out[key] = v
-		case map[string]any, []any:
-			b, _ := json.Marshal(v)
-			out[key] = string(b)
-		default:
-			out[key] = fmt.Sprint(v)
-		}
+		out[key] = configString(v)
 	}
 	return out
+}
+
+// configString is a config value as the CLI passes it: objects as JSON.
+func configString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case map[string]any, []any:
+		b, _ := json.Marshal(v)
+		return string(b)
+	default:
+		return fmt.Sprint(v)
+	}
 }
 
 func TestProjectFile(t *testing.T) {

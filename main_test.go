@@ -23,32 +23,43 @@ func stackConfig(t *testing.T, stack string) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return configValues(t, "Pulumi."+stack+".yaml", raw)
+}
+
+// configValues reads the config section of a stack file's YAML.
+func configValues(t *testing.T, file string, raw []byte) map[string]string {
+	t.Helper()
 	var f struct {
 		Config map[string]any `yaml:"config"`
 	}
 	if err := yaml.Unmarshal(raw, &f); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", file, err)
 	}
 	out := map[string]string{}
 	for k, v := range f.Config {
 		key, ok := strings.CutPrefix(k, stacks.Namespace+":")
 		if !ok {
-			t.Fatalf("Pulumi.%s.yaml: key %q is not in the %s namespace", stack, k, stacks.Namespace)
+			t.Fatalf("%s: key %q is not in the %s namespace", file, k, stacks.Namespace)
 		}
 		if obj, isObj := v.(map[string]any); isObj && obj["secure"] != nil {
-			t.Fatalf("Pulumi.%s.yaml holds an encrypted secret (%s); committed stack files hold none", stack, k)
+			t.Fatalf("%s holds an encrypted secret (%s); committed stack files hold none", file, k)
 		}
-		switch v := v.(type) {
-		case string:
-			out[key] = v
-		case map[string]any, []any:
-			b, _ := json.Marshal(v)
-			out[key] = string(b)
-		default:
-			out[key] = fmt.Sprint(v)
-		}
+		out[key] = configString(v)
 	}
 	return out
+}
+
+// configString is a config value as the CLI passes it: objects as JSON.
+func configString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case map[string]any, []any:
+		b, _ := json.Marshal(v)
+		return string(b)
+	default:
+		return fmt.Sprint(v)
+	}
 }
 
 func TestProjectFile(t *testing.T) {
@@ -86,7 +97,8 @@ func TestDevStackFileDeploys(t *testing.T) {
 	// Exactly what `pulumi up` runs: infra.Program from the repository root,
 	// which builds the worker from the real worker/Dockerfile.
 	m := infratest.NewMocks()
-	if err := infratest.Run("dev", m, infra.Program, infratest.Config(cfg)); err != nil {
+	infratest.SetConfig(t, cfg)
+	if err := infratest.Run("dev", m, infra.Program); err != nil {
 		t.Fatal(err)
 	}
 	img, ok := m.Find(infratest.TypeImage, "image-worker")
@@ -104,7 +116,8 @@ func TestDevStackFileDeploys(t *testing.T) {
 func TestProdStackFileSaysHetznerIsNotImplemented(t *testing.T) {
 	cfg := stackConfig(t, "prod")
 	m := infratest.NewMocks()
-	err := infratest.Run("prod", m, infra.Program, infratest.Config(cfg))
+	infratest.SetConfig(t, cfg)
+	err := infratest.Run("prod", m, infra.Program)
 	if !errors.Is(err, infra.ErrHetznerNotImplemented) {
 		t.Fatalf("prod stack: err = %v, want ErrHetznerNotImplemented", err)
 	}

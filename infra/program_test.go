@@ -59,6 +59,7 @@ func deploy(t *testing.T, stack string, cfg map[string]string, secret []string, 
 		root = workerRoot(t)
 	}
 	r := run{m: m}
+	infratest.SetConfig(t, cfg, secret...)
 	r.err = infratest.Run(stack, m, func(ctx *pulumi.Context) error {
 		out, err := infra.Deploy(ctx, infra.Options{Root: root})
 		if err != nil {
@@ -75,7 +76,7 @@ func deploy(t *testing.T, stack string, cfg map[string]string, secret []string, 
 			r.secretOutputs = append(r.secretOutputs, "jobs")
 		}
 		return nil
-	}, infratest.Config(cfg, secret...))
+	})
 	return r
 }
 
@@ -473,6 +474,10 @@ func TestInvalidConfigFailsNamingEveryKey(t *testing.T) {
 			[]string{"temporal-kit:postgresPassword", "plain text", "pulumi config set --secret temporal-kit:postgresPassword"}},
 		{"plain-text secret reported with the other problems", map[string]string{"serpApiKey": serpFromConfig, "historyShards": "0"}, nil,
 			[]string{"temporal-kit:serpApiKey", "temporal-kit:historyShards"}},
+		{"misspelt key", map[string]string{"historyShard": "8"}, nil,
+			[]string{"temporal-kit:historyShard: unknown key; did you mean historyShards?"}},
+		{"misspelt keys reported with the other problems", map[string]string{"serpApiKy": serpFromConfig, "logLevel": "loud", "postgresPassword": pgFromConfig}, []string{"serpApiKy"},
+			[]string{"temporal-kit:serpApiKy: unknown key; did you mean serpApiKey?", "temporal-kit:logLevel", "temporal-kit:postgresPassword", "plain text"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -496,6 +501,17 @@ func TestInvalidConfigFailsNamingEveryKey(t *testing.T) {
 				t.Errorf("%d resources registered despite the invalid config", n)
 			}
 		})
+	}
+}
+
+// docker:host, hcloud:token and the like configure providers: not ours to judge.
+func TestOtherNamespacesAreNotChecked(t *testing.T) {
+	r := deploy(t, "dev", map[string]string{"logLevel": "debug", "docker:host": "unix:///var/run/docker.sock", "hcloud:token": "t"}, []string{"hcloud:token"}, nil, "")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if _, ok := r.m.Find(C, "temporal"); !ok {
+		t.Error("nothing deployed")
 	}
 }
 

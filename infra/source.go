@@ -1,7 +1,10 @@
 package infra
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
@@ -26,11 +29,40 @@ func isSecretKey(key string) bool {
 // to know that one is set, so the plain value never leaves the Pulumi config.
 const secretPresent = "[secret]"
 
-// configSource adapts the stack's Pulumi config to stacks.Source.
-type configSource struct{ cfg *config.Config }
+// configSource adapts the stack's Pulumi config to stacks.Source and
+// stacks.KeyLister.
+type configSource struct {
+	cfg  *config.Config
+	keys []string
+}
 
 func newConfigSource(ctx *pulumi.Context) configSource {
-	return configSource{cfg: config.New(ctx, stacks.Namespace)}
+	return configSource{cfg: config.New(ctx, stacks.Namespace), keys: stackKeys(ctx, os.Getenv(pulumi.EnvConfig))}
+}
+
+// Keys implements stacks.KeyLister: the temporal-kit keys set in the stack
+// config, so LoadConfig can report the ones it does not know.
+func (s configSource) Keys() []string { return s.keys }
+
+// stackKeys lists the kit's keys in env, the PULUMI_CONFIG the CLI hands the
+// program: a JSON object keyed "project:key", one top-level key per object
+// value. pulumi.Context looks keys up but cannot list them, and the SDK
+// fills its config from this very variable. Only keys the context has too
+// count, should the variable come from elsewhere (an inline program).
+// Other namespaces (docker:, hcloud:) belong to their providers.
+func stackKeys(ctx *pulumi.Context, env string) []string {
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(env), &all); err != nil {
+		return nil
+	}
+	var keys []string
+	for full := range all {
+		k, ours := strings.CutPrefix(full, stacks.Namespace+":")
+		if _, set := ctx.GetConfig(full); ours && set {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }
 
 // Get implements stacks.Source. Structured values (hostPorts, images, ...)

@@ -1,6 +1,7 @@
 package infra
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -13,13 +14,14 @@ func TestConfigSourceHidesSecretValues(t *testing.T) {
 	cfg := map[string]string{"postgresPassword": "hunter2-value", "serpApiKey": "", "logLevel": "debug", "hostPorts": `{"ui":8088}`}
 	got := map[string]string{}
 	present := map[string]bool{}
+	infratest.SetConfig(t, cfg, "postgresPassword", "serpApiKey")
 	err := infratest.Run("dev", infratest.NewMocks(), func(ctx *pulumi.Context) error {
 		src := newConfigSource(ctx)
 		for _, k := range []string{"postgresPassword", "serpApiKey", "logLevel", "hostPorts", "namespace"} {
 			got[k], present[k] = src.Get(k)
 		}
 		return nil
-	}, infratest.Config(cfg, "postgresPassword", "serpApiKey"))
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,5 +61,41 @@ func TestSecretKeysCoverTheDefinition(t *testing.T) {
 	}
 	if n == 0 {
 		t.Error("no secret read from config; the test checks nothing")
+	}
+}
+
+// The kit's keys come from PULUMI_CONFIG, as the CLI sets it; other
+// namespaces belong to their providers.
+func TestConfigSourceListsTheKitsKeys(t *testing.T) {
+	infratest.SetConfig(t, map[string]string{"logLevel": "debug", "historyShard": "4", "hostPorts": `{"ui":8088}`,
+		"docker:host": "unix:///var/run/docker.sock", "hcloud:token": "t"})
+	var keys []string
+	err := infratest.Run("dev", infratest.NewMocks(), func(ctx *pulumi.Context) error {
+		keys = newConfigSource(ctx).Keys()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(keys)
+	if want := []string{"historyShard", "hostPorts", "logLevel"}; !slices.Equal(keys, want) {
+		t.Errorf("Keys() = %v, want %v", keys, want)
+	}
+}
+
+// A PULUMI_CONFIG the context did not get its config from (an inline
+// program) names no keys the program cannot see.
+func TestConfigSourceListsOnlyKeysTheContextHas(t *testing.T) {
+	infratest.SetConfig(t, map[string]string{"historyShard": "4", "logLevel": "debug"})
+	var keys []string
+	err := infratest.Run("dev", infratest.NewMocks(), func(ctx *pulumi.Context) error {
+		keys = newConfigSource(ctx).Keys()
+		return nil
+	}, func(info *pulumi.RunInfo) { info.Config = map[string]string{stacks.Namespace + ":logLevel": "debug"} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"logLevel"}; !slices.Equal(keys, want) {
+		t.Errorf("Keys() = %v, want %v", keys, want)
 	}
 }

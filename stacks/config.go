@@ -92,8 +92,19 @@ func (e *ConfigError) Error() string {
 }
 
 type loader struct {
-	src      Source
+	src Source
+	// read records every key the loader asks for: the known keys. Reads must
+	// not depend on other values, so one load of any config reads them all.
+	read     map[string]bool
 	problems []string
+}
+
+func newLoader(src Source) *loader { return &loader{src: src, read: map[string]bool{}} }
+
+// get is the loader's only way to the Source, so no key escapes read.
+func (l *loader) get(key string) (string, bool) {
+	l.read[key] = true
+	return l.src.Get(key)
 }
 
 func (l *loader) fail(key, format string, args ...any) {
@@ -101,7 +112,7 @@ func (l *loader) fail(key, format string, args ...any) {
 }
 
 func (l *loader) str(key, def string) string {
-	v, ok := l.src.Get(key)
+	v, ok := l.get(key)
 	if !ok || strings.TrimSpace(v) == "" {
 		return def
 	}
@@ -109,7 +120,7 @@ func (l *loader) str(key, def string) string {
 }
 
 func (l *loader) integer(key string, def int) int {
-	v, ok := l.src.Get(key)
+	v, ok := l.get(key)
 	if !ok || strings.TrimSpace(v) == "" {
 		return def
 	}
@@ -122,7 +133,7 @@ func (l *loader) integer(key string, def int) int {
 }
 
 func (l *loader) object(key string, into any) {
-	v, ok := l.src.Get(key)
+	v, ok := l.get(key)
 	if !ok || strings.TrimSpace(v) == "" {
 		return
 	}
@@ -135,9 +146,30 @@ func (l *loader) object(key string, into any) {
 
 // LoadConfig reads and validates the config of stack from src. Every key has a
 // default except the secrets an existing PostgreSQL needs; all problems are
-// reported at once.
+// reported at once. When src is a KeyLister, keys the loader does not know
+// are problems too.
 func LoadConfig(stack string, src Source) (Config, error) {
-	l := &loader{src: src}
+	l := newLoader(src)
+	c := l.load(stack)
+	if lister, ok := src.(KeyLister); ok {
+		l.rejectUnknown(lister.Keys())
+	}
+	if len(l.problems) > 0 {
+		return c, &ConfigError{Problems: l.problems}
+	}
+	return c, nil
+}
+
+// KnownKeys are the keys LoadConfig reads, sorted: what it asks an empty
+// config for.
+func KnownKeys() []string {
+	l := newLoader(MapSource{})
+	l.load("")
+	return sortedKeys(l.read)
+}
+
+// load reads every key and records the problems of their values.
+func (l *loader) load(stack string) Config {
 	c := Config{Stack: stack}
 
 	c.Target = Target(l.str("target", string(TargetLocal)))
@@ -157,23 +189,19 @@ func LoadConfig(stack string, src Source) (Config, error) {
 	var override Images
 	l.object("images", &override)
 	c.Images = c.Images.With(override)
-	for _, f := range c.Images.fields() {
-		if !validImageRef(f.ref) {
-			l.fail("images", "%s image %q is not a valid image reference; write it as [registry/]name:tag or name@sha256:digest", f.key, f.ref)
-		}
-	}
+	checkImages(l, c.Images, cat)
 
 	c.Postgres = Postgres{
 		Host: l.str("postgresHost", ServicePostgres),
 		Port: l.integer("postgresPort", 5432),
 		User: l.str("postgresUser", "temporal"),
 	}
-	rawHost, existing := src.Get("postgresHost")
+	rawHost, existing := l.get("postgresHost")
 	c.Postgres.Existing = existing
 	if existing {
 		c.Postgres.Host = strings.TrimSpace(rawHost)
 	}
-	pw, pwSet := src.Get("postgresPassword")
+	pw, pwSet := l.get("postgresPassword")
 	c.Postgres.PasswordSet = pwSet && pw != ""
 	if c.Postgres.Existing && !c.Postgres.PasswordSet {
 		l.fail("postgresPassword", "required when postgresHost is set (an existing PostgreSQL); set it with `pulumi config set --secret %s:postgresPassword <password>`", Namespace)
@@ -182,6 +210,10 @@ func LoadConfig(stack string, src Source) (Config, error) {
 		l.fail("postgresHost", "is empty; remove the key to run PostgreSQL in the stack, or set the existing server's host name")
 	}
 	checkPort(l, "postgresPort", c.Postgres.Port)
+	if !postgresUserRE.MatchString(c.Postgres.User) {
+		l.fail("postgresUser", "%q is not a PostgreSQL identifier the kit accepts (it goes unquoted into SQL and URLs): "+
+			"use 1-63 lower-case letters, digits or '_', not starting with a digit (default temporal)", c.Postgres.User)
+	}
 
 	c.HistoryShards = l.integer("historyShards", 4)
 	if c.HistoryShards < 1 || c.HistoryShards > 16384 || c.HistoryShards&(c.HistoryShards-1) != 0 {
@@ -218,7 +250,7 @@ func LoadConfig(stack string, src Source) (Config, error) {
 	l.object("hostPorts", &c.HostPorts)
 	checkHostPorts(l, c.HostPorts)
 
-	c.Worker = loadWorker(l, src)
+	c.Worker = loadWorker(l)
 
 	c.MemoryMB = map[string]int{}
 	for k, v := range defaultMemoryMB {
@@ -237,11 +269,28 @@ func LoadConfig(stack string, src Source) (Config, error) {
 		}
 		c.MemoryMB[k] = v
 	}
+	return c
+}
 
-	if len(l.problems) > 0 {
-		return c, &ConfigError{Problems: l.problems}
+// postgresUserRE is a conservative PostgreSQL identifier: one that needs no
+// quoting anywhere and keeps its case.
+var postgresUserRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+// checkImages wants every image pinned: a well-formed reference with a tag
+// other than latest, or a digest. cat supplies the pinned example.
+func checkImages(l *loader, im, cat Images) {
+	pins := map[string]string{}
+	for _, f := range cat.fields() {
+		pins[f.key] = f.ref
 	}
-	return c, nil
+	for _, f := range im.fields() {
+		switch {
+		case !validImageRef(f.ref):
+			l.fail("images", "%s image %q is not a valid image reference; write it as [registry/]name:tag or name@sha256:digest", f.key, f.ref)
+		case imageTag(f.ref) == "latest":
+			l.fail("images", "images.%s %q is not a pin: latest moves with every release; use a version tag (like %s) or a digest (name@sha256:<digest>)", f.key, f.ref, pins[f.key])
+		}
+	}
 }
 
 func checkPort(l *loader, key string, p int) {

@@ -96,6 +96,18 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"secret in workerEnv", MapSource{"workerEnv": `{"SERP_API_KEY":"k"}`}, "temporal-kit:workerEnv", "--secret"},
 		{"worker port clash", MapSource{"hostPorts": `{"worker":7233}`}, "temporal-kit:hostPorts", "another port"},
 		{"memory too small", MapSource{"memoryMB": `{"temporal":8}`}, "temporal-kit:memoryMB", "at least 64"},
+		{"serp URL without scheme", MapSource{"serpApiUrl": "google.serper.dev"}, "temporal-kit:serpApiUrl", "absolute http(s) URL"},
+		{"serp URL not http", MapSource{"serpApiUrl": "ftp://serp.internal"}, "temporal-kit:serpApiUrl", "https://google.serper.dev"},
+		{"serp URL relative", MapSource{"serpApiUrl": "/search"}, "temporal-kit:serpApiUrl", "with a host"},
+		{"serp URL without host", MapSource{"serpApiUrl": "https://:443"}, "temporal-kit:serpApiUrl", "with a host"},
+		{"postgres user upper case", MapSource{"postgresUser": "Temporal"}, "temporal-kit:postgresUser", "lower-case letters, digits or '_'"},
+		{"postgres user with a dash", MapSource{"postgresUser": "temporal-kit"}, "temporal-kit:postgresUser", "PostgreSQL identifier"},
+		{"postgres user starts with a digit", MapSource{"postgresUser": "1kit"}, "temporal-kit:postgresUser", "not starting with a digit"},
+		{"postgres user too long", MapSource{"postgresUser": strings.Repeat("a", 64)}, "temporal-kit:postgresUser", "1-63"},
+		{"image tagged latest", MapSource{"images": `{"temporalServer":"temporalio/server:latest"}`}, "temporal-kit:images",
+			"images.temporalServer \"temporalio/server:latest\" is not a pin"},
+		{"latest image names a pin", MapSource{"images": `{"postgresql":"registry.example.com:5000/postgres:latest"}`}, "temporal-kit:images",
+			"version tag (like postgres:15.10-bookworm) or a digest"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -109,6 +121,33 @@ func TestLoadConfigErrors(t *testing.T) {
 				t.Errorf("error must name %s and the fix %q; got:\n%s", tc.key, tc.fix, msg)
 			}
 		})
+	}
+}
+
+func TestLoadConfigAcceptsGoodValues(t *testing.T) {
+	digest := "registry.example.com/temporalio/server@sha256:" + strings.Repeat("a", 64)
+	for _, src := range []MapSource{
+		{"serpApiUrl": "http://serp.internal:8080/base"},
+		{"serpApiUrl": "https://google.serper.dev"},
+		{"postgresUser": "_kit_1"},
+		{"postgresUser": strings.Repeat("a", 63)},
+		{"images": `{"temporalServer":"` + digest + `"}`},
+		{"images": `{"temporalUI":"localhost:5000/ui:latest-2.42.1"}`},
+	} {
+		if _, err := LoadConfig("dev", src); err != nil {
+			t.Errorf("%v: %v", src, err)
+		}
+	}
+}
+
+func TestImageTag(t *testing.T) {
+	for ref, want := range map[string]string{
+		"postgres:15": "15", "registry.example.com:5000/a/b:latest": "latest", "localhost:5000/x:1": "1",
+		"x@sha256:" + strings.Repeat("a", 64): "",
+	} {
+		if got := imageTag(ref); got != want {
+			t.Errorf("imageTag(%q) = %q, want %q", ref, got, want)
+		}
 	}
 }
 

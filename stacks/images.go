@@ -1,6 +1,9 @@
 package stacks
 
-import "regexp"
+import (
+	"regexp"
+	"strings"
+)
 
 // Image catalogs: the same Definition names either the pinned upstream images
 // or the set built offline by infra/images (same versions, same contract).
@@ -80,3 +83,13 @@ func (im Images) fields() []imageField {
 var imageRefRE = regexp.MustCompile(`^(?:(?:localhost|[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)+)(?::[0-9]+)?/|[a-zA-Z0-9-]+:[0-9]+/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$`)
 
 func validImageRef(ref string) bool { return imageRefRE.MatchString(ref) }
+
+// imageTag is the tag of a valid reference; "" when it is pinned by digest.
+func imageTag(ref string) string {
+	if strings.Contains(ref, "@") {
+		return ""
+	}
+	name := ref[strings.LastIndex(ref, "/")+1:]
+	_, tag, _ := strings.Cut(name, ":")
+	return tag
+}

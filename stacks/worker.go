@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"net/url"
 	"strconv"
 	"time"
 )
@@ -27,9 +28,14 @@ type Worker struct {
 	Env map[string]string
 }
 
-func loadWorker(l *loader, src Source) Worker {
+func loadWorker(l *loader) Worker {
 	w := Worker{SerpAPIURL: l.str("serpApiUrl", "https://google.serper.dev")}
-	if v, ok := src.Get("serpApiKey"); ok && v != "" {
+	// The worker appends /search to it: a relative or host-less URL would
+	// only fail later, inside the container.
+	if u, err := url.Parse(w.SerpAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		l.fail("serpApiUrl", "%q is not an absolute http(s) URL with a host; write it like https://google.serper.dev (the default)", w.SerpAPIURL)
+	}
+	if v, ok := l.get("serpApiKey"); ok && v != "" {
 		w.SerpKeySet = true
 	}
 	l.object("workerEnv", &w.Env)

@@ -26,7 +26,8 @@ type Builder struct {
 	RepoRoot string
 	// CacheDir holds built binaries and build contexts; never inside RepoRoot.
 	CacheDir string
-	Mirrors  Mirrors
+	// Mirrors override the Debian archives; zero uses the tools' defaults.
+	Mirrors Mirrors
 	// Out gets one progress line per step and image; nil discards.
 	Out io.Writer
 	// Verbose, when set, gets the full output of every command.
@@ -106,7 +107,6 @@ func NewBuilder(repoRoot, cacheDir string) (*Builder, error) {
 	return &Builder{
 		RepoRoot: repoRoot,
 		CacheDir: cacheDir,
-		Mirrors:  DefaultMirrors,
 		built:    map[string]string{},
 		modDirs:  map[string]string{},
 	}, nil
@@ -122,6 +122,9 @@ func (b *Builder) logf(format string, args ...any) {
 // reports each one. It holds a lock on the cache, so two runs on one machine
 // take turns instead of overwriting each other's contexts.
 func (b *Builder) Build(ctx context.Context, set []Image) ([]Result, error) {
+	if err := b.Mirrors.Check(); err != nil {
+		return nil, err
+	}
 	unlock, err := b.lock()
 	if err != nil {
 		return nil, err
@@ -231,8 +234,13 @@ func (b *Builder) buildImage(ctx context.Context, im Image, parentTag string) (b
 }
 
 // debootstrap's inputs: the image is remade when one of them changes.
+// Without a mirror argument debootstrap takes its built-in default.
 func (b *Builder) debootstrapArgs(rootfs string) []string {
-	return []string{"--variant=minbase", "--include=ca-certificates", DebianSuite, rootfs, b.Mirrors.Debian}
+	args := []string{"--variant=minbase", "--include=ca-certificates", DebianSuite, rootfs}
+	if b.Mirrors.Debian != "" {
+		args = append(args, b.Mirrors.Debian)
+	}
+	return args
 }
 
 // buildDebian makes the base: a minbase debootstrap of Debian, imported as
@@ -259,7 +267,11 @@ func (b *Builder) buildDebian(ctx context.Context, im Image) (bool, error) {
 		return false, &StepError{Image: im.Name, Step: "debootstrap", Err: err}
 	}
 	defer os.RemoveAll(rootfs)
-	b.logf("  %s: debootstrap %s from %s", im.Name, DebianSuite, b.Mirrors.Debian)
+	from := b.Mirrors.Debian
+	if from == "" {
+		from = "debootstrap's default mirror"
+	}
+	b.logf("  %s: debootstrap %s from %s", im.Name, DebianSuite, from)
 	if err := b.run(ctx, im.Name, "debootstrap", command{name: "debootstrap", args: b.debootstrapArgs(rootfs)}); err != nil {
 		return false, err
 	}

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -133,7 +134,7 @@ func TestRecipesRenderWithTheirContract(t *testing.T) {
 		}
 		t.Run(im.Name, func(t *testing.T) {
 			dir := t.TempDir()
-			if err := writeRecipe(im, tags[im.Parent], DefaultMirrors, dir); err != nil {
+			if err := writeRecipe(im, tags[im.Parent], Mirrors{}, dir); err != nil {
 				t.Fatal(err)
 			}
 			df, err := os.ReadFile(filepath.Join(dir, dockerfile))
@@ -193,7 +194,7 @@ func contextHas(im Image, dir, src string) bool {
 
 func TestRenderFailsOnMissingVar(t *testing.T) {
 	im := Image{Name: "worker", Recipe: "worker"} // the worker recipe needs Port
-	_, err := RenderDockerfile(im, RuntimeBase, DefaultMirrors)
+	_, err := RenderDockerfile(im, RuntimeBase, Mirrors{})
 	if err == nil || !strings.Contains(err.Error(), "Port") {
 		t.Fatalf("want an error naming the missing Port, got %v", err)
 	}
@@ -206,11 +207,102 @@ func TestMirrorsReachTheRuntimeRecipe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"deb http://mirror.example/debian bookworm main", "deb http://mirror.example/debian bookworm-updates main", "deb http://mirror.example/sec bookworm-security main"} {
-		if !strings.Contains(df, want) {
-			t.Errorf("runtime Dockerfile lacks %q", want)
+	if want := "sh /tmp/apt-sources.sh /etc/apt/sources.list bookworm 'http://mirror.example/debian' 'http://mirror.example/sec'"; !strings.Contains(df, want) {
+		t.Errorf("runtime Dockerfile lacks %q:\n%s", want, df)
+	}
+}
+
+// Without overrides the kit leaves the mirror to the tools: no URL in any
+// rendered Dockerfile, none on debootstrap's command line.
+func TestNoMirrorByDefault(t *testing.T) {
+	tags := map[string]string{}
+	for _, im := range Set() {
+		tags[im.Name] = im.Tag
+	}
+	for _, im := range Set() {
+		if im.Parent == "" {
+			continue
+		}
+		df, err := RenderDockerfile(im, tags[im.Parent], Mirrors{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(df, "://") {
+			t.Errorf("%s: the Dockerfile names a URL without a mirror override:\n%s", im.Name, df)
 		}
 	}
+	b, err := NewBuilder(t.TempDir(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := b.debootstrapArgs("ROOTFS")
+	if want := []string{"--variant=minbase", "--include=ca-certificates", DebianSuite, "ROOTFS"}; !slices.Equal(args, want) {
+		t.Errorf("debootstrap %v, want %v (its default mirror)", args, want)
+	}
+	b.Mirrors.Debian = "http://mirror.example/debian"
+	if args := b.debootstrapArgs("ROOTFS"); args[len(args)-1] != b.Mirrors.Debian || args[len(args)-2] != "ROOTFS" {
+		t.Errorf("debootstrap %v: the mirror override is not its last argument", args)
+	}
+}
+
+func TestMirrorsCheck(t *testing.T) {
+	for _, m := range []Mirrors{{}, {Debian: "http://mirror.example/debian"}, {Debian: "file:///srv/debian", Security: "https://mirror.example/debian-security"}} {
+		if err := m.Check(); err != nil {
+			t.Errorf("%+v: %v", m, err)
+		}
+	}
+	for _, m := range []Mirrors{{Debian: "mirror.example/debian"}, {Security: "http://x/a b"}, {Debian: "http://x/'; rm -rf /; '"}} {
+		if err := m.Check(); err == nil || !strings.Contains(err.Error(), "KIT_DEBIAN_") {
+			t.Errorf("%+v: want an error naming the variable, got %v", m, err)
+		}
+	}
+}
+
+// The runtime recipe's apt sources: the base's mirror, its updates and its
+// security sibling, unless the build overrides them.
+func TestAptSourcesScript(t *testing.T) {
+	script, err := recipes.ReadFile("recipes/runtime/apt-sources.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, list string
+		args       []string
+		want       string
+	}{
+		{"the base's mirror", "deb http://mirror.example/debian bookworm main\n", nil,
+			"deb http://mirror.example/debian bookworm main\ndeb http://mirror.example/debian bookworm-updates main\ndeb http://mirror.example/debian-security bookworm-security main\n"},
+		{"options and a trailing slash", "# comment\ndeb-src http://src.example/debian bookworm main\ndeb [signed-by=/k.gpg] http://mirror.example/debian/ bookworm main contrib\n", nil,
+			"deb http://mirror.example/debian/ bookworm main\ndeb http://mirror.example/debian/ bookworm-updates main\ndeb http://mirror.example/debian-security bookworm-security main\n"},
+		{"overrides", "deb http://mirror.example/debian bookworm main\n", []string{"http://site.example/debian", "http://site.example/sec"},
+			"deb http://site.example/debian bookworm main\ndeb http://site.example/debian bookworm-updates main\ndeb http://site.example/sec bookworm-security main\n"},
+		{"empty overrides", "deb http://mirror.example/debian bookworm main\n", []string{"", ""},
+			"deb http://mirror.example/debian bookworm main\ndeb http://mirror.example/debian bookworm-updates main\ndeb http://mirror.example/debian-security bookworm-security main\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			list := filepath.Join(t.TempDir(), "sources.list")
+			writeFiles(t, filepath.Dir(list), map[string]string{"sources.list": tc.list}, []string{"sources.list"})
+			cmd := exec.Command("sh", append([]string{"-s", list, DebianSuite}, tc.args...)...)
+			cmd.Stdin = strings.NewReader(string(script))
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if got, _ := os.ReadFile(list); string(got) != tc.want {
+				t.Errorf("sources.list:\n%s\nwant:\n%s", got, tc.want)
+			}
+		})
+	}
+	t.Run("no mirror anywhere", func(t *testing.T) {
+		list := filepath.Join(t.TempDir(), "sources.list")
+		writeFiles(t, filepath.Dir(list), map[string]string{"sources.list": "deb http://mirror.example/debian trixie main\n"}, []string{"sources.list"})
+		cmd := exec.Command("sh", "-s", list, DebianSuite)
+		cmd.Stdin = strings.NewReader(string(script))
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "KIT_DEBIAN_MIRROR") {
+			t.Errorf("want a failure naming KIT_DEBIAN_MIRROR, got %v: %s", err, out)
+		}
+	})
 }
 
 // Entry point scripts are at least valid shell for the interpreter their
@@ -360,7 +452,7 @@ func TestWorkerDockerfileMatchesRecipe(t *testing.T) {
 	}
 	set, _ := Select("worker")
 	w := set[len(set)-1]
-	local, err := RenderDockerfile(w, RuntimeBase, DefaultMirrors)
+	local, err := RenderDockerfile(w, RuntimeBase, Mirrors{})
 	if err != nil {
 		t.Fatal(err)
 	}

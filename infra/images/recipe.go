@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -23,15 +24,31 @@ var recipes embed.FS
 
 const dockerfile = "Dockerfile"
 
-// Mirrors are the Debian archives the base and the apt-installed packages
-// come from; an air-gapped site points them at its own mirror.
+// Mirrors override the Debian archives the base and the apt-installed
+// packages come from, for an air-gapped site's own mirror. Empty fields
+// leave the choice to the tools, so the kit names no archive itself:
+// debootstrap uses its built-in default, and apt in the images the mirror
+// the base's sources.list names (debootstrap wrote it), with the security
+// suite in that mirror's "-security" sibling.
 type Mirrors struct {
-	Debian   string // e.g. http://deb.debian.org/debian
-	Security string // e.g. http://deb.debian.org/debian-security
+	Debian   string // e.g. http://mirror.example/debian
+	Security string // e.g. http://mirror.example/debian-security
 }
 
-// DefaultMirrors are Debian's CDN.
-var DefaultMirrors = Mirrors{Debian: "http://deb.debian.org/debian", Security: "http://deb.debian.org/debian-security"}
+// Check refuses mirrors that are no absolute URL: they end up in debootstrap's
+// command line and, quoted, in a Dockerfile's shell.
+func (m Mirrors) Check() error {
+	for _, v := range []struct{ env, url string }{{"KIT_DEBIAN_MIRROR", m.Debian}, {"KIT_DEBIAN_SECURITY_MIRROR", m.Security}} {
+		if v.url == "" {
+			continue
+		}
+		u, err := url.Parse(v.url)
+		if err != nil || u.Scheme == "" || strings.ContainsAny(v.url, " \t\n'\"\\") {
+			return fmt.Errorf("%s=%q is not an absolute URL; write it like http://mirror.example/debian, or unset it to use the default mirror", v.env, v.url)
+		}
+	}
+	return nil
+}
 
 // templateData is what a Dockerfile template sees: the parent tag, the
 // mirrors, the image's own Vars. A missing key is an error, not "<no value>".

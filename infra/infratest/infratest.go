@@ -5,10 +5,12 @@
 package infratest
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
 	"sync"
+	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
@@ -151,19 +153,36 @@ func (m *Mocks) Of(typ string) map[string]Resource {
 	return out
 }
 
-// Config sets the stack config as `pulumi config set` would: keys without
-// the temporal-kit: prefix; keys listed in secret were set with --secret.
-func Config(values map[string]string, secret ...string) pulumi.RunOption {
-	return func(info *pulumi.RunInfo) {
-		info.Config = map[string]string{}
-		for k, v := range values {
-			info.Config[stacks.Namespace+":"+k] = v
-		}
-		info.ConfigSecretKeys = nil
-		for _, k := range secret {
-			info.ConfigSecretKeys = append(info.ConfigSecretKeys, stacks.Namespace+":"+k)
-		}
+// SetConfig sets the stack config as the Pulumi CLI hands it to a program:
+// the PULUMI_CONFIG and PULUMI_CONFIG_SECRET_KEYS environment variables,
+// which pulumi.RunErr reads and from which the program lists the stack's
+// keys. Keys are given without the temporal-kit: prefix unless they name
+// another namespace ("docker:host"); keys listed in secret were set with
+// --secret. The variables are restored when t ends.
+func SetConfig(t testing.TB, values map[string]string, secret ...string) {
+	t.Helper()
+	cfg := map[string]string{}
+	for k, v := range values {
+		cfg[fullKey(k)] = v
 	}
+	secretKeys := []string{}
+	for _, k := range secret {
+		secretKeys = append(secretKeys, fullKey(k))
+	}
+	for name, v := range map[string]any{pulumi.EnvConfig: cfg, pulumi.EnvConfigSecretKeys: secretKeys} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv(name, string(b))
+	}
+}
+
+func fullKey(k string) string {
+	if strings.Contains(k, ":") {
+		return k
+	}
+	return stacks.Namespace + ":" + k
 }
 
 // URN is the URN of a top-level resource of the kit's project in stack.

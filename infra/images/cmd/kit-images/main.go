@@ -7,7 +7,9 @@
 //
 // Environment: KIT_IMAGES_CACHE (binaries and build contexts; default
 // <user cache dir>/temporal-kit/images), KIT_DEBIAN_MIRROR and
-// KIT_DEBIAN_SECURITY_MIRROR (an air-gapped site's Debian mirror).
+// KIT_DEBIAN_SECURITY_MIRROR (an air-gapped site's Debian mirror; unset,
+// debootstrap uses its default mirror and apt in the images the one the
+// base was made from, with its "-security" sibling for security updates).
 package main
 
 import (

@@ -112,6 +112,7 @@ func applyDefaults(c Config, s *Service) {
 	s.Labels["temporal-kit.stack"] = c.Stack
 	s.Labels["temporal-kit.service"] = s.Name
 	s.Env = sortEnv(s.Env)
+	mirrorPlainEnv(s)
 }
 
 func publish(c Config, name string, container, host int) []Port {
@@ -270,4 +271,27 @@ func hostOr(host, def int) int {
 // FormatRetention renders a retention the way the temporal CLI takes it.
 func FormatRetention(d time.Duration) string {
 	return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+}
+
+// EnvLabelPrefix starts the labels that mirror a service's plain env.
+const EnvLabelPrefix = "temporal-kit.env."
+
+// mirrorPlainEnv copies the plain env of a service that also holds a secret
+// into labels. Pulumi's docker provider takes no secrets, so Pulumi marks a
+// container's whole env list secret when one entry is, and `pulumi preview
+// --diff` then shows `[secret] => [secret]`; the labels show which plain
+// setting changes. Secrets are never mirrored.
+func mirrorPlainEnv(s *Service) {
+	hasSecret := false
+	for _, e := range s.Env {
+		hasSecret = hasSecret || e.Secret != ""
+	}
+	if !hasSecret {
+		return
+	}
+	for _, e := range s.Env {
+		if e.Secret == "" {
+			s.Labels[EnvLabelPrefix+e.Name] = e.Value
+		}
+	}
 }

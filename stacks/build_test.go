@@ -228,3 +228,36 @@ func TestScriptsAreIdempotentByConstruction(t *testing.T) {
 		t.Error("register-namespace.sh must check for an existing namespace")
 	}
 }
+
+// TestPlainEnvMirroredAsLabels: a service holding a secret shows each plain
+// env value as a label (what a reviewer sees in a diff), never a secret.
+func TestPlainEnvMirroredAsLabels(t *testing.T) {
+	c, err := LoadConfig("dev", MapSource{"logLevel": "debug", "serpApiKey": "[secret]"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Build(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := d.Service(ServiceTemporal)
+	if got := srv.Labels["temporal-kit.env.LOG_LEVEL"]; got != "debug" {
+		t.Errorf("temporal's LOG_LEVEL label = %q, want debug", got)
+	}
+	if _, ok := srv.Labels["temporal-kit.env.POSTGRES_PWD"]; ok {
+		t.Error("a secret env var is mirrored as a label")
+	}
+	w, _ := d.Service(ServiceWorker)
+	if _, ok := w.Labels["temporal-kit.env.SERP_API_KEY"]; ok {
+		t.Error("the SERP key is mirrored as a label")
+	}
+	if got := w.Labels["temporal-kit.env.PGUSER"]; got != "temporal" {
+		t.Errorf("worker's PGUSER label = %q", got)
+	}
+	ns, _ := d.Service(ServiceNamespace) // no secret: its env list shows as it is
+	for k := range ns.Labels {
+		if strings.HasPrefix(k, "temporal-kit.env.") {
+			t.Errorf("label %s on a service without secrets", k)
+		}
+	}
+}

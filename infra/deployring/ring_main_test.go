@@ -74,14 +74,16 @@ func TestDeployRing(t *testing.T) {
 		// visible is a plain text the diff must show; empty for a secret.
 		visible string
 	}{
+		// temporal's env holds a secret, so Pulumi hides the list as a whole;
+		// the label mirroring the plain value is what the diff shows.
 		{"a Temporal env value", "logLevel", "debug", false,
-			[]string{"replace temporal"}, "LOG_LEVEL=debug"},
+			[]string{"replace temporal"}, `"` + stacks.EnvLabelPrefix + `LOG_LEVEL"`},
 		{"the namespace retention", "namespaceRetention", "96h", false,
 			[]string{"replace temporal-namespace", "replace temporal-namespace-run"}, "KIT_RETENTION=96h"},
 		{"a memory limit", "memoryMB.temporal-ui", "300", false,
 			[]string{"update temporal-ui"}, "300"},
 		{"a host port", "hostPorts.worker", fmt.Sprint(freePort(t)), false,
-			[]string{"replace worker"}, ""},
+			[]string{"replace worker"}, ""}, // visible: the port number itself
 		{"the PostgreSQL password", "postgresPassword", newPassword, true,
 			[]string{"delete postgresPassword", "replace postgresql", "replace temporal", "replace temporal-schema",
 				"replace temporal-schema-run", "replace worker"}, ""},
@@ -106,6 +108,9 @@ func TestDeployRing(t *testing.T) {
 			}
 			if c.visible != "" && !strings.Contains(p.Raw, c.visible) {
 				t.Errorf("%s: the diff does not show %q", c.name, c.visible)
+			}
+			if !c.secret && !strings.Contains(p.Raw, c.value) {
+				t.Errorf("%s: the diff does not show the new value %q", c.name, c.value)
 			}
 			if c.secret {
 				continue // kept: the up below applies it

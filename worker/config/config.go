@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
@@ -61,12 +62,20 @@ type Config struct {
 // Getenv is how Load reads variables; tests pass a map's lookup.
 type Getenv func(string) (string, bool)
 
+// ReadFile is how Load reads the files named by PGPASSWORD_FILE and
+// SERP_API_KEY_FILE; tests pass a fake instead of touching the disk.
+type ReadFile func(path string) ([]byte, error)
+
 // FromEnv loads the configuration from the process environment.
 func FromEnv() (Config, error) { return Load(os.LookupEnv) }
 
 // Load reads and validates every variable and reports all problems at once.
-func Load(get Getenv) (Config, error) {
-	p := parser{get: get}
+// Secret files are read from the real file system.
+func Load(get Getenv) (Config, error) { return LoadWith(get, os.ReadFile) }
+
+// LoadWith is Load with the secret files read through read.
+func LoadWith(get Getenv, read ReadFile) (Config, error) {
+	p := parser{get: get, read: read}
 	c := Config{
 		TemporalAddress:   p.str("TEMPORAL_ADDRESS", "localhost:7233"),
 		TemporalNamespace: p.str("TEMPORAL_NAMESPACE", "ampledata"),
@@ -74,10 +83,10 @@ func Load(get Getenv) (Config, error) {
 		PGHost:            p.str("PGHOST", "localhost"),
 		PGPort:            p.intRange("PGPORT", 5432, 1, 65535),
 		PGUser:            p.str("PGUSER", "postgres"),
-		PGPassword:        p.str("PGPASSWORD", ""),
+		PGPassword:        p.secret("PGPASSWORD"),
 		PGDatabase:        p.str("PGDATABASE", "ampledata"),
 		SerpAPIURL:        p.str("SERP_API_URL", "https://google.serper.dev"),
-		SerpAPIKey:        p.str("SERP_API_KEY", ""),
+		SerpAPIKey:        p.secret("SERP_API_KEY"),
 		APIAddr:           p.str("API_ADDR", ":8000"),
 		ShutdownTimeout:   p.duration("SHUTDOWN_TIMEOUT", 30*time.Second, time.Second, time.Hour),
 		LogLevel:          strings.ToLower(p.str("LOG_LEVEL", "info")),
@@ -195,6 +204,7 @@ func validIdent(s string) bool {
 
 type parser struct {
 	get  Getenv
+	read ReadFile
 	errs []error
 }
 
@@ -207,6 +217,49 @@ func (p *parser) str(name, def string) string {
 		return strings.TrimSpace(v)
 	}
 	return def
+}
+
+// secret reads name, or the file named by name_FILE: the official postgres
+// image's convention, so Docker and Kubernetes secret files work without a
+// wrapper script. Like that image, an empty variable counts as unset. No
+// message ever carries the secret.
+func (p *parser) secret(name string) string {
+	fileVar := name + "_FILE"
+	path, _ := p.get(fileVar)
+	path = strings.TrimSpace(path)
+	if path == "" {
+		return p.str(name, "")
+	}
+	if v, _ := p.get(name); strings.TrimSpace(v) != "" {
+		p.fail(fileVar, "and %s are both set; unset one of them (%s holds the secret, %s names a file holding it)", name, name, fileVar)
+		return ""
+	}
+	return p.secretFile(fileVar, path)
+}
+
+// secretFile returns the content of the file at path with one trailing
+// newline trimmed: editors and echo add it, anything else may be the secret.
+func (p *parser) secretFile(fileVar, path string) string {
+	b, err := p.read(path)
+	if err != nil {
+		p.fail(fileVar, "%q cannot be read (%s); mount the secret file at that path or point %s at it", path, cause(err), fileVar)
+		return ""
+	}
+	s := strings.TrimSuffix(string(b), "\n")
+	if s == "" {
+		p.fail(fileVar, "%q is empty; write the secret into it or unset %s", path, fileVar)
+	}
+	return s
+}
+
+// cause drops the path a file system error repeats, so the message names it
+// once.
+func cause(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }
 
 func (p *parser) intRange(name string, def, lo, hi int) int {

@@ -100,9 +100,11 @@ func TestDevStackRegistersExactlyTheseResources(t *testing.T) {
 		t.Fatal(r.err)
 	}
 	want := []string{
+		"command:local:Command secrets-run",
 		"command:local:Command temporal-namespace-run",
 		"command:local:Command temporal-schema-run",
 		"docker:index/container:Container postgresql",
+		"docker:index/container:Container secrets",
 		"docker:index/container:Container temporal",
 		"docker:index/container:Container temporal-admin-tools",
 		"docker:index/container:Container temporal-namespace",
@@ -116,20 +118,21 @@ func TestDevStackRegistersExactlyTheseResources(t *testing.T) {
 		"docker:index/remoteImage:RemoteImage image-temporalio-server",
 		"docker:index/remoteImage:RemoteImage image-temporalio-ui",
 		"docker:index/volume:Volume postgres-data",
+		"docker:index/volume:Volume secrets",
 		"random:index/randomPassword:RandomPassword postgresPassword",
 	}
 	if got := r.m.Keys(); !reflect.DeepEqual(got, want) {
 		t.Errorf("registered resources:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	wantNames := []string{
-		"temporal-kit-dev-postgresql", "temporal-kit-dev-temporal-schema", "temporal-kit-dev-temporal",
+		"temporal-kit-dev-secrets", "temporal-kit-dev-postgresql", "temporal-kit-dev-temporal-schema", "temporal-kit-dev-temporal",
 		"temporal-kit-dev-temporal-namespace", "temporal-kit-dev-temporal-ui", "temporal-kit-dev-temporal-admin-tools",
 		"temporal-kit-dev-worker",
 	}
 	if !reflect.DeepEqual(r.containers, wantNames) {
 		t.Errorf("containers output = %v, want %v", r.containers, wantNames)
 	}
-	wantJobs := map[string]string{"temporal-schema": "temporal-schema is done", "temporal-namespace": "temporal-namespace is done"}
+	wantJobs := map[string]string{"secrets": "secrets is done", "temporal-schema": "temporal-schema is done", "temporal-namespace": "temporal-namespace is done"}
 	if !reflect.DeepEqual(r.jobs, wantJobs) {
 		t.Errorf("jobs output = %v, want %v", r.jobs, wantJobs)
 	}
@@ -258,33 +261,23 @@ func walk(v resource.PropertyValue, inSecret bool, plain, secret *[]string) {
 }
 
 func TestSecretsStaySecret(t *testing.T) {
+	const dir = "/etc/temporal-kit/secrets-in/"
 	cases := []struct {
 		name   string
 		cfg    map[string]string
 		secret []string
-		values map[string]string // env var -> secret value it must carry
+		values map[string]string // file the secrets job writes -> the secret value it must hold
 	}{
 		{
-			name: "generated PostgreSQL password",
-			cfg:  map[string]string{},
-			values: map[string]string{
-				"POSTGRES_PASSWORD": infratest.Generated("postgresPassword"),
-				"SQL_PASSWORD":      infratest.Generated("postgresPassword"),
-				"POSTGRES_PWD":      infratest.Generated("postgresPassword"),
-				"PGPASSWORD":        infratest.Generated("postgresPassword"),
-			},
+			name:   "generated PostgreSQL password",
+			cfg:    map[string]string{},
+			values: map[string]string{dir + "postgresPassword": infratest.Generated("postgresPassword")},
 		},
 		{
 			name:   "passwords from secret config",
 			cfg:    map[string]string{"postgresPassword": pgFromConfig, "serpApiKey": serpFromConfig},
 			secret: []string{"postgresPassword", "serpApiKey"},
-			values: map[string]string{
-				"POSTGRES_PASSWORD": pgFromConfig,
-				"SQL_PASSWORD":      pgFromConfig,
-				"POSTGRES_PWD":      pgFromConfig,
-				"PGPASSWORD":        pgFromConfig,
-				"SERP_API_KEY":      serpFromConfig,
-			},
+			values: map[string]string{dir + "postgresPassword": pgFromConfig, dir + "serpApiKey": serpFromConfig},
 		},
 	}
 	for _, tc := range cases {
@@ -298,42 +291,29 @@ func TestSecretsStaySecret(t *testing.T) {
 					t.Error("a password is generated although the config sets one")
 				}
 			}
-			def := definition(t, "dev", tc.cfg)
-			found := map[string]bool{}
-			for _, svc := range def.Services {
-				c, ok := r.m.Find(C, svc.Name)
-				if !ok {
-					t.Fatalf("container %s not registered", svc.Name)
-				}
-				// Secret entries one by one, so a diff shows which plain setting changed.
-				envs := c.Inputs["envs"]
-				if envs.IsSecret() {
-					t.Errorf("%s: the whole env list is secret; only the entries holding a secret may be", svc.Name)
-				}
-				if elems := envs.ArrayValue(); len(elems) != len(svc.Env) {
-					t.Errorf("%s: %d env entries, want %d", svc.Name, len(elems), len(svc.Env))
+			// Only the secrets job holds them: as secret file contents.
+			job, ok := r.m.Find(C, stacks.ServiceSecrets)
+			if !ok {
+				t.Fatal("no secrets job registered")
+			}
+			got := map[string]string{}
+			for _, u := range job.Inputs["uploads"].ArrayValue() {
+				o := u.ObjectValue()
+				if c := o["content"]; c.IsSecret() {
+					got[o["file"].StringValue()] = c.SecretValue().Element.StringValue()
 				} else {
-					for i, e := range svc.Env {
-						if wantSecret := e.Secret != ""; elems[i].IsSecret() != wantSecret {
-							t.Errorf("%s: env %s secret = %v, want %v", svc.Name, e.Name, elems[i].IsSecret(), wantSecret)
-						}
-					}
-				}
-				var plain, secret []string
-				walk(envs, false, &plain, &secret)
-				for _, s := range secret {
-					k, v, _ := strings.Cut(s, "=")
-					if want, ok := tc.values[k]; ok {
-						if v != want {
-							t.Errorf("%s: %s carries %q, want %q", svc.Name, k, v, want)
-						}
-						found[k] = true
-					}
+					t.Errorf("secrets job: %s is uploaded in plain text", o["file"].StringValue())
 				}
 			}
-			for k := range tc.values {
-				if !found[k] {
-					t.Errorf("no container got %s", k)
+			if !reflect.DeepEqual(got, tc.values) {
+				t.Errorf("secrets job writes %v, want %v", got, tc.values)
+			}
+			// No container carries a secret in its env: docker inspect would show it.
+			for _, c := range r.m.Of(C) {
+				var plain, secret []string
+				walk(c.Inputs["envs"], false, &plain, &secret)
+				if len(secret) > 0 {
+					t.Errorf("%s: env entries %d are secret; secrets go as files", c.Name, len(secret))
 				}
 			}
 			// No secret value anywhere in any plain input of any resource.

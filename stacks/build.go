@@ -64,21 +64,24 @@ func Build(c Config) (Definition, error) {
 		d.Secrets = append(d.Secrets, Secret{Name: SecretSerpAPIKey, ConfigKey: "serpApiKey"})
 	}
 
+	d.Volumes = append(d.Volumes, Volume{Name: VolumeSecrets, Discard: true})
+	d.Services = append(d.Services, secretsJob(c, d.Secrets))
+
 	pgHost, pgDep := c.Postgres.Host, []Dependency(nil)
 	if !c.Postgres.Existing {
 		d.Volumes = append(d.Volumes, Volume{Name: VolumePostgresData})
-		d.Services = append(d.Services, postgres(c))
+		d.Services = append(d.Services, readsSecrets(postgres(c)))
 		pgHost = ServicePostgres
 		pgDep = []Dependency{{Service: ServicePostgres, Condition: Healthy}}
 	}
 
 	d.Services = append(d.Services,
-		schemaJob(c, pgHost, pgDep),
-		temporalServer(c, pgHost),
+		readsSecrets(schemaJob(c, pgHost, pgDep)),
+		readsSecrets(temporalServer(c, pgHost)),
 		namespaceJob(c),
 		ui(c),
 		adminTools(c),
-		worker(c, pgHost, pgDep),
+		readsSecrets(worker(c, pgHost, pgDep)),
 	)
 	for i := range d.Services {
 		applyDefaults(c, &d.Services[i])
@@ -112,7 +115,6 @@ func applyDefaults(c Config, s *Service) {
 	s.Labels["temporal-kit.stack"] = c.Stack
 	s.Labels["temporal-kit.service"] = s.Name
 	s.Env = sortEnv(s.Env)
-	mirrorPlainEnv(s)
 }
 
 func publish(c Config, name string, container, host int) []Port {
@@ -131,7 +133,7 @@ func postgres(c Config) Service {
 		Command:    []string{"postgres"},
 		Env: []EnvVar{
 			{Name: "POSTGRES_USER", Value: c.Postgres.User},
-			{Name: "POSTGRES_PASSWORD", Secret: SecretPostgresPassword},
+			{Name: "POSTGRES_PASSWORD_FILE", Value: SecretPath(SecretPostgresPassword)},
 			{Name: "POSTGRES_DB", Value: "postgres"},
 			{Name: "PGDATA", Value: "/var/lib/postgresql/data/pgdata"},
 		},
@@ -143,7 +145,7 @@ func postgres(c Config) Service {
 		// the socket and loopback trust every local user, and during
 		// first-start init the server listens on the socket only.
 		Health: &HealthCheck{
-			Test:     `PGPASSWORD="$POSTGRES_PASSWORD" psql -h "$(hostname -i | cut -d' ' -f1)" -U "$POSTGRES_USER" -d postgres -X -tAc 'select 1' | grep -qx 1`,
+			Test:     `PGPASSWORD="$(cat "$POSTGRES_PASSWORD_FILE")" psql -h "$(hostname -i | cut -d' ' -f1)" -U "$POSTGRES_USER" -d postgres -X -tAc 'select 1' | grep -qx 1`,
 			Interval: 5 * time.Second, Timeout: 5 * time.Second, StartPeriod: 60 * time.Second, Retries: 12,
 		},
 		StopSignal:  "SIGINT", // fast shutdown: aborts sessions, checkpoints, exits cleanly
@@ -157,7 +159,8 @@ func sqlEnv(c Config, host string) []EnvVar {
 		{Name: "SQL_HOST", Value: host},
 		{Name: "SQL_PORT", Value: strconv.Itoa(c.Postgres.Port)},
 		{Name: "SQL_USER", Value: c.Postgres.User},
-		{Name: "SQL_PASSWORD", Secret: SecretPostgresPassword},
+		// setup-schema.sh exports SQL_PASSWORD from it.
+		{Name: "KIT_SQL_PASSWORD_FILE", Value: SecretPath(SecretPostgresPassword)},
 	}
 }
 
@@ -178,12 +181,17 @@ func temporalServer(c Config, pgHost string) Service {
 		Name:  ServiceTemporal,
 		Kind:  LongRunning,
 		Image: c.Images.TemporalServer,
+		// The image's own entrypoint, with the password read from its file
+		// into the process env only (docker inspect does not show it).
+		Entrypoint: []string{"sh", "-c", `POSTGRES_PWD="$(cat "$KIT_POSTGRES_PWD_FILE")" && export POSTGRES_PWD && exec /etc/temporal/entrypoint.sh`},
 		Env: []EnvVar{
 			{Name: "DB", Value: "postgres12"},
 			{Name: "POSTGRES_SEEDS", Value: pgHost},
 			{Name: "DB_PORT", Value: strconv.Itoa(c.Postgres.Port)},
 			{Name: "POSTGRES_USER", Value: c.Postgres.User},
-			{Name: "POSTGRES_PWD", Secret: SecretPostgresPassword},
+			// The server's config template reads POSTGRES_PWD from the env:
+			// the entrypoint below sets it from this file.
+			{Name: "KIT_POSTGRES_PWD_FILE", Value: SecretPath(SecretPostgresPassword)},
 			{Name: "NUM_HISTORY_SHARDS", Value: strconv.Itoa(c.HistoryShards)},
 			// All four services share one process; keep its pools well under PostgreSQL's 100 connections.
 			{Name: "SQL_MAX_CONNS", Value: "10"},
@@ -271,27 +279,4 @@ func hostOr(host, def int) int {
 // FormatRetention renders a retention the way the temporal CLI takes it.
 func FormatRetention(d time.Duration) string {
 	return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
-}
-
-// EnvLabelPrefix starts the labels that mirror a service's plain env.
-const EnvLabelPrefix = "temporal-kit.env."
-
-// mirrorPlainEnv copies the plain env of a service that also holds a secret
-// into labels. Pulumi's docker provider takes no secrets, so Pulumi marks a
-// container's whole env list secret when one entry is, and `pulumi preview
-// --diff` then shows `[secret] => [secret]`; the labels show which plain
-// setting changes. Secrets are never mirrored.
-func mirrorPlainEnv(s *Service) {
-	hasSecret := false
-	for _, e := range s.Env {
-		hasSecret = hasSecret || e.Secret != ""
-	}
-	if !hasSecret {
-		return
-	}
-	for _, e := range s.Env {
-		if e.Secret == "" {
-			s.Labels[EnvLabelPrefix+e.Name] = e.Value
-		}
-	}
 }

@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -25,7 +26,7 @@ func TestBuildDevServices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{ServicePostgres, ServiceSchema, ServiceTemporal, ServiceNamespace, ServiceUI, ServiceAdminTools, ServiceWorker}
+	want := []string{ServiceSecrets, ServicePostgres, ServiceSchema, ServiceTemporal, ServiceNamespace, ServiceUI, ServiceAdminTools, ServiceWorker}
 	if !slices.Equal(order, want) {
 		t.Errorf("start order %v, want %v", order, want)
 	}
@@ -109,21 +110,69 @@ func TestBuildSecretsNeverInPlainEnv(t *testing.T) {
 func TestBuildWorkerSerpKey(t *testing.T) {
 	without := mustBuild(t, MapSource{})
 	w, _ := without.Service(ServiceWorker)
-	for _, e := range w.Env {
-		if e.Name == "SERP_API_KEY" {
-			t.Error("no key configured: the worker must not get one")
-		}
+	if _, ok := w.SecretFileEnv()["SERP_API_KEY"]; ok {
+		t.Error("no key configured: the worker must not get one")
 	}
 	with := mustBuild(t, MapSource{"serpApiKey": "k-123"})
 	w, _ = with.Service(ServiceWorker)
-	found := false
-	for _, e := range w.Env {
-		if e.Name == "SERP_API_KEY" {
-			found = e.Secret == SecretSerpAPIKey && e.Value == ""
+	if got := w.PlainEnv()["SERP_API_KEY_FILE"]; got != "/run/temporal-kit/secrets/serpApiKey" {
+		t.Errorf("SERP_API_KEY_FILE = %q, want the serpApiKey secret's file", got)
+	}
+}
+
+// TestSecretsAreFilesNeverEnv: every secret reaches its services as a file
+// written by the secrets job; no service of the stack carries one in its env.
+func TestSecretsAreFilesNeverEnv(t *testing.T) {
+	d := mustBuild(t, MapSource{"serpApiKey": "[secret]"})
+	for _, s := range d.Services {
+		for _, e := range s.Env {
+			if e.Secret != "" {
+				t.Errorf("%s: env %s carries secret %s; pass it as a file", s.Name, e.Name, e.Secret)
+			}
 		}
 	}
-	if !found {
-		t.Error("SERP_API_KEY must come from the serpApiKey secret")
+	job, ok := d.Service(ServiceSecrets)
+	if !ok {
+		t.Fatal("no secrets job")
+	}
+	written := map[string]string{}
+	for _, f := range job.Files {
+		if f.Content != "" || f.Mode != 0o400 {
+			t.Errorf("secret file %s: content %q mode %o; want the secret only, 0400", f.Path, f.Content, f.Mode)
+		}
+		written[f.Secret] = f.Path
+	}
+	if len(written) != 2 || written[SecretPostgresPassword] == "" || written[SecretSerpAPIKey] == "" {
+		t.Errorf("the secrets job writes %v, want postgresPassword and serpApiKey", written)
+	}
+	// Who reads which secret, through which variable; each also mounts the
+	// volume read-only and is recreated when the job runs anew.
+	want := map[string]map[string]string{
+		ServicePostgres: {"POSTGRES_PASSWORD": SecretPostgresPassword},
+		ServiceSchema:   {"KIT_SQL_PASSWORD": SecretPostgresPassword},
+		ServiceTemporal: {"KIT_POSTGRES_PWD": SecretPostgresPassword},
+		ServiceWorker:   {"PGPASSWORD": SecretPostgresPassword, "SERP_API_KEY": SecretSerpAPIKey},
+	}
+	for _, s := range d.Services {
+		got := s.SecretFileEnv()
+		if len(got) == 0 {
+			got = nil
+		}
+		if !reflect.DeepEqual(got, want[s.Name]) {
+			t.Errorf("%s reads secrets %v, want %v", s.Name, got, want[s.Name])
+		}
+		if want[s.Name] == nil {
+			continue
+		}
+		if !slices.Contains(s.Mounts, Mount{Volume: VolumeSecrets, Target: "/run/temporal-kit/secrets", ReadOnly: true}) {
+			t.Errorf("%s does not mount the secrets read-only: %+v", s.Name, s.Mounts)
+		}
+		if !slices.Contains(s.DependsOn, Dependency{Service: ServiceSecrets, Condition: Completed, Recreate: true}) {
+			t.Errorf("%s does not follow the secrets job: %+v", s.Name, s.DependsOn)
+		}
+	}
+	if v, _ := d.Volume(VolumeSecrets); !v.Discard {
+		t.Error("the secrets volume outlives the stack")
 	}
 }
 
@@ -132,7 +181,7 @@ func TestBuildExistingPostgres(t *testing.T) {
 	if _, ok := d.Service(ServicePostgres); ok {
 		t.Error("an existing PostgreSQL must not be run by the stack")
 	}
-	if len(d.Volumes) != 0 {
+	if _, ok := d.Volume(VolumePostgresData); ok {
 		t.Errorf("no data volume expected: %+v", d.Volumes)
 	}
 	srv, _ := d.Service(ServiceTemporal)
@@ -141,7 +190,7 @@ func TestBuildExistingPostgres(t *testing.T) {
 		t.Errorf("server not pointed at the existing PostgreSQL: %v", env)
 	}
 	job, _ := d.Service(ServiceSchema)
-	if len(job.DependsOn) != 0 || job.PlainEnv()["SQL_HOST"] != "db.internal" {
+	if slices.ContainsFunc(job.DependsOn, func(dep Dependency) bool { return dep.Service == ServicePostgres }) || job.PlainEnv()["SQL_HOST"] != "db.internal" {
 		t.Errorf("schema job: %+v", job)
 	}
 }
@@ -205,7 +254,7 @@ func TestClosure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{ServicePostgres, ServiceSchema, ServiceTemporal, ServiceNamespace}
+	want := []string{ServiceSecrets, ServicePostgres, ServiceSchema, ServiceTemporal, ServiceNamespace}
 	if !slices.Equal(got, want) {
 		t.Errorf("closure %v, want %v", got, want)
 	}
@@ -226,38 +275,5 @@ func TestScriptsAreIdempotentByConstruction(t *testing.T) {
 	}
 	if !strings.Contains(registerNamespaceScript, "namespace describe") {
 		t.Error("register-namespace.sh must check for an existing namespace")
-	}
-}
-
-// TestPlainEnvMirroredAsLabels: a service holding a secret shows each plain
-// env value as a label (what a reviewer sees in a diff), never a secret.
-func TestPlainEnvMirroredAsLabels(t *testing.T) {
-	c, err := LoadConfig("dev", MapSource{"logLevel": "debug", "serpApiKey": "[secret]"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := Build(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, _ := d.Service(ServiceTemporal)
-	if got := srv.Labels["temporal-kit.env.LOG_LEVEL"]; got != "debug" {
-		t.Errorf("temporal's LOG_LEVEL label = %q, want debug", got)
-	}
-	if _, ok := srv.Labels["temporal-kit.env.POSTGRES_PWD"]; ok {
-		t.Error("a secret env var is mirrored as a label")
-	}
-	w, _ := d.Service(ServiceWorker)
-	if _, ok := w.Labels["temporal-kit.env.SERP_API_KEY"]; ok {
-		t.Error("the SERP key is mirrored as a label")
-	}
-	if got := w.Labels["temporal-kit.env.PGUSER"]; got != "temporal" {
-		t.Errorf("worker's PGUSER label = %q", got)
-	}
-	ns, _ := d.Service(ServiceNamespace) // no secret: its env list shows as it is
-	for k := range ns.Labels {
-		if strings.HasPrefix(k, "temporal-kit.env.") {
-			t.Errorf("label %s on a service without secrets", k)
-		}
 	}
 }

@@ -35,6 +35,9 @@ type Volume struct {
 	Name string
 	// HostPath, when set, bind-mounts a host directory instead (prod: a Hetzner volume).
 	HostPath string
+	// Discard removes the volume with the stack: it holds derived data
+	// (written again by a job on every deploy), not data to keep.
+	Discard bool
 }
 
 // Secret is a value the stack needs but the Definition never holds. A renderer
@@ -69,6 +72,10 @@ const (
 type Dependency struct {
 	Service   string
 	Condition Condition
+	// Recreate makes a renderer recreate the dependent whenever the
+	// dependency (a job) is created anew: the dependent reads, at start,
+	// what the job writes.
+	Recreate bool
 }
 
 // EnvVar is one environment variable. Exactly one of Value and Secret is used:
@@ -97,9 +104,12 @@ type Mount struct {
 }
 
 // File is a config file rendered into the container before it starts.
+// Exactly one of Content and Secret is used: Secret names a Definition
+// secret whose value the renderer writes as the content.
 type File struct {
 	Path    string
 	Content string
+	Secret  string
 	Mode    int64
 }
 

@@ -41,8 +41,8 @@ func loadWorker(l *loader) Worker {
 	l.object("workerEnv", &w.Env)
 	for k := range w.Env {
 		switch k {
-		case "PGPASSWORD", "SERP_API_KEY":
-			l.fail("workerEnv", "%s is a secret; set it with `pulumi config set --secret %s:%s` instead", k, Namespace, map[string]string{"PGPASSWORD": "postgresPassword", "SERP_API_KEY": "serpApiKey"}[k])
+		case "PGPASSWORD", "SERP_API_KEY", "PGPASSWORD_FILE", "SERP_API_KEY_FILE":
+			l.fail("workerEnv", "%s is a secret; set it with `pulumi config set --secret %s:%s` instead", k, Namespace, map[string]string{"PGPASSWORD": "postgresPassword", "SERP_API_KEY": "serpApiKey", "PGPASSWORD_FILE": "postgresPassword", "SERP_API_KEY_FILE": "serpApiKey"}[k])
 		}
 	}
 	return w
@@ -56,14 +56,14 @@ func worker(c Config, pgHost string, pgDeps []Dependency) Service {
 		{Name: "PGHOST", Value: pgHost},
 		{Name: "PGPORT", Value: strconv.Itoa(c.Postgres.Port)},
 		{Name: "PGUSER", Value: c.Postgres.User},
-		{Name: "PGPASSWORD", Secret: SecretPostgresPassword},
+		{Name: "PGPASSWORD_FILE", Value: SecretPath(SecretPostgresPassword)},
 		{Name: "PGDATABASE", Value: WorkerDatabase},
 		{Name: "SERP_API_URL", Value: c.Worker.SerpAPIURL},
 		{Name: "API_ADDR", Value: ":" + strconv.Itoa(PortWorkerAPI)},
 		{Name: "SHUTDOWN_TIMEOUT", Value: workerShutdown.String()},
 	}
 	if c.Worker.SerpKeySet {
-		env = append(env, EnvVar{Name: "SERP_API_KEY", Secret: SecretSerpAPIKey})
+		env = append(env, EnvVar{Name: "SERP_API_KEY_FILE", Value: SecretPath(SecretSerpAPIKey)})
 	}
 	for _, k := range sortedKeys(c.Worker.Env) {
 		env = append(env, EnvVar{Name: k, Value: c.Worker.Env[k]})

@@ -78,11 +78,12 @@ func Render(ctx *pulumi.Context, def stacks.Definition, in Inputs) (*Rendered, e
 		}
 		// Data outlives the stack: `pulumi destroy` leaves the volume in the
 		// engine (Docker's create adopts it on the next up), so destroying and
-		// recreating a stack never loses the database by accident.
+		// recreating a stack never loses the database by accident. Derived
+		// data (Discard: the secrets a job writes) goes with the stack.
 		vol, err := docker.NewVolume(ctx, v.Name, &docker.VolumeArgs{
 			Name:   pulumi.String(def.Prefix + "-" + v.Name),
 			Labels: volumeLabels(labels),
-		}, append(append([]pulumi.ResourceOption(nil), opts...), pulumi.RetainOnDelete(true))...)
+		}, append(append([]pulumi.ResourceOption(nil), opts...), pulumi.RetainOnDelete(!v.Discard))...)
 		if err != nil {
 			return nil, fmt.Errorf("volume %s: %w", v.Name, err)
 		}
@@ -156,7 +157,7 @@ func (r *Rendered) containerArgs(def stacks.Definition, svc stacks.Service, in I
 		Image:   image,
 		Envs:    env,
 		Restart: pulumi.String(svc.Restart),
-		Labels:  containerLabels(svc.Labels),
+		Labels:  append(containerLabels(svc.Labels), r.followLabels(svc)...),
 	}
 	if svc.Logging.Driver != "" {
 		args.LogDriver = pulumi.String(svc.Logging.Driver)
@@ -209,9 +210,17 @@ func (r *Rendered) containerArgs(def stacks.Definition, svc stacks.Service, in I
 	}
 	var uploads docker.ContainerUploadArray
 	for _, f := range svc.Files {
+		content := pulumi.String(f.Content).ToStringOutput()
+		if f.Secret != "" {
+			v, ok := in.Secrets[f.Secret]
+			if !ok {
+				return nil, fmt.Errorf("service %s: file %s uses unknown secret %q", svc.Name, f.Path, f.Secret)
+			}
+			content = pulumi.ToSecret(v).(pulumi.StringOutput)
+		}
 		uploads = append(uploads, docker.ContainerUploadArgs{
 			File:        pulumi.String(f.Path),
-			Content:     pulumi.String(f.Content),
+			Content:     content,
 			Permissions: pulumi.String(fmt.Sprintf("%04o", f.Mode)),
 			Executable:  pulumi.Bool(f.Mode&0o100 != 0),
 		})
@@ -315,6 +324,21 @@ func envArray(svc stacks.Service, secrets map[string]pulumi.StringOutput) (pulum
 		env = append(env, pulumi.Sprintf("%s=%s", v.Name, v.Value))
 	}
 	return env, nil
+}
+
+// FollowLabel prefixes the label that ties a service to a job it follows
+// (Dependency.Recreate): its value is the job container's ID, so a new job
+// container replaces the service too, which then reads what the job wrote.
+const FollowLabel = "temporal-kit.follows."
+
+func (r *Rendered) followLabels(svc stacks.Service) docker.ContainerLabelArray {
+	var out docker.ContainerLabelArray
+	for _, dep := range svc.DependsOn {
+		if dep.Recreate {
+			out = append(out, docker.ContainerLabelArgs{Label: pulumi.String(FollowLabel + dep.Service), Value: r.Containers[dep.Service].ID().ToStringOutput()})
+		}
+	}
+	return out
 }
 
 func containerLabels(m map[string]string) docker.ContainerLabelArray {

@@ -2,7 +2,9 @@ package render_test
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,6 +48,9 @@ func renderUnderMocks(t *testing.T, def stacks.Definition) (*infratest.Mocks, er
 }
 
 func strs(v resource.PropertyValue) []string {
+	if v.IsNull() {
+		return nil
+	}
 	if v.IsSecret() {
 		v = v.SecretValue().Element
 	}
@@ -65,6 +70,8 @@ var wantUpload = map[string]string{
 	"/etc/temporal-kit/register-namespace.sh":              "0755 executable=true",
 	"/etc/temporal-kit/postgres-start.sh":                  "0755 executable=true",
 	"/etc/temporal/config/dynamicconfig/temporal-kit.yaml": "0644 executable=false",
+	"/etc/temporal-kit/secrets-in/postgresPassword":        "0400 executable=false",
+	"/etc/temporal-kit/secrets-in/serpApiKey":              "0400 executable=false",
 }
 
 // TestContainersFollowTheDefinition checks each container against its
@@ -111,7 +118,12 @@ func TestContainersFollowTheDefinition(t *testing.T) {
 			if u, ok := in["uploads"]; ok {
 				for _, e := range u.ArrayValue() {
 					o := e.ObjectValue()
-					uploads = append(uploads, fmt.Sprintf("%s %s executable=%v %d", o["file"].StringValue(), o["permissions"].StringValue(), o["executable"].BoolValue(), len(o["content"].StringValue())))
+					content := o["content"]
+					secret := content.IsSecret()
+					if secret {
+						content = content.SecretValue().Element
+					}
+					uploads = append(uploads, fmt.Sprintf("%s %s executable=%v secret=%v %q", o["file"].StringValue(), o["permissions"].StringValue(), o["executable"].BoolValue(), secret, content.StringValue()))
 				}
 			}
 			// Written out by hand, not with the renderer's own expressions, so a
@@ -122,7 +134,11 @@ func TestContainersFollowTheDefinition(t *testing.T) {
 				if !ok {
 					t.Fatalf("file %s: no expectation; add its permissions to wantUpload", f.Path)
 				}
-				wantUploads = append(wantUploads, fmt.Sprintf("%s %s %d", f.Path, want, len(f.Content)))
+				content, secret := f.Content, f.Secret != ""
+				if secret {
+					content = "value-of-" + f.Secret
+				}
+				wantUploads = append(wantUploads, fmt.Sprintf("%s %s secret=%v %q", f.Path, want, secret, content))
 			}
 			if !reflect.DeepEqual(uploads, wantUploads) {
 				t.Errorf("uploads = %v, want %v", uploads, wantUploads)
@@ -208,8 +224,15 @@ func TestContainersFollowTheDefinition(t *testing.T) {
 				o := e.ObjectValue()
 				labels[o["label"].StringValue()] = o["value"].StringValue()
 			}
-			if !reflect.DeepEqual(labels, svc.Labels) {
-				t.Errorf("labels = %v, want %v", labels, svc.Labels)
+			wantLabels := maps.Clone(svc.Labels)
+			for _, dep := range svc.DependsOn {
+				if dep.Recreate {
+					// The mocks' ID of the job's container: a new one replaces this service.
+					wantLabels["temporal-kit.follows."+dep.Service] = dep.Service + "-id"
+				}
+			}
+			if !reflect.DeepEqual(labels, wantLabels) {
+				t.Errorf("labels = %v, want %v", labels, wantLabels)
 			}
 
 			var mounts []string
@@ -241,22 +264,27 @@ func TestDataVolumeOutlivesDestroy(t *testing.T) {
 	if len(vols) == 0 {
 		t.Fatal("no docker volume registered")
 	}
+	// The data volume stays; the secrets volume, written anew on every
+	// deploy, goes with the stack.
+	want := map[string]bool{stacks.VolumePostgresData: true, stacks.VolumeSecrets: false}
+	got := map[string]bool{}
 	for name, v := range vols {
-		if !v.RetainOnDelete {
-			t.Errorf("volume %s is deleted by pulumi destroy; want RetainOnDelete", name)
-		}
+		got[name] = v.RetainOnDelete
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("volumes kept by pulumi destroy: %v, want %v", got, want)
 	}
 }
 
 func TestHostPathVolumeIsABindMount(t *testing.T) {
 	def := devDefinition(t, map[string]string{})
-	def.Volumes = []stacks.Volume{{Name: stacks.VolumePostgresData, HostPath: "/mnt/HC_Volume_1/postgres"}}
+	def.Volumes[slices.IndexFunc(def.Volumes, func(v stacks.Volume) bool { return v.Name == stacks.VolumePostgresData })].HostPath = "/mnt/HC_Volume_1/postgres"
 	m, err := renderUnderMocks(t, def)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(m.Of(infratest.TypeVolume)); n != 0 {
-		t.Errorf("%d docker volumes for a host path", n)
+	if _, ok := m.Find(infratest.TypeVolume, stacks.VolumePostgresData); ok {
+		t.Error("a docker volume for a host path")
 	}
 	c, _ := m.Find(infratest.TypeContainer, stacks.ServicePostgres)
 	o := c.Inputs["mounts"].ArrayValue()[0].ObjectValue()

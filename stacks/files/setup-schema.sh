@@ -3,6 +3,11 @@
 # create-database is a no-op on an existing database, setup-schema -v 0.0 only
 # creates the version tables if missing, update-schema applies newer versions only.
 set -eu
+# The password comes as a file (stacks: secrets); temporal-sql-tool reads SQL_PASSWORD.
+if [ -n "${KIT_SQL_PASSWORD_FILE:-}" ]; then
+  SQL_PASSWORD=$(cat "$KIT_SQL_PASSWORD_FILE")
+  export SQL_PASSWORD
+fi
 schema_root=/etc/temporal/schema/postgresql/v12
 
 for db in temporal temporal_visibility; do

@@ -43,8 +43,16 @@ func (s *Stack) request(svc stacks.Service, name string) (testcontainers.Generic
 
 	var files []testcontainers.ContainerFile
 	for _, f := range svc.Files {
+		content := f.Content
+		if f.Secret != "" {
+			v, ok := s.secrets[f.Secret]
+			if !ok {
+				return testcontainers.GenericContainerRequest{}, fmt.Errorf("service %s: file %s uses unknown secret %q", svc.Name, f.Path, f.Secret)
+			}
+			content = v
+		}
 		files = append(files, testcontainers.ContainerFile{
-			Reader:            strings.NewReader(f.Content),
+			Reader:            strings.NewReader(content),
 			ContainerFilePath: f.Path,
 			FileMode:          f.Mode,
 		})

@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"os"
 	"strconv"
 	"testing"
 
@@ -46,7 +47,19 @@ func TestDefinitionEnvSatisfiesTheWorker(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+			// The container's secret files, as the secrets job writes them.
+			files := map[string]string{}
+			for name, v := range secrets {
+				files[stacks.SecretPath(name)] = v + "\n"
+			}
+			read := func(path string) ([]byte, error) {
+				v, ok := files[path]
+				if !ok {
+					return nil, os.ErrNotExist
+				}
+				return []byte(v), nil
+			}
+			got, err := config.LoadWith(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, read)
 			if err != nil {
 				t.Fatalf("the worker refuses the Definition's env: %v", err)
 			}

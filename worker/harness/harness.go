@@ -55,6 +55,11 @@ func WorkerEnv(st *stacktest.Stack, fixtureURL string, extra map[string]string) 
 	if err != nil {
 		return nil, err
 	}
+	// The container reads its secrets from files this process cannot see.
+	for v, secret := range svc.SecretFileEnv() {
+		delete(env, v+"_FILE")
+		env[v] = st.Secret(secret)
+	}
 	pgHost, pgPort, err := net.SplitHostPort(st.Endpoint(stacks.ServicePostgres, stacks.PortPostgres))
 	if err != nil {
 		return nil, fmt.Errorf("postgresql endpoint: %w", err)

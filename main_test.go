@@ -108,8 +108,8 @@ func TestDevStackFileDeploys(t *testing.T) {
 	if got := img.Inputs["build"].ObjectValue()["dockerfile"].StringValue(); got != infra.WorkerDockerfile {
 		t.Errorf("worker Dockerfile = %q, want %q", got, infra.WorkerDockerfile)
 	}
-	if n := len(m.Of(infratest.TypeContainer)); n != 7 {
-		t.Errorf("dev stack registered %d containers, want 7", n)
+	if n := len(m.Of(infratest.TypeContainer)); n != 8 {
+		t.Errorf("dev stack registered %d containers, want 8 (secrets job, postgresql, schema job, temporal, namespace job, ui, admin tools, worker)", n)
 	}
 }
 

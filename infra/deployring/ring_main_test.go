@@ -74,10 +74,8 @@ func TestDeployRing(t *testing.T) {
 		// visible is a plain text the diff must show; empty for a secret.
 		visible string
 	}{
-		// temporal's env holds a secret, so Pulumi hides the list as a whole;
-		// the label mirroring the plain value is what the diff shows.
 		{"a Temporal env value", "logLevel", "debug", false,
-			[]string{"replace temporal"}, `"` + stacks.EnvLabelPrefix + `LOG_LEVEL"`},
+			[]string{"replace temporal"}, "LOG_LEVEL=debug"},
 		{"the namespace retention", "namespaceRetention", "96h", false,
 			[]string{"replace temporal-namespace", "replace temporal-namespace-run"}, "KIT_RETENTION=96h"},
 		{"a memory limit", "memoryMB.temporal-ui", "300", false,
@@ -85,8 +83,8 @@ func TestDeployRing(t *testing.T) {
 		{"a host port", "hostPorts.worker", fmt.Sprint(freePort(t)), false,
 			[]string{"replace worker"}, ""}, // visible: the port number itself
 		{"the PostgreSQL password", "postgresPassword", newPassword, true,
-			[]string{"delete postgresPassword", "replace postgresql", "replace temporal", "replace temporal-schema",
-				"replace temporal-schema-run", "replace worker"}, ""},
+			[]string{"delete postgresPassword", "replace secrets", "replace secrets-run", "replace postgresql", "replace temporal",
+				"replace temporal-schema", "replace temporal-schema-run", "replace worker"}, ""},
 	}
 	if !t.Run("each config change touches only its resources", func(t *testing.T) {
 		for _, c := range changes {

@@ -34,7 +34,8 @@ func TestDeployRing(t *testing.T) {
 		checkAnswers(t, ctx, o)
 		// The fake SERP API and web sites join the stack's network, as the
 		// real ones would be reached: through serpApiUrl and HTTP_PROXY.
-		stacktest.JoinNetwork(t, fixturesvc.Service(0), def.Prefix+"-"+stacks.NetworkBackend,
+		fx := stacks.Definition{Services: []stacks.Service{fixturesvc.Service(0)}}
+		stacktest.JoinNetwork(t, fx, []string{fixturesvc.Name}, def.Prefix+"-"+stacks.NetworkBackend,
 			map[string]string{stacks.SecretSerpAPIKey: r.serpKey})
 		jobID = runJob(t, ctx, o)
 	})
@@ -91,6 +92,7 @@ func TestDeployRing(t *testing.T) {
 			if c.visible == "" && !c.secret {
 				c.visible = c.value
 			}
+			before := r.snapshot()
 			r.set(ctx, c.key, c.value, c.secret)
 			p, err := r.cli.Preview(ctx)
 			if err != nil {
@@ -113,7 +115,7 @@ func TestDeployRing(t *testing.T) {
 			if c.secret {
 				continue // kept: the up below applies it
 			}
-			r.unset(ctx, c.key)
+			r.restore(ctx, c.key, before)
 		}
 	}) {
 		return
@@ -208,9 +210,13 @@ func TestDeployRingFailedJob(t *testing.T) {
 	// The cause, fixed: the PostgreSQL server starts (the kit's own
 	// Definition of it, on the stack's network under the configured host name).
 	pgDef := stacktest.LocalDev(t, map[string]string{"postgresPassword": "[secret]"})
-	pg, _ := pgDef.Service(stacks.ServicePostgres)
-	pg.Networks = []stacks.NetworkAttachment{{Network: stacks.NetworkBackend, Aliases: []string{dbHost}}}
-	stacktest.JoinNetwork(t, pg, def.Prefix+"-"+stacks.NetworkBackend, map[string]string{stacks.SecretPostgresPassword: password})
+	for i := range pgDef.Services {
+		if pgDef.Services[i].Name == stacks.ServicePostgres {
+			pgDef.Services[i].Networks = []stacks.NetworkAttachment{{Network: stacks.NetworkBackend, Aliases: []string{dbHost}}}
+		}
+	}
+	stacktest.JoinNetwork(t, pgDef, []string{stacks.ServicePostgres}, def.Prefix+"-"+stacks.NetworkBackend,
+		map[string]string{stacks.SecretPostgresPassword: password})
 
 	res := r.up(ctx)
 	t.Logf("FIGURE up after the cause was fixed, no --replace: %s", res.Took.Round(100*time.Millisecond))

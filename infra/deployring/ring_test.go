@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -139,6 +140,39 @@ func (r *ring) record(key, value string) {
 		return
 	}
 	r.cfg[key] = value
+}
+
+// snapshot copies the config as set so far.
+func (r *ring) snapshot() stacks.MapSource { return maps.Clone(r.cfg) }
+
+// restore sets key back to its value in before, or removes it when it was
+// not set there.
+func (r *ring) restore(ctx context.Context, key string, before stacks.MapSource) {
+	r.t.Helper()
+	head, field, isPath := strings.Cut(key, ".")
+	if !isPath {
+		if v, ok := before[key]; ok {
+			r.set(ctx, key, v, false)
+		} else {
+			r.unset(ctx, key)
+		}
+		return
+	}
+	var m map[string]any
+	if json.Unmarshal([]byte(before[head]), &m) == nil {
+		if v, ok := m[field]; ok {
+			r.set(ctx, key, fmt.Sprint(v), false)
+			return
+		}
+	}
+	if err := r.cli.RemoveConfig(ctx, key); err != nil {
+		r.t.Fatal(err)
+	}
+	if before[head] == "" {
+		delete(r.cfg, head)
+	} else {
+		r.cfg[head] = before[head]
+	}
 }
 
 func (r *ring) unset(ctx context.Context, key string) {

@@ -26,6 +26,7 @@ func TestDeployRing(t *testing.T) {
 	def := r.definition()
 	var o outputs
 	var jobID string
+	ringT := t
 
 	ok := t.Run("up from nothing", func(t *testing.T) {
 		res := r.up(ctx)
@@ -34,8 +35,9 @@ func TestDeployRing(t *testing.T) {
 		checkAnswers(t, ctx, o)
 		// The fake SERP API and web sites join the stack's network, as the
 		// real ones would be reached: through serpApiUrl and HTTP_PROXY.
+		// Joined for the whole ring (ring's t): later steps run jobs too.
 		fx := stacks.Definition{Services: []stacks.Service{fixturesvc.Service(0)}}
-		stacktest.JoinNetwork(t, fx, []string{fixturesvc.Name}, def.Prefix+"-"+stacks.NetworkBackend,
+		stacktest.JoinNetwork(ringT, fx, []string{fixturesvc.Name}, def.Prefix+"-"+stacks.NetworkBackend,
 			map[string]string{stacks.SecretSerpAPIKey: r.serpKey})
 		jobID = runJob(t, ctx, o)
 	})

@@ -351,11 +351,35 @@ func retention(t *testing.T, ctx context.Context, o outputs) time.Duration {
 
 func sortStrings(s []string) { sort.Strings(s) }
 
-// jsonPlan reads the JSON document `up --json` prints.
+// jsonPlan reads what `up --json` prints: one engine event per line; a
+// resourcePreEvent per resource (its operation) and a summaryEvent.
 func jsonPlan(out string, p *Plan) error {
-	if err := json.Unmarshal([]byte(out), p); err != nil {
-		return fmt.Errorf("up --json: %w\n%s", err, out)
-	}
 	p.Raw = out
+	summary := false
+	for _, line := range strings.Split(out, "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		var ev struct {
+			ResourcePreEvent *struct {
+				Metadata Step `json:"metadata"`
+			} `json:"resourcePreEvent"`
+			SummaryEvent *struct {
+				ResourceChanges map[string]int `json:"resourceChanges"`
+			} `json:"summaryEvent"`
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			return fmt.Errorf("up --json: %w in %q", err, line)
+		}
+		if ev.ResourcePreEvent != nil {
+			p.Steps = append(p.Steps, ev.ResourcePreEvent.Metadata)
+		}
+		if ev.SummaryEvent != nil {
+			p.ChangeSummary, summary = ev.SummaryEvent.ResourceChanges, true
+		}
+	}
+	if !summary {
+		return fmt.Errorf("up --json printed no summary:\n%s", out)
+	}
 	return nil
 }

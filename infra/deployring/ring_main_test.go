@@ -27,6 +27,7 @@ func TestDeployRing(t *testing.T) {
 	var o outputs
 	var jobID string
 	ringT := t
+	var fixture *stacktest.Stack
 
 	ok := t.Run("up from nothing", func(t *testing.T) {
 		res := r.up(ctx)
@@ -37,7 +38,7 @@ func TestDeployRing(t *testing.T) {
 		// real ones would be reached: through serpApiUrl and HTTP_PROXY.
 		// Joined for the whole ring (ring's t): later steps run jobs too.
 		fx := stacks.Definition{Services: []stacks.Service{fixturesvc.Service(0)}}
-		stacktest.JoinNetwork(ringT, fx, []string{fixturesvc.Name}, def.Prefix+"-"+stacks.NetworkBackend,
+		fixture = stacktest.JoinNetwork(ringT, fx, []string{fixturesvc.Name}, def.Prefix+"-"+stacks.NetworkBackend,
 			map[string]string{stacks.SecretSerpAPIKey: r.serpKey})
 		jobID = runJob(t, ctx, o)
 	})
@@ -152,6 +153,10 @@ func TestDeployRing(t *testing.T) {
 		// Back to a generated password: the next up generates a new one that
 		// the kept database has never seen.
 		r.unset(ctx, "postgresPassword")
+		// A container Pulumi does not manage would keep the network in use.
+		if err := fixture.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
 		res, err := r.cli.Run(ctx, "destroy", "--yes", "--skip-preview")
 		if err != nil {
 			t.Fatal(err)

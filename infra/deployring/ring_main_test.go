@@ -201,6 +201,11 @@ func TestDeployRingFailedJob(t *testing.T) {
 	if err == nil {
 		t.Fatal("up succeeded with the PostgreSQL server down")
 	}
+	diag := err.Error()
+	if i := strings.Index(diag, "Diagnostics:"); i >= 0 {
+		diag = diag[i:]
+	}
+	t.Logf("what the failed up tells the operator:\n%s", firstLines(diag, 40))
 	for _, want := range []string{
 		"job " + stacks.ServiceSchema + " failed: container " + job + " exited with code",
 		"cannot create database temporal", // the end of the job's own log
@@ -244,4 +249,12 @@ func sortedCopy(s []string) []string {
 	out := append([]string(nil), s...)
 	sortStrings(out)
 	return out
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, "\n")
 }

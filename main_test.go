@@ -109,7 +109,7 @@ func TestDevStackFileDeploys(t *testing.T) {
 		t.Errorf("worker Dockerfile = %q, want %q", got, infra.WorkerDockerfile)
 	}
 	if n := len(m.Of(infratest.TypeContainer)); n != 8 {
-		t.Errorf("dev stack registered %d containers, want 8 (secrets job, postgresql, schema job, temporal, namespace job, ui, admin tools, worker)", n)
+		t.Errorf("dev stack registered %d containers, want 8 (PostgreSQL password job, postgresql, schema job, temporal, namespace job, ui, admin tools, worker)", n)
 	}
 }
 

@@ -72,7 +72,7 @@ func Deploy(ctx *pulumi.Context, o Options) (*Outputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := render.Render(ctx, def, render.Inputs{Secrets: secrets, Images: images})
+	r, err := render.Render(ctx, def, render.Inputs{Secrets: secrets, Images: images, DockerEnv: jobDockerEnv(ctx)})
 	if err != nil {
 		return nil, err
 	}
@@ -115,4 +115,21 @@ func hostImages(ctx *pulumi.Context, cfg stacks.Config, def stacks.Definition, o
 	}
 	images[cfg.Images.Worker] = worker
 	return images, nil
+}
+
+// defaultDockerHost is the docker provider's engine when nothing names one.
+const defaultDockerHost = "unix:///var/run/docker.sock"
+
+// jobDockerEnv points the docker CLI that starts one-shot jobs at the engine
+// the docker provider deploys to: the stack's docker:host, else DOCKER_HOST,
+// else the provider's default socket, never the CLI's current context
+// (Colima, Docker Desktop), which may be another engine.
+func jobDockerEnv(ctx *pulumi.Context) map[string]string {
+	if h, ok := ctx.GetConfig("docker:host"); ok && h != "" {
+		return map[string]string{"DOCKER_HOST": h}
+	}
+	if h := os.Getenv("DOCKER_HOST"); h != "" {
+		return map[string]string{"DOCKER_HOST": h}
+	}
+	return map[string]string{"DOCKER_HOST": defaultDockerHost}
 }

@@ -100,11 +100,11 @@ func TestDevStackRegistersExactlyTheseResources(t *testing.T) {
 		t.Fatal(r.err)
 	}
 	want := []string{
-		"command:local:Command secrets-run",
+		"command:local:Command secret-postgres-password-run",
 		"command:local:Command temporal-namespace-run",
 		"command:local:Command temporal-schema-run",
 		"docker:index/container:Container postgresql",
-		"docker:index/container:Container secrets",
+		"docker:index/container:Container secret-postgres-password",
 		"docker:index/container:Container temporal",
 		"docker:index/container:Container temporal-admin-tools",
 		"docker:index/container:Container temporal-namespace",
@@ -125,14 +125,14 @@ func TestDevStackRegistersExactlyTheseResources(t *testing.T) {
 		t.Errorf("registered resources:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	wantNames := []string{
-		"temporal-kit-dev-secrets", "temporal-kit-dev-postgresql", "temporal-kit-dev-temporal-schema", "temporal-kit-dev-temporal",
+		"temporal-kit-dev-secret-postgres-password", "temporal-kit-dev-postgresql", "temporal-kit-dev-temporal-schema", "temporal-kit-dev-temporal",
 		"temporal-kit-dev-temporal-namespace", "temporal-kit-dev-temporal-ui", "temporal-kit-dev-temporal-admin-tools",
 		"temporal-kit-dev-worker",
 	}
 	if !reflect.DeepEqual(r.containers, wantNames) {
 		t.Errorf("containers output = %v, want %v", r.containers, wantNames)
 	}
-	wantJobs := map[string]string{"secrets": "secrets is done", "temporal-schema": "temporal-schema is done", "temporal-namespace": "temporal-namespace is done"}
+	wantJobs := map[string]string{"secret-postgres-password": "secret-postgres-password is done", "temporal-schema": "temporal-schema is done", "temporal-namespace": "temporal-namespace is done"}
 	if !reflect.DeepEqual(r.jobs, wantJobs) {
 		t.Errorf("jobs output = %v, want %v", r.jobs, wantJobs)
 	}
@@ -291,22 +291,23 @@ func TestSecretsStaySecret(t *testing.T) {
 					t.Error("a password is generated although the config sets one")
 				}
 			}
-			// Only the secrets job holds them: as secret file contents.
-			job, ok := r.m.Find(C, stacks.ServiceSecrets)
-			if !ok {
-				t.Fatal("no secrets job registered")
-			}
+			// Only the secret jobs hold them: as secret file contents.
 			got := map[string]string{}
-			for _, u := range job.Inputs["uploads"].ArrayValue() {
-				o := u.ObjectValue()
-				if c := o["content"]; c.IsSecret() {
-					got[o["file"].StringValue()] = c.SecretValue().Element.StringValue()
-				} else {
-					t.Errorf("secrets job: %s is uploaded in plain text", o["file"].StringValue())
+			for _, job := range r.m.Of(C) {
+				if !strings.HasPrefix(job.Name, "secret-") {
+					continue
+				}
+				for _, u := range job.Inputs["uploads"].ArrayValue() {
+					o := u.ObjectValue()
+					if c := o["content"]; c.IsSecret() {
+						got[o["file"].StringValue()] = c.SecretValue().Element.StringValue()
+					} else {
+						t.Errorf("%s: %s is uploaded in plain text", job.Name, o["file"].StringValue())
+					}
 				}
 			}
 			if !reflect.DeepEqual(got, tc.values) {
-				t.Errorf("secrets job writes %v, want %v", got, tc.values)
+				t.Errorf("secret jobs write %v, want %v", got, tc.values)
 			}
 			// No container carries a secret in its env: docker inspect would show it.
 			for _, c := range r.m.Of(C) {
@@ -492,6 +493,38 @@ func TestOtherNamespacesAreNotChecked(t *testing.T) {
 	}
 	if _, ok := r.m.Find(C, "temporal"); !ok {
 		t.Error("nothing deployed")
+	}
+}
+
+// TestJobsStartOnTheProvidersEngine: the docker CLI that starts a job talks
+// to the engine the docker provider deploys to, not the CLI's own context.
+func TestJobsStartOnTheProvidersEngine(t *testing.T) {
+	cases := []struct{ name, dockerHostConfig, dockerHostEnv, want string }{
+		{"docker:host in the stack config", "tcp://10.0.0.5:2376", "unix:///elsewhere.sock", "tcp://10.0.0.5:2376"},
+		{"DOCKER_HOST in the environment", "", "unix:///run/user/1000/docker.sock", "unix:///run/user/1000/docker.sock"},
+		{"neither: the provider's default socket", "", "", "unix:///var/run/docker.sock"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("DOCKER_HOST", tc.dockerHostEnv)
+			cfg := map[string]string{}
+			if tc.dockerHostConfig != "" {
+				cfg["docker:host"] = tc.dockerHostConfig
+			}
+			r := deploy(t, "dev", cfg, nil, nil, "")
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			runs := r.m.Of(infratest.TypeCommand)
+			if len(runs) == 0 {
+				t.Fatal("no job run registered")
+			}
+			for name, run := range runs {
+				if got := run.Inputs["environment"].ObjectValue()["DOCKER_HOST"].StringValue(); got != tc.want {
+					t.Errorf("%s: DOCKER_HOST = %q, want %q", name, got, tc.want)
+				}
+			}
+		})
 	}
 }
 

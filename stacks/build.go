@@ -65,7 +65,9 @@ func Build(c Config) (Definition, error) {
 	}
 
 	d.Volumes = append(d.Volumes, Volume{Name: VolumeSecrets, Discard: true})
-	d.Services = append(d.Services, secretsJob(c, d.Secrets))
+	for _, sec := range d.Secrets {
+		d.Services = append(d.Services, secretJob(c, sec.Name))
+	}
 
 	pgHost, pgDep := c.Postgres.Host, []Dependency(nil)
 	if !c.Postgres.Existing {
@@ -145,7 +147,7 @@ func postgres(c Config) Service {
 		// the socket and loopback trust every local user, and during
 		// first-start init the server listens on the socket only.
 		Health: &HealthCheck{
-			Test:     `PGPASSWORD="$(cat "$POSTGRES_PASSWORD_FILE")" psql -h "$(hostname -i | cut -d' ' -f1)" -U "$POSTGRES_USER" -d postgres -X -tAc 'select 1' | grep -qx 1`,
+			Test:     `ip=$(hostname -i | cut -d' ' -f1) && [ -n "$ip" ] && PGPASSWORD="$(cat "$POSTGRES_PASSWORD_FILE")" psql -h "$ip" -U "$POSTGRES_USER" -d postgres -X -tAc 'select 1' | grep -qx 1`,
 			Interval: 5 * time.Second, Timeout: 5 * time.Second, StartPeriod: 60 * time.Second, Retries: 12,
 		},
 		StopSignal:  "SIGINT", // fast shutdown: aborts sessions, checkpoints, exits cleanly

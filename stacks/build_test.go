@@ -26,7 +26,7 @@ func TestBuildDevServices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{ServiceSecrets, ServicePostgres, ServiceSchema, ServiceTemporal, ServiceNamespace, ServiceUI, ServiceAdminTools, ServiceWorker}
+	want := []string{"secret-postgres-password", ServicePostgres, ServiceSchema, ServiceTemporal, ServiceNamespace, ServiceUI, ServiceAdminTools, ServiceWorker}
 	if !slices.Equal(order, want) {
 		t.Errorf("start order %v, want %v", order, want)
 	}
@@ -131,22 +131,19 @@ func TestSecretsAreFilesNeverEnv(t *testing.T) {
 			}
 		}
 	}
-	job, ok := d.Service(ServiceSecrets)
-	if !ok {
-		t.Fatal("no secrets job")
-	}
-	written := map[string]string{}
-	for _, f := range job.Files {
-		if f.Content != "" || f.Mode != 0o400 {
-			t.Errorf("secret file %s: content %q mode %o; want the secret only, 0400", f.Path, f.Content, f.Mode)
+	// One job per secret, each writing that secret only.
+	for job, secret := range map[string]string{"secret-postgres-password": SecretPostgresPassword, "secret-serp-api-key": SecretSerpAPIKey} {
+		j, ok := d.Service(job)
+		if !ok {
+			t.Fatalf("no job %s", job)
 		}
-		written[f.Secret] = f.Path
-	}
-	if len(written) != 2 || written[SecretPostgresPassword] == "" || written[SecretSerpAPIKey] == "" {
-		t.Errorf("the secrets job writes %v, want postgresPassword and serpApiKey", written)
+		if len(j.Files) != 1 || j.Files[0].Secret != secret || j.Files[0].Content != "" || j.Files[0].Mode != 0o400 {
+			t.Errorf("%s writes %+v, want the %s secret only, 0400", job, j.Files, secret)
+		}
 	}
 	// Who reads which secret, through which variable; each also mounts the
-	// volume read-only and is recreated when the job runs anew.
+	// volume read-only and is recreated when that secret's job runs anew,
+	// and only then: a changed SERP key leaves PostgreSQL alone.
 	want := map[string]map[string]string{
 		ServicePostgres: {"POSTGRES_PASSWORD": SecretPostgresPassword},
 		ServiceSchema:   {"KIT_SQL_PASSWORD": SecretPostgresPassword},
@@ -167,8 +164,21 @@ func TestSecretsAreFilesNeverEnv(t *testing.T) {
 		if !slices.Contains(s.Mounts, Mount{Volume: VolumeSecrets, Target: "/run/temporal-kit/secrets", ReadOnly: true}) {
 			t.Errorf("%s does not mount the secrets read-only: %+v", s.Name, s.Mounts)
 		}
-		if !slices.Contains(s.DependsOn, Dependency{Service: ServiceSecrets, Condition: Completed, Recreate: true}) {
-			t.Errorf("%s does not follow the secrets job: %+v", s.Name, s.DependsOn)
+		var follows []string
+		for _, dep := range s.DependsOn {
+			if dep.Recreate {
+				follows = append(follows, dep.Service)
+				if dep.Condition != Completed {
+					t.Errorf("%s follows %s without waiting for it", s.Name, dep.Service)
+				}
+			}
+		}
+		wantFollows := []string{"secret-postgres-password"}
+		if s.Name == ServiceWorker {
+			wantFollows = append(wantFollows, "secret-serp-api-key")
+		}
+		if !slices.Equal(follows, wantFollows) {
+			t.Errorf("%s follows %v, want %v", s.Name, follows, wantFollows)
 		}
 	}
 	if v, _ := d.Volume(VolumeSecrets); !v.Discard {
@@ -254,7 +264,7 @@ func TestClosure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{ServiceSecrets, ServicePostgres, ServiceSchema, ServiceTemporal, ServiceNamespace}
+	want := []string{"secret-postgres-password", ServicePostgres, ServiceSchema, ServiceTemporal, ServiceNamespace}
 	if !slices.Equal(got, want) {
 		t.Errorf("closure %v, want %v", got, want)
 	}

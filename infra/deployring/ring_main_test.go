@@ -87,7 +87,7 @@ func TestDeployRing(t *testing.T) {
 		{"a host port", "hostPorts.worker", fmt.Sprint(freePort(t)), false,
 			[]string{"replace worker"}, ""}, // visible: the port number itself
 		{"the PostgreSQL password", "postgresPassword", newPassword, true,
-			[]string{"delete postgresPassword", "replace secrets", "replace secrets-run", "replace postgresql", "replace temporal",
+			[]string{"delete postgresPassword", "replace secret-postgres-password", "replace secret-postgres-password-run", "replace postgresql", "replace temporal",
 				"replace temporal-schema", "replace temporal-schema-run", "replace worker"}, ""},
 	}
 	if !t.Run("each config change touches only its resources", func(t *testing.T) {
@@ -139,6 +139,7 @@ func TestDeployRing(t *testing.T) {
 		if got := retention(t, ctx, o); got != 96*time.Hour {
 			t.Errorf("retention = %s, want 96h", got)
 		}
+		r.noSecretInState(ctx, newPassword, r.serpKey)
 		// The new password is the one PostgreSQL takes: the worker stores rows with it.
 		runJob(t, ctx, o)
 		if st := workflowStatus(t, ctx, o, jobID); st != "Completed" {
@@ -175,6 +176,15 @@ func TestDeployRing(t *testing.T) {
 		checkAnswers(t, ctx, o)
 		if st := workflowStatus(t, ctx, o, jobID); st != "Completed" {
 			t.Errorf("job %s started before the destroy: workflow %s, want Completed", jobID, st)
+		}
+		// The newly generated password, read where the services read it.
+		generated := docker(ctx, t, "exec", def.ContainerName(stacks.ServicePostgres), "cat", stacks.SecretPath(stacks.SecretPostgresPassword))
+		if generated == "" || generated == newPassword {
+			t.Errorf("after destroy and up the password is %q; want a new generated one", generated)
+		}
+		r.noSecretInState(ctx, generated, r.serpKey)
+		if env := inspect(ctx, t, def.ContainerName(stacks.ServiceWorker), "{{json .Config.Env}}"); strings.Contains(env, generated) || strings.Contains(env, r.serpKey) {
+			t.Error("docker inspect shows a secret in the worker's env")
 		}
 		mustNoChanges(t, "preview after destroy and up", mustPreview(t, ctx, r))
 	}) {

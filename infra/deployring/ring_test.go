@@ -142,6 +142,24 @@ func (r *ring) record(key, value string) {
 	r.cfg[key] = value
 }
 
+// noSecretInState fails when the stack's state, as `pulumi stack export`
+// prints it without --show-secrets, holds any of the values in plain text.
+func (r *ring) noSecretInState(ctx context.Context, values ...string) {
+	r.t.Helper()
+	res, err := r.cli.Run(ctx, "stack", "export")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if len(res.Stdout) < 1000 {
+		r.t.Fatalf("stack export is only %d bytes", len(res.Stdout))
+	}
+	for i, v := range values {
+		if v != "" && strings.Contains(res.Stdout, v) {
+			r.t.Errorf("secret %d of %d is in the state in plain text", i+1, len(values))
+		}
+	}
+}
+
 // snapshot copies the config as set so far.
 func (r *ring) snapshot() stacks.MapSource { return maps.Clone(r.cfg) }
 

@@ -12,28 +12,38 @@ pg=$!
 trap 'kill -INT "$pg" 2>/dev/null' INT
 trap 'kill -TERM "$pg" 2>/dev/null' TERM
 
-pw=${POSTGRES_PASSWORD:-}
-if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then
-	pw=$(cat "$POSTGRES_PASSWORD_FILE")
-fi
 psql_local() { psql -h /var/run/postgresql -U "$POSTGRES_USER" -d postgres -X -q -v ON_ERROR_STOP=1 "$@"; }
 
+# set_password sets the role's password from the file (or the env var). The
+# value reaches psql through its environment and \getenv, never a command
+# line (ps would show it), and this session logs no statement of its own.
+set_password() {
+	if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then
+		KIT_PW=$(cat "$POSTGRES_PASSWORD_FILE") || return 1
+	else
+		KIT_PW=${POSTGRES_PASSWORD:-}
+	fi
+	[ -n "$KIT_PW" ] || { echo "temporal-kit: no password for role $POSTGRES_USER" >&2; return 1; }
+	printf '%s\n' "SET log_min_error_statement = panic;" "SET log_statement = none;" \
+		"SET log_min_duration_statement = -1;" '\getenv pw KIT_PW' \
+		"ALTER ROLE :\"role\" PASSWORD :'pw';" | KIT_PW="$KIT_PW" psql_local -v role="$POSTGRES_USER"
+}
+
 # Wait for the server (the first-start init server counts too: the change
-# is durable either way), unless it died.
-until [ "$(psql_local -tAc 'select 1' 2>/dev/null)" = 1 ]; do
-	kill -0 "$pg" 2>/dev/null || break
+# is durable either way), unless it died; retry, since that init server
+# stops soon after it answers.
+waited=0
+while kill -0 "$pg" 2>/dev/null; do
+	if [ "$(psql_local -tAc 'select 1' 2>/dev/null)" = 1 ] && set_password; then
+		echo "temporal-kit: password of role $POSTGRES_USER set from the stack"
+		break
+	fi
+	waited=$((waited + 1))
+	if [ "$waited" -eq 60 ]; then
+		echo "temporal-kit: after 60s role $POSTGRES_USER still cannot log in over the socket to set its password; still trying" >&2
+	fi
 	sleep 1
 done
-if kill -0 "$pg" 2>/dev/null; then
-	# Through stdin with psql variables: the password is never on a command
-	# line, and the server logs no statement of this session, even a failed one.
-	if printf '%s\n' "SET log_min_error_statement = panic;" "SET log_statement = none;" \
-		"ALTER ROLE :\"role\" PASSWORD :'pw';" | psql_local -v role="$POSTGRES_USER" -v pw="$pw"; then
-		echo "temporal-kit: password of role $POSTGRES_USER set from the stack"
-	else
-		echo "temporal-kit: could not set the password of role $POSTGRES_USER; remote logins will fail" >&2
-	fi
-fi
 
 # wait returns early when a trapped signal arrives: wait again until the
 # server has exited, and exit with its code.

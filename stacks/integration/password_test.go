@@ -44,7 +44,7 @@ func TestPostgresTakesTheStacksPassword(t *testing.T) {
 	st.SetSecret(stacks.SecretPostgresPassword, rotated)
 	// As a deploy does: the secrets job writes the new file, then a new
 	// postgresql container (it follows the job) starts on the kept volume.
-	if _, err := st.RunJob(ctx, stacks.ServiceSecrets); err != nil {
+	if _, err := st.RunJob(ctx, stacks.SecretJob(stacks.SecretPostgresPassword)); err != nil {
 		t.Fatalf("secrets job: %v", err)
 	}
 	// Replace waits for the Definition's health check, which logs in over

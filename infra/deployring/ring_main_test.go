@@ -70,6 +70,18 @@ func TestDeployRing(t *testing.T) {
 		return
 	}
 
+	if !t.Run("a container stopped by hand is started again by up", func(t *testing.T) {
+		ui := def.ContainerName(stacks.ServiceUI)
+		docker(ctx, t, "stop", ui)
+		res := r.up(ctx) // Pulumi.yaml: refresh always
+		if got := inspect(ctx, t, ui, "{{.State.Running}} {{.State.Health.Status}}"); got != "true healthy" {
+			t.Errorf("%s after up: %s, want running and healthy", ui, got)
+		}
+		t.Logf("FIGURE up after the UI container was stopped by hand: %s", res.Took.Round(100*time.Millisecond))
+	}) {
+		return
+	}
+
 	newPassword := "pw-" + randomHex(12)
 	changes := []struct {
 		name, key, value string

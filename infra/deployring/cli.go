@@ -133,12 +133,13 @@ type State struct {
 // Name is the resource name: the last part of the URN.
 func (s Step) Name() string { return s.URN[strings.LastIndex(s.URN, "::")+2:] }
 
-// Changes are the steps that do something, as "op name", sorted; the
-// stack resource itself is left out (its outputs are not diffed).
+// Changes are the steps that do something, as "op name", sorted. Reads
+// of the engine's state (refresh: Pulumi.yaml refreshes before every up)
+// and the stack resource itself (its outputs are not diffed) are left out.
 func (p Plan) Changes() []string {
 	var out []string
 	for _, s := range p.Steps {
-		if s.Op == "same" || strings.Contains(s.URN, "::pulumi:pulumi:Stack::") {
+		if s.Op == "same" || s.Op == "refresh" || strings.Contains(s.URN, "::pulumi:pulumi:Stack::") {
 			continue
 		}
 		out = append(out, s.Op+" "+s.Name())

@@ -44,6 +44,10 @@ func requirePulumi(t *testing.T) {
 	if _, err := exec.LookPath("pulumi"); err == nil {
 		return
 	}
+	if why := os.Getenv("KIT_DEPLOY_RING_SKIP"); why != "" {
+		// .ci/run found no toolchain recipe and printed a warning of its own.
+		t.Skip("DEPLOY RING SKIPPED: " + why)
+	}
 	if os.Getenv("CI") != "" {
 		t.Fatal("the pulumi CLI is not on PATH under CI; .ci/run builds it with shared/pulumi-offline/build.sh")
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -68,19 +69,10 @@ func (c *CLI) Run(ctx context.Context, args ...string) (Result, error) {
 // redact hides the value of a `config set --secret` in logs and errors.
 func redact(args []string) []string {
 	out := append([]string(nil), args...)
-	if len(out) >= 4 && out[0] == "config" && out[1] == "set" && contains(out, "--secret") {
+	if len(out) >= 4 && out[0] == "config" && out[1] == "set" && slices.Contains(out, "--secret") {
 		out[len(out)-1] = "[secret]"
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 // SetConfig sets temporal-kit:key; path keys (hostPorts.ui) use --path.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -115,8 +116,8 @@ func TestDeployRing(t *testing.T) {
 			}
 			got := p.Changes()
 			t.Logf("FIGURE config change %s (%s): %v", c.name, c.key, got)
-			if !reflect.DeepEqual(got, sortedCopy(c.want)) {
-				t.Errorf("%s: plan %v, want %v", c.name, got, sortedCopy(c.want))
+			if !reflect.DeepEqual(got, slices.Sorted(slices.Values(c.want))) {
+				t.Errorf("%s: plan %v, want %v", c.name, got, slices.Sorted(slices.Values(c.want)))
 			}
 			if c.secret && strings.Contains(p.Raw, c.value) {
 				t.Errorf("%s: the secret value is in the preview's output", c.name)
@@ -265,12 +266,6 @@ func mustPreview(t *testing.T, ctx context.Context, r *ring) Plan {
 		t.Fatal(err)
 	}
 	return p
-}
-
-func sortedCopy(s []string) []string {
-	out := append([]string(nil), s...)
-	sortStrings(out)
-	return out
 }
 
 func firstLines(s string, n int) string {

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -284,14 +283,21 @@ func (r *ring) outputs(ctx context.Context) outputs {
 	return outputs{TemporalAddress: s("temporalAddress"), UIURL: s("uiUrl"), WorkerAPIURL: s("workerApiUrl"), Namespace: s("namespace")}
 }
 
-// checkAnswers checks each published output answers: Temporal's health
-// RPC, the UI's page, the job API's readiness.
-func checkAnswers(t *testing.T, ctx context.Context, o outputs) {
+// dialTemporal connects to the stack's temporalAddress output.
+func dialTemporal(t *testing.T, o outputs) client.Client {
 	t.Helper()
 	c, err := client.Dial(client.Options{HostPort: o.TemporalAddress, Namespace: o.Namespace})
 	if err != nil {
 		t.Fatalf("temporal at %s: %v", o.TemporalAddress, err)
 	}
+	return c
+}
+
+// checkAnswers checks each published output answers: Temporal's health
+// RPC, the UI's page, the job API's readiness.
+func checkAnswers(t *testing.T, ctx context.Context, o outputs) {
+	t.Helper()
+	c := dialTemporal(t, o)
 	defer c.Close()
 	if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
 		t.Errorf("temporal health at %s: %v", o.TemporalAddress, err)
@@ -345,10 +351,7 @@ func inspect(ctx context.Context, t *testing.T, container, format string) string
 
 func workflowStatus(t *testing.T, ctx context.Context, o outputs, jobID string) string {
 	t.Helper()
-	c, err := client.Dial(client.Options{HostPort: o.TemporalAddress, Namespace: o.Namespace})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialTemporal(t, o)
 	defer c.Close()
 	d, err := c.DescribeWorkflowExecution(ctx, enrichment.WorkflowID(jobID), "")
 	if err != nil {
@@ -359,10 +362,7 @@ func workflowStatus(t *testing.T, ctx context.Context, o outputs, jobID string) 
 
 func retention(t *testing.T, ctx context.Context, o outputs) time.Duration {
 	t.Helper()
-	c, err := client.Dial(client.Options{HostPort: o.TemporalAddress, Namespace: o.Namespace})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialTemporal(t, o)
 	defer c.Close()
 	ns, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: o.Namespace})
 	if err != nil {
@@ -370,8 +370,6 @@ func retention(t *testing.T, ctx context.Context, o outputs) time.Duration {
 	}
 	return ns.GetConfig().GetWorkflowExecutionRetentionTtl().AsDuration()
 }
-
-func sortStrings(s []string) { sort.Strings(s) }
 
 // jsonPlan reads what `up --json` prints: one engine event per line; a
 // resourcePreEvent per resource (its operation) and a summaryEvent.

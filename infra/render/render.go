@@ -306,9 +306,10 @@ func (r *Rendered) mount(def stacks.Definition, m stacks.Mount) (docker.Containe
 	return docker.ContainerMountArgs{}, fmt.Errorf("unknown volume %q", m.Volume)
 }
 
-// envArray renders KEY=VALUE pairs in Definition order. Only the entries
-// holding a secret are secret, so `pulumi preview --diff` shows which plain
-// setting changes while state and diffs never show a secret.
+// envArray renders KEY=VALUE pairs in Definition order, an entry holding a
+// secret as a secret Output. The kit's own services take secrets as files
+// (stacks: secrets), since the docker provider takes no secrets and Pulumi
+// would then hide the whole list; secret env remains for test services.
 func envArray(svc stacks.Service, secrets map[string]pulumi.StringOutput) (pulumi.StringArray, error) {
 	plain := func(v string) pulumi.StringOutput { return pulumi.String(v).ToStringOutput() }
 	vals, err := stacks.ResolveEnv(svc, plain, secrets)

@@ -58,16 +58,7 @@ func TestPostgresTakesTheStacksPassword(t *testing.T) {
 	if err := login(old); err == nil {
 		t.Error("the old password still logs in")
 	}
-	if logs := st.Logs(ctx, stacks.ServicePostgres); containsAny(logs, rotated, old) {
+	if logs := st.Logs(ctx, stacks.ServicePostgres); strings.Contains(logs, rotated) || strings.Contains(logs, old) {
 		t.Error("a password is in the container's log")
 	}
-}
-
-func containsAny(s string, subs ...string) bool {
-	for _, sub := range subs {
-		if sub != "" && strings.Contains(s, sub) {
-			return true
-		}
-	}
-	return false
 }

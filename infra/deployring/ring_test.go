@@ -361,7 +361,7 @@ func runJob(t *testing.T, ctx context.Context, o outputs) string {
 func mustNoChanges(t *testing.T, what string, p Plan) {
 	t.Helper()
 	if ch := p.Changes(); len(ch) != 0 {
-		t.Errorf("%s: %d changes, want none: %v", what, len(ch), ch)
+		t.Errorf("%s: %d changes, want none: %v; why: %s", what, len(ch), ch, p.Reasons())
 	}
 }
 

@@ -87,9 +87,14 @@ func DevicePath(volumeID int) string {
 }
 
 // Provision registers the stack's Hetzner resources. cfg must have been
-// loaded by stacks.LoadConfig without error (target hetzner).
+// loaded by stacks.LoadConfig without error (target hetzner), and the API
+// token be set (CheckToken; a program may call it earlier, before
+// registering anything else).
 func Provision(ctx *pulumi.Context, cfg stacks.Config, in Inputs, opts ...pulumi.ResourceOption) (*Server, error) {
 	if err := check(cfg, in); err != nil {
+		return nil, err
+	}
+	if err := CheckToken(ctx); err != nil {
 		return nil, err
 	}
 	h := cfg.Hetzner

@@ -25,6 +25,9 @@ const (
 	operatorKey   = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFixtureOperatorKeyForTheMockTestOnly operator@laptop"
 )
 
+// dummyToken has a Hetzner token's length; nothing here reaches Hetzner.
+var dummyToken = strings.Repeat("x", 64)
+
 var adminCIDRs = []string{"203.0.113.7/32", "2001:db8:1:2::/64"}
 
 // userData is a fixed cloud-init that mounts the volume it is given.
@@ -62,7 +65,7 @@ func provision(t *testing.T, extra map[string]string, openWeb bool) provisioned 
 	t.Helper()
 	cfg := config(t, extra)
 	p := provisioned{m: infratest.NewMocks()}
-	infratest.SetConfig(t, map[string]string{})
+	infratest.SetConfig(t, map[string]string{hetzner.TokenKey: dummyToken}, hetzner.TokenKey)
 	p.err = infratest.Run("prod", p.m, func(ctx *pulumi.Context) error {
 		s, err := hetzner.Provision(ctx, cfg, hetzner.Inputs{
 			UserData:     userData,
@@ -488,7 +491,7 @@ func TestHetznerName(t *testing.T) {
 // with the helper's message.
 func TestNonNumericIDFailsClearly(t *testing.T) {
 	cfg := config(t, nil)
-	infratest.SetConfig(t, map[string]string{})
+	infratest.SetConfig(t, map[string]string{hetzner.TokenKey: dummyToken}, hetzner.TokenKey)
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		_, err := hetzner.Provision(ctx, cfg, hetzner.Inputs{UserData: userData, SSHPublicKey: pulumi.String(operatorKey)})
 		return err
@@ -506,3 +509,46 @@ func (textIDs) NewResource(a pulumi.MockResourceArgs) (string, resource.Property
 }
 
 func (textIDs) Call(pulumi.MockCallArgs) (resource.PropertyMap, error) { return nil, nil }
+
+func TestTokenIsCheckedBeforeAnyResource(t *testing.T) {
+	cases := []struct {
+		name   string
+		cfg    map[string]string
+		secret []string
+		env    string
+		want   string
+	}{
+		{"no token", nil, nil, "", "hcloud:token: no Hetzner Cloud API token: create an API token"},
+		{"plain-text token", map[string]string{hetzner.TokenKey: dummyToken}, nil, "", "is stored in plain text in Pulumi.prod.yaml"},
+		{"short token", map[string]string{hetzner.TokenKey: "abc"}, []string{hetzner.TokenKey}, "", "has 3 characters, a Hetzner Cloud API token has 64"},
+		{"short token from the environment", nil, nil, "abcd", "the token from HCLOUD_TOKEN has 4 characters"},
+		{"token from the environment", nil, nil, dummyToken, ""},
+	}
+	cfg := config(t, nil)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(hetzner.TokenEnv, tc.env)
+			infratest.SetConfig(t, tc.cfg, tc.secret...)
+			m := infratest.NewMocks()
+			err := infratest.Run("prod", m, func(ctx *pulumi.Context) error {
+				_, err := hetzner.Provision(ctx, cfg, hetzner.Inputs{UserData: userData, SSHPublicKey: pulumi.String(operatorKey)})
+				return err
+			})
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to say %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), dummyToken) {
+				t.Error("the error shows the token")
+			}
+			if n := len(m.Resources()); n != 0 {
+				t.Errorf("%d resources registered", n)
+			}
+		})
+	}
+}

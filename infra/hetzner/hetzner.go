@@ -174,7 +174,7 @@ func Provision(ctx *pulumi.Context, cfg stacks.Config, in Inputs, opts ...pulumi
 		Image:      pulumi.String(h.Image),
 		Location:   pulumi.String(h.Location),
 		// Secret in state and in the plan: it holds the host private key.
-		UserData:    pulumi.ToSecret(in.UserData(device)).(pulumi.StringOutput),
+		UserData:    pulumi.ToSecret(in.UserData(device).ToStringOutput()).(pulumi.StringOutput),
 		SshKeys:     pulumi.StringArray{key.ID().ToStringOutput()},
 		FirewallIds: pulumi.IntArray{IntID("firewall", fw.ID())},
 		PublicNets: hcloud.ServerPublicNetArray{hcloud.ServerPublicNetArgs{

@@ -38,6 +38,12 @@ type Inputs struct {
 	// so that its path is known when the server boots; a new volume (only a
 	// change of location makes one) therefore means a new server. The
 	// result is made secret here: it holds the server's SSH host private key.
+	//
+	// The volume is attached only once the server exists (the provider
+	// cannot attach at creation), so at first boot the device appears a few
+	// seconds after cloud-init starts: the user-data must wait for it (a
+	// bounded loop on `[ -b <device> ]`) before mounting, and its fstab entry
+	// should carry `nofail` so a boot without the volume still reaches SSH.
 	UserData func(volumeDevice pulumi.StringOutput) pulumi.StringInput
 	// SSHPublicKey is the operator's public key (an authorized_keys line),
 	// uploaded to Hetzner as the server's root key. Hetzner refuses a key

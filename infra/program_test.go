@@ -529,7 +529,7 @@ func TestJobsStartOnTheProvidersEngine(t *testing.T) {
 }
 
 func TestHetznerIsNotImplementedYet(t *testing.T) {
-	r := deploy(t, "prod", map[string]string{"target": "hetzner"}, nil, nil, "")
+	r := deploy(t, "prod", map[string]string{"target": "hetzner", "adminCidrs": `["203.0.113.7/32"]`}, nil, nil, "")
 	if !errors.Is(r.err, infra.ErrHetznerNotImplemented) {
 		t.Fatalf("err = %v, want ErrHetznerNotImplemented", r.err)
 	}

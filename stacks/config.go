@@ -63,6 +63,7 @@ type Config struct {
 	HostPorts   HostPorts
 	MemoryMB    map[string]int
 	Worker      Worker
+	Hetzner     Hetzner
 }
 
 // HostPorts are the host ports services are published on (0 = not published).
@@ -251,6 +252,7 @@ func (l *loader) load(stack string) Config {
 	checkHostPorts(l, c.HostPorts)
 
 	c.Worker = loadWorker(l)
+	c.Hetzner = loadHetzner(l, c.Target)
 
 	c.MemoryMB = map[string]int{}
 	for k, v := range defaultMemoryMB {

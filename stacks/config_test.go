@@ -48,6 +48,7 @@ func TestLoadConfigOverrides(t *testing.T) {
 		"postgresPassword":   "s3cret",
 		"hostPorts":          `{"temporal":17233,"ui":0}`,
 		"memoryMB":           `{"temporal":2048}`,
+		"adminCidrs":         `["203.0.113.7/32"]`,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -102,11 +102,15 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		state["stdout"] = resource.NewProperty(JobOutput(job))
 		state["stderr"] = resource.NewProperty("")
 	}
+	id := args.Name + "-id"
+	if hid, ok := hcloudState(args, state); ok {
+		id = hid
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r.URN = URN(m.stack, args.TypeToken, args.Name)
 	m.resources = append(m.resources, r)
-	return args.Name + "-id", state, nil
+	return id, state, nil
 }
 
 // Call answers provider functions; the kit calls none.

@@ -190,4 +190,3 @@ func TestSSHTargetRefusesUnusableKeys(t *testing.T) {
 		})
 	}
 }
-

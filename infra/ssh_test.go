@@ -87,7 +87,7 @@ func TestSSHTargetDeploysThroughThePinnedHost(t *testing.T) {
 	if !ok {
 		t.Fatal("no wait for the server")
 	}
-	if !strings.Contains(ready.Inputs["create"].StringValue(), "cloud-init status --wait") {
+	if !strings.Contains(ready.Inputs["environment"].ObjectValue()["KIT_SSH_WAIT_SCRIPT"].StringValue(), "cloud-init status --wait") {
 		t.Error("the wait does not wait for cloud-init")
 	}
 	for _, res := range r.m.Resources() {

@@ -74,12 +74,14 @@ func (t *Target) Transfer(ctx *pulumi.Context, refs []string) (map[string]pulumi
 		env := pulumi.StringMap{
 			"KIT_IMAGE_REF": pulumi.String(ref),
 			"KIT_IMAGE_ID":  pulumi.String(id),
+			// In the environment: a failure's message then shows the output, not the script.
+			"KIT_TRANSFER_SCRIPT": pulumi.String(strings.ReplaceAll(transferScript, "SSH_COMMAND", t.SSH)),
 		}
 		for k, v := range t.Docker.Env {
 			env[k] = v
 		}
 		cmd, err := local.NewCommand(ctx, name, &local.CommandArgs{
-			Create:      pulumi.String(strings.ReplaceAll(transferScript, "SSH_COMMAND", t.SSH)),
+			Create:      pulumi.String(`eval "$KIT_TRANSFER_SCRIPT"`),
 			Interpreter: pulumi.ToStringArray([]string{"/bin/sh", "-c"}),
 			Environment: env,
 			Triggers:    pulumi.Array{pulumi.String(id), t.Dest, pulumi.Int(t.Port)},

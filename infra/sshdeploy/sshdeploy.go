@@ -157,13 +157,18 @@ func Connect(ctx *pulumi.Context, name string, h Host) (*Target, error) {
 	}
 	sshCmd := `ssh -i "$KIT_SSH_KEY" -o "UserKnownHostsFile=$KIT_SSH_KNOWN_HOSTS" -p "$KIT_SSH_PORT" ` + strings.Join(Options(), " ") + ` "$KIT_SSH_DEST"`
 
-	waitEnv := pulumi.StringMap{"KIT_SSH_WAIT_SECONDS": pulumi.String(strconv.Itoa(h.WaitSeconds))}
+	// The script travels in the environment, so a failure's message shows
+	// its output, not the whole script.
+	waitEnv := pulumi.StringMap{
+		"KIT_SSH_WAIT_SECONDS": pulumi.String(strconv.Itoa(h.WaitSeconds)),
+		"KIT_SSH_WAIT_SCRIPT":  pulumi.String(strings.Replace(waitScript, "SSH_COMMAND", sshCmd, 1)),
+	}
 	for k, v := range env {
 		waitEnv[k] = v
 	}
 	triggers := append(pulumi.Array{h.Address, pulumi.Int(h.Port), h.HostKey}, h.Triggers...)
 	ready, err := local.NewCommand(ctx, name+"-ready", &local.CommandArgs{
-		Create:      pulumi.String(strings.Replace(waitScript, "SSH_COMMAND", sshCmd, 1)),
+		Create:      pulumi.String(`eval "$KIT_SSH_WAIT_SCRIPT"`),
 		Interpreter: pulumi.ToStringArray([]string{"/bin/sh", "-c"}),
 		Environment: waitEnv,
 		Triggers:    triggers,

@@ -40,6 +40,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 func TestLoadConfigOverrides(t *testing.T) {
 	c, err := LoadConfig("prod", MapSource{
 		"target":             "hetzner",
+		"sshPrivateKey":      "[secret]",
 		"imageCatalog":       "local",
 		"images":             `{"temporalUI":"registry.example.com:5000/mirror/ui:2.42.1"}`,
 		"historyShards":      "512",

@@ -127,6 +127,7 @@ func TestRecipesRenderWithTheirContract(t *testing.T) {
 			"USER": "nobody", "WORKDIR": "/prometheus", "EXPOSE": "9090"},
 		"worker":         {"ENTRYPOINT": `["/usr/local/bin/worker"]`, "USER": "worker", "EXPOSE": "8000", "STOPSIGNAL": "SIGTERM"},
 		"fixture-server": {"ENTRYPOINT": `["/usr/local/bin/fixture-server"]`, "USER": "fixture", "EXPOSE": "8080"},
+		"vps":            {"ENTRYPOINT": `["/usr/local/sbin/vps-init.sh"]`, "EXPOSE": "22", "VOLUME": "/var/lib/docker", "STOPSIGNAL": "SIGTERM"},
 	}
 	for _, im := range Set() {
 		if im.Parent == "" {

@@ -1,17 +1,22 @@
 package main
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
-	"errors"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/ampledata/temporal-kit/infra"
+	"github.com/ampledata/temporal-kit/infra/hetzner"
 	"github.com/ampledata/temporal-kit/infra/infratest"
+	"github.com/ampledata/temporal-kit/infra/sshdeploy"
 	"github.com/ampledata/temporal-kit/stacks"
 )
 
@@ -113,14 +118,57 @@ func TestDevStackFileDeploys(t *testing.T) {
 	}
 }
 
-func TestProdStackFileSaysHetznerIsNotImplemented(t *testing.T) {
+// The committed prod stack file, with the three values an operator adds
+// (README: token, deploy key, admin address), deploys under mocks: a
+// Hetzner server and the Definition over SSH on it.
+func TestProdStackFileDeploys(t *testing.T) {
 	cfg := stackConfig(t, "prod")
-	cfg["adminCidrs"] = `["203.0.113.7/32"]` // required for target hetzner; the operator's own
-	cfg["sshPrivateKey"] = "set as a secret outside the file"
+	cfg["adminCidrs"] = `["203.0.113.7/32"]`
+	cfg["sshPrivateKey"] = deployKeyForTest(t)
+	cfg[hetzner.TokenKey] = strings.Repeat("x", 64)
+	t.Setenv(sshdeploy.DirEnv, t.TempDir())
 	m := infratest.NewMocks()
-	infratest.SetConfig(t, cfg, "sshPrivateKey")
-	err := infratest.Run("prod", m, infra.Program)
-	if !errors.Is(err, infra.ErrHetznerNotImplemented) {
-		t.Fatalf("prod stack: err = %v, want ErrHetznerNotImplemented", err)
+	infratest.SetConfig(t, cfg, "sshPrivateKey", hetzner.TokenKey)
+	if err := infratest.Run("prod", m, infra.Program); err != nil {
+		t.Fatal(err)
 	}
+	if _, ok := m.Find(infratest.TypeHcloudServer, hetzner.NameServer); !ok {
+		t.Error("the prod stack provisions no server")
+	}
+	if n := len(m.Of(infratest.TypeContainer)); n != 8 {
+		t.Errorf("prod stack registered %d containers, want 8", n)
+	}
+}
+
+// Without the operator's values the prod stack stops before any resource,
+// naming each missing key and how to set it.
+func TestProdStackFileNamesWhatIsMissing(t *testing.T) {
+	cfg := stackConfig(t, "prod")
+	m := infratest.NewMocks()
+	infratest.SetConfig(t, cfg)
+	err := infratest.Run("prod", m, infra.Program)
+	if err == nil {
+		t.Fatal("the prod stack deployed without a deploy key or admin address")
+	}
+	for _, want := range []string{"temporal-kit:adminCidrs:", "temporal-kit:sshPrivateKey:", "pulumi config set"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %q:\n%v", want, err)
+		}
+	}
+	if n := len(m.Resources()); n != 0 {
+		t.Errorf("%d resources registered", n)
+	}
+}
+
+func deployKeyForTest(t *testing.T) string {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(block))
 }

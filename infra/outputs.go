@@ -32,6 +32,9 @@ type Outputs struct {
 	// SSHTunnel is, for a remote host, the ssh command that forwards the
 	// published ports (bound to the server's 127.0.0.1) to this machine's.
 	SSHTunnel pulumi.StringInput
+	// ServerIPv4 and ServerIPv6 are a provisioned server's primary addresses
+	// (they outlive the server): where DNS records and SSH point.
+	ServerIPv4, ServerIPv6 pulumi.StringInput
 }
 
 // Export registers the outputs on the stack.
@@ -46,6 +49,10 @@ func (o *Outputs) Export(ctx *pulumi.Context) {
 	ctx.Export("howToReach", pulumi.String(o.HowToReach))
 	if o.SSHTunnel != nil {
 		ctx.Export("sshTunnel", o.SSHTunnel)
+	}
+	if o.ServerIPv4 != nil {
+		ctx.Export("serverIpv4", o.ServerIPv4)
+		ctx.Export("serverIpv6", o.ServerIPv6)
 	}
 }
 

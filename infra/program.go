@@ -5,13 +5,13 @@
 package infra
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/ampledata/temporal-kit/infra/hetzner"
 	"github.com/ampledata/temporal-kit/infra/render"
 	"github.com/ampledata/temporal-kit/infra/sshdeploy"
 	"github.com/ampledata/temporal-kit/stacks"
@@ -27,11 +27,6 @@ type Options struct {
 
 // WorkerDockerfile is the worker image's Dockerfile, relative to Root.
 const WorkerDockerfile = "worker/Dockerfile"
-
-// ErrHetznerNotImplemented is returned for target hetzner until its issue lands.
-var ErrHetznerNotImplemented = errors.New("target hetzner: not implemented yet (stack config " + stacks.Namespace + ":target); " +
-	"no Hetzner server is provisioned by this version of the kit. Run the stack on this machine's Docker engine with " +
-	"`pulumi config set " + stacks.Namespace + ":target local`")
 
 // Program is the Pulumi program run by the root main.go.
 func Program(ctx *pulumi.Context) error { return NewProgram(Options{Root: "."})(ctx) }
@@ -56,6 +51,8 @@ func Deploy(ctx *pulumi.Context, o Options) (*Outputs, error) {
 	}
 	// host is the remote server of an SSH target; nil is the local engine.
 	var host *sshdeploy.Target
+	// server is the provisioned Hetzner server of target hetzner.
+	var server *hetzner.Server
 	switch cfg.Target {
 	case stacks.TargetLocal:
 	case stacks.TargetSSH:
@@ -63,7 +60,9 @@ func Deploy(ctx *pulumi.Context, o Options) (*Outputs, error) {
 			return nil, err
 		}
 	case stacks.TargetHetzner:
-		return nil, ErrHetznerNotImplemented
+		if host, server, err = connectHetzner(ctx, cfg, false); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, fmt.Errorf("target %q: no renderer; set %s:target to local or ssh", cfg.Target, stacks.Namespace)
 	}
@@ -90,6 +89,9 @@ func Deploy(ctx *pulumi.Context, o Options) (*Outputs, error) {
 	out := newOutputs(cfg, def, r)
 	if host != nil {
 		out.SSHTunnel = tunnelCommand(cfg, host)
+	}
+	if server != nil {
+		out.ServerIPv4, out.ServerIPv6 = server.IPv4, server.IPv6
 	}
 	return out, nil
 }

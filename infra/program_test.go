@@ -528,21 +528,6 @@ func TestJobsStartOnTheProvidersEngine(t *testing.T) {
 	}
 }
 
-func TestHetznerIsNotImplementedYet(t *testing.T) {
-	r := deploy(t, "prod", map[string]string{"target": "hetzner", "sshPrivateKey": "a key", "adminCidrs": `["203.0.113.7/32"]`}, []string{"sshPrivateKey"}, nil, "")
-	if !errors.Is(r.err, infra.ErrHetznerNotImplemented) {
-		t.Fatalf("err = %v, want ErrHetznerNotImplemented", r.err)
-	}
-	for _, s := range []string{"target hetzner: not implemented yet", "temporal-kit:target", "temporal-kit:target local"} {
-		if !strings.Contains(r.err.Error(), s) {
-			t.Errorf("error %q does not mention %q", r.err, s)
-		}
-	}
-	if n := len(r.m.Resources()); n != 0 {
-		t.Errorf("%d resources registered for an unimplemented target", n)
-	}
-}
-
 func TestFailedJobFailsTheDeploymentAndStopsItsDependents(t *testing.T) {
 	cases := []struct {
 		job        string

@@ -51,6 +51,9 @@ func loadSSH(l *loader, target Target) SSH {
 	}
 
 	checkPort(l, "sshPort", s.Port)
+	if target == TargetHetzner && s.Port != 22 {
+		l.fail("sshPort", "%d: the hetzner target's server runs sshd on 22 and its firewall opens only 22; remove the key (it is for target ssh)", s.Port)
+	}
 	switch {
 	case !sshUserRE.MatchString(s.User):
 		l.fail("sshUser", "%q is not a user name the kit accepts: use 1-32 lower-case letters, digits, '_' or '-', starting with a letter or '_' (default %s)", s.User, DefaultSSHUser)

@@ -177,7 +177,7 @@ func Render(p Params) (string, error) {
 		},
 		// users-groups runs before the docker.io package exists: a system
 		// group made first is the one the package then keeps.
-		Bootcmd:    [][]string{{"sh", "-c", "getent group docker >/dev/null || groupadd --system docker"}},
+		Bootcmd:    bootcmd(p),
 		WriteFiles: files(p),
 		// Security updates are installed at once, then daily by unattended-upgrades.
 		PackageUpdate: true,
@@ -263,4 +263,22 @@ LoginGraceTime 30
 X11Forwarding no
 AllowAgentForwarding no
 `
+}
+
+// VolumeWaitSeconds bounds the first boot's wait for the data volume.
+const VolumeWaitSeconds = 180
+
+// bootcmd runs first, on every boot. The docker group is made before
+// users-groups runs (the docker.io package then keeps it). Hetzner attaches
+// the volume only once the server exists, so at first boot its device
+// appears a little after cloud-init starts: disk setup, the mount and
+// Docker's install (its data root is on the volume) wait for it, bounded,
+// so a server without its volume still comes up and is reachable over SSH.
+func bootcmd(p Params) [][]string {
+	cmds := [][]string{{"sh", "-c", "getent group docker >/dev/null || groupadd --system docker"}}
+	if p.VolumeDevice != "" {
+		cmds = append(cmds, []string{"sh", "-c", fmt.Sprintf(
+			"i=0; while [ ! -b %s ] && [ $i -lt %d ]; do sleep 1; i=$((i+1)); done", p.VolumeDevice, VolumeWaitSeconds)})
+	}
+	return cmds
 }

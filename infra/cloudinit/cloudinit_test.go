@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,6 +99,11 @@ func TestRenderContent(t *testing.T) {
 	mounts := doc["mounts"].([]any)[0].([]any)
 	if mounts[0] != p.VolumeDevice || mounts[1] != DataDir || !strings.Contains(mounts[3].(string), "nofail") {
 		t.Errorf("mount %v", mounts)
+	}
+	// The volume is attached after boot: bootcmd waits for its device, bounded.
+	boot := fmt.Sprint(doc["bootcmd"])
+	if !strings.Contains(boot, "[ ! -b "+p.VolumeDevice+" ]") || !strings.Contains(boot, fmt.Sprintf("-lt %d", VolumeWaitSeconds)) {
+		t.Errorf("bootcmd does not wait for the volume device: %s", boot)
 	}
 	pk := doc["packages"].([]any)
 	for _, want := range []string{"docker.io", "fail2ban", "unattended-upgrades"} {

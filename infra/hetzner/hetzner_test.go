@@ -50,7 +50,9 @@ type provisioned struct {
 
 func config(t *testing.T, extra map[string]string) stacks.Config {
 	t.Helper()
-	src := stacks.MapSource{"target": "hetzner", "adminCidrs": `["` + strings.Join(adminCIDRs, `","`) + `"]`}
+	// The loader records only that the deploy key is set; its value is read
+	// where the secret is used.
+	src := stacks.MapSource{"target": "hetzner", "adminCidrs": `["` + strings.Join(adminCIDRs, `","`) + `"]`, "sshPrivateKey": "set"}
 	for k, v := range extra {
 		src[k] = v
 	}
@@ -402,7 +404,7 @@ func TestConfigOverridesReachTheResources(t *testing.T) {
 // Every config error stops the real program before any resource exists,
 // naming its key.
 func TestConfigErrorsStopBeforeAnyResource(t *testing.T) {
-	good := map[string]string{"target": "hetzner", "adminCidrs": `["203.0.113.7/32"]`}
+	good := map[string]string{"target": "hetzner", "adminCidrs": `["203.0.113.7/32"]`, "sshPrivateKey": "set"}
 	cases := []struct {
 		name string
 		set  map[string]string
@@ -410,6 +412,8 @@ func TestConfigErrorsStopBeforeAnyResource(t *testing.T) {
 		key  string
 	}{
 		{"no adminCidrs", nil, "adminCidrs", "adminCidrs"},
+		{"no SSH key", nil, "sshPrivateKey", "sshPrivateKey"},
+		{"SSH on another port", map[string]string{"sshPort": "2222"}, "", "sshPort"},
 		{"malformed CIDR", map[string]string{"adminCidrs": `["203.0.113.0/33"]`}, "", "adminCidrs"},
 		{"SSH open to all", map[string]string{"adminCidrs": `["0.0.0.0/0"]`}, "", "adminCidrs"},
 		{"unknown server type", map[string]string{"serverType": "cx21"}, "", "serverType"},

@@ -5,6 +5,8 @@
 package infratest
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -29,6 +31,7 @@ const (
 	TypeRandomPassword = "random:index/randomPassword:RandomPassword"
 	TypeCommand        = "command:local:Command"
 	TypeDockerProvider = "pulumi:providers:docker"
+	TypeRandomBytes    = "random:index/randomBytes:RandomBytes"
 )
 
 // JobRunSuffix names the command that runs a one-shot job: "<job>-run".
@@ -65,6 +68,13 @@ type Mocks struct {
 // NewMocks returns mocks under which every job succeeds.
 func NewMocks() *Mocks { return &Mocks{ExitCodes: map[string]int{}} }
 
+// GeneratedBytes is what the mock random provider returns, base64, for a
+// RandomBytes resource: 32 bytes fixed by the resource's name.
+func GeneratedBytes(name string) string {
+	sum := sha256.Sum256([]byte("mock random bytes " + name))
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
 // Generated is the value the mock random provider returns for a password resource.
 func Generated(name string) string { return "generated-" + name + "-value" }
 
@@ -91,6 +101,8 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	switch args.TypeToken {
 	case TypeRandomPassword:
 		state["result"] = resource.NewProperty(Generated(args.Name))
+	case TypeRandomBytes:
+		state["base64"] = resource.MakeSecret(resource.NewProperty(GeneratedBytes(args.Name)))
 	case TypeRemoteImage:
 		state["imageId"] = resource.NewProperty(PulledID(args.Name))
 	case TypeImage:

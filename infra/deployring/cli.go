@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -39,6 +40,12 @@ type Result struct {
 // Run runs `pulumi args...` with the stack and config file appended where
 // the command takes them. A non-zero exit is an error holding both outputs.
 func (c *CLI) Run(ctx context.Context, args ...string) (Result, error) {
+	return c.RunInput(ctx, "", args...)
+}
+
+// RunInput is Run with input on stdin: how `pulumi config set --secret KEY`
+// takes a value that looks like a flag (a PEM key starts with "-----").
+func (c *CLI) RunInput(ctx context.Context, input string, args ...string) (Result, error) {
 	full := append([]string(nil), args...)
 	switch args[0] {
 	case "up", "preview", "refresh", "destroy", "config", "stack":
@@ -52,6 +59,9 @@ func (c *CLI) Run(ctx context.Context, args ...string) (Result, error) {
 	cmd := exec.CommandContext(ctx, "pulumi", full...)
 	cmd.Dir = c.Dir
 	cmd.Env = append(os.Environ(), c.Env...)
+	if input != "" {
+		cmd.Stdin = strings.NewReader(input)
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	began := time.Now()
@@ -63,7 +73,43 @@ func (c *CLI) Run(ctx context.Context, args ...string) (Result, error) {
 	if err != nil {
 		return r, fmt.Errorf("pulumi %s: %w\nstdout:\n%s\nstderr:\n%s", strings.Join(redact(args), " "), err, r.Stdout, r.Stderr)
 	}
+	if len(args) > 1 && args[0] == "stack" && args[1] == "init" {
+		return r, c.adoptStackFile()
+	}
 	return r, nil
+}
+
+// adoptStackFile moves what `stack init` wrote beside Pulumi.yaml (it takes
+// no --config-file: the stack's secrets salt) into the CLI's own config
+// file, so a test never leaves a Pulumi.<stack>.yaml in the repository.
+func (c *CLI) adoptStackFile() error {
+	written := filepath.Join(c.Dir, "Pulumi."+c.Stack+".yaml")
+	b, err := os.ReadFile(written)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	own, err := os.ReadFile(c.ConfigFile)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	var salt []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "encryptionsalt:") && !strings.Contains(string(own), "encryptionsalt:") {
+			salt = append(salt, line)
+		}
+	}
+	merged := strings.TrimRight(string(own), "\n")
+	if merged != "" {
+		merged += "\n"
+	}
+	merged += strings.Join(salt, "\n") + "\n"
+	if err := os.WriteFile(c.ConfigFile, []byte(merged), 0o600); err != nil {
+		return err
+	}
+	return os.Remove(written)
 }
 
 // redact hides the value of a `config set --secret` in logs and errors.

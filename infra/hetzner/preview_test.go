@@ -19,6 +19,7 @@ import (
 
 	"github.com/ampledata/temporal-kit/infra/deployring"
 	"github.com/ampledata/temporal-kit/infra/hetzner"
+	"github.com/ampledata/temporal-kit/infra/sshdeploy"
 )
 
 // fakeAPI answers every request as the Hetzner Cloud API answers a bad
@@ -98,7 +99,9 @@ func noStackTrace(t *testing.T, what, out string) {
 // one-line reason and no stack trace.
 func TestPreviewWithTheRealProvider(t *testing.T) {
 	requirePulumiWithHcloud(t)
-	dir, err := filepath.Abs("testdata/preview")
+	// The repository's own program, as `pulumi preview --stack prod` runs it;
+	// the stack's config lives in a file of the test's, not Pulumi.prod.yaml.
+	dir, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,12 +111,16 @@ func TestPreviewWithTheRealProvider(t *testing.T) {
 	pass := make([]byte, 16)
 	_, _ = rand.Read(pass)
 	cli := &deployring.CLI{
-		Dir: dir, Stack: "prod", ConfigFile: filepath.Join(state, "Pulumi.prod.yaml"),
+		// A stack of its own (stack init reads Pulumi.<stack>.yaml beside
+		// Pulumi.yaml, which an operator's prod salt may be in), configured
+		// from a copy of the committed Pulumi.prod.yaml.
+		Dir: dir, Stack: "prod-preview-" + hex.EncodeToString(pass[:4]), ConfigFile: filepath.Join(state, "Pulumi.prod.yaml"),
 		Env: []string{
 			"PULUMI_BACKEND_URL=file://" + state,
 			"PULUMI_CONFIG_PASSPHRASE=" + hex.EncodeToString(pass),
 			"PULUMI_SKIP_UPDATE_CHECK=true",
 			hetzner.TokenEnv + "=", // only the stack config's token counts here
+			sshdeploy.DirEnv + "=" + t.TempDir(),
 		},
 		Logf: t.Logf,
 	}
@@ -127,22 +134,40 @@ func TestPreviewWithTheRealProvider(t *testing.T) {
 	}
 	// `stack init` writes the stack's encryption salt beside Pulumi.yaml (it
 	// takes no --config-file): a file of this test's alone, gitignored.
-	stackFile := filepath.Join(dir, "Pulumi.prod.yaml")
-	if err := os.Remove(stackFile); err != nil && !os.IsNotExist(err) {
+	committed, err := os.ReadFile(filepath.Join(dir, "Pulumi.prod.yaml"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.Remove(stackFile) })
+	var kept []string
+	for _, line := range strings.Split(string(committed), "\n") {
+		if !strings.HasPrefix(line, "encryptionsalt:") {
+			kept = append(kept, line)
+		}
+	}
+	if err := os.WriteFile(cli.ConfigFile, []byte(strings.Join(kept, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	run("stack", "init")
 	api := newFakeAPI(t)
 	for _, kv := range [][]string{
 		{"temporal-kit:target", "hetzner"},
-		{"temporal-kit:previewPublicKey", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPreviewOnlyOperatorKey operator@preview"},
 		{"hcloud:endpoint", api.URL + "/v1"},
 		{"hcloud:pollInterval", "100ms"},
 	} {
 		run("config", "set", kv[0], kv[1])
 	}
 	run("config", "set", "--path", "temporal-kit:adminCidrs[0]", "203.0.113.7/32")
+	deployKey := filepath.Join(t.TempDir(), "deploy_key")
+	if out, err := exec.CommandContext(ctx, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", deployKey).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+	key, err := os.ReadFile(deployKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.RunInput(ctx, string(key), "config", "set", "--secret", "temporal-kit:sshPrivateKey"); err != nil {
+		t.Fatal(err)
+	}
 
 	// Without a token: our check, before any resource.
 	r, err := cli.Run(ctx, "preview")
@@ -161,13 +186,24 @@ func TestPreviewWithTheRealProvider(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The Hetzner resources, then the deploy over SSH onto the server: the
+	// generated host key, the provider, the wait for cloud-init, the stack's
+	// containers and jobs.
 	want := []string{"create data-volume", "create data-volume-attachment", "create firewall", "create primary-ipv4",
-		"create primary-ipv6", "create server", "create ssh-key"}
-	if got := plan.Changes(); !slices.Equal(got, want) {
-		t.Errorf("planned %v, want %v", got, want)
+		"create primary-ipv6", "create server", "create ssh-key", "create ssh-host-key", "create ssh-docker",
+		"create ssh-docker-ready", "create postgresql", "create temporal", "create temporal-schema-run", "create worker"}
+	got := plan.Changes()
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			t.Errorf("the plan lacks %q: %v", w, got)
+		}
 	}
+	t.Logf("FIGURE pulumi preview --stack prod plans %d resources", len(got))
 	if strings.Contains(plan.Raw, "#cloud-config") {
 		t.Error("the plan shows the user-data in plain text")
+	}
+	if strings.Contains(plan.Raw, strings.Split(string(key), "\n")[1]) {
+		t.Error("the plan shows the deploy key in plain text")
 	}
 	for _, s := range plan.Steps {
 		if s.Name() != hetzner.NameServer || s.NewState == nil {

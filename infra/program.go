@@ -76,7 +76,7 @@ func Deploy(ctx *pulumi.Context, o Options) (*Outputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newOutputs(cfg, def, r), nil
+	return newOutputs(cfg, def, r, secrets), nil
 }
 
 // hostImages puts the images on the Docker host. The official catalog pulls

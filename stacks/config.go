@@ -63,6 +63,7 @@ type Config struct {
 	HostPorts   HostPorts
 	MemoryMB    map[string]int
 	Worker      Worker
+	Proxy       Proxy
 }
 
 // HostPorts are the host ports services are published on (0 = not published).
@@ -82,6 +83,7 @@ var defaultMemoryMB = map[string]int{
 	ServiceUI:         256,
 	ServiceAdminTools: 256,
 	ServiceWorker:     512,
+	ServiceProxy:      128,
 }
 
 // ConfigError lists every problem of a stack config, each naming its key and fix.
@@ -249,6 +251,7 @@ func (l *loader) load(stack string) Config {
 	c.HostPorts = HostPorts{Temporal: 7233, UI: 8080, Worker: PortWorkerAPI}
 	l.object("hostPorts", &c.HostPorts)
 	checkHostPorts(l, c.HostPorts)
+	c.Proxy = loadProxy(l, c.HostPorts)
 
 	c.Worker = loadWorker(l)
 

@@ -18,7 +18,7 @@ func TestUnknownKeysAreReported(t *testing.T) {
 		{"postgres_user", "temporal-kit:postgres_user: unknown key; did you mean postgresUser?"},
 		{"memory", "temporal-kit:memory: unknown key; did you mean memoryMB?"},
 		{"hostPorts.ui", "pulumi config set --path temporal-kit:hostPorts.ui <value>"},
-		{"grafanaUrl", "pulumi config rm temporal-kit:grafanaUrl` (known keys: bindAddress, "},
+		{"grafanaUrl", "pulumi config rm temporal-kit:grafanaUrl` (known keys: "},
 	}
 	for _, tc := range cases {
 		t.Run(tc.key, func(t *testing.T) {

@@ -33,6 +33,7 @@ const (
 	TemporalCLIVersion    = "v1.5.1"
 	TemporalUIVersion     = "v2.42.1"
 	PrometheusVersion     = "v0.316.0" // Prometheus 3.16.0: the module tags v0.<major><minor>.<patch>
+	CaddyVersion          = "v2.11.9"
 	PostgresMajor         = "15"
 	DebianSuite           = "bookworm"
 )
@@ -69,6 +70,7 @@ const (
 	uiModule         = "github.com/temporalio/ui-server/v2"
 	prometheusModule = "github.com/prometheus/prometheus"
 	promVersionPkg   = "github.com/prometheus/common/version"
+	caddyModule      = "github.com/caddyserver/caddy/v2"
 )
 
 // Set is the whole image set, parents before children.
@@ -81,6 +83,9 @@ func Set() []Image {
 	uiServer := GoBinary{Name: "ui-server", Module: uiModule, Version: TemporalUIVersion, Package: uiModule + "/cmd/server"}
 	promLD := "-X " + promVersionPkg + ".Version=" + prometheusRelease() + " -X " + promVersionPkg + ".Branch=HEAD -X " + promVersionPkg + ".BuildUser=temporal-kit"
 	prom := GoBinary{Name: "prometheus", Module: prometheusModule, Version: PrometheusVersion, Package: prometheusModule + "/cmd/prometheus", LDFlags: promLD}
+	// caddy version reads its version from the binary's build info, which
+	// `go install module@version` records: no ldflags needed.
+	caddy := GoBinary{Name: "caddy", Module: caddyModule, Version: CaddyVersion, Package: caddyModule + "/cmd/caddy"}
 	promtool := GoBinary{Name: "promtool", Module: prometheusModule, Version: PrometheusVersion, Package: prometheusModule + "/cmd/promtool", LDFlags: promLD}
 
 	return []Image{
@@ -107,6 +112,9 @@ func Set() []Image {
 				{prometheusModule, PrometheusVersion, "LICENSE", "LICENSE"},
 				{prometheusModule, PrometheusVersion, "NOTICE", "NOTICE"},
 			}},
+		{Name: "caddy", Tag: im.Proxy, Parent: "runtime", Recipe: "caddy",
+			Binaries:    []GoBinary{caddy},
+			ModuleFiles: []ModuleFile{{caddyModule, CaddyVersion, "LICENSE", "LICENSE"}}},
 		{Name: "worker", Tag: im.Worker, Parent: "runtime", Recipe: "worker",
 			Binaries: []GoBinary{{Name: "worker", Package: "./worker/cmd/worker"}},
 			Vars:     map[string]string{"Port": fmt.Sprint(stacks.PortWorkerAPI)}},

@@ -83,9 +83,11 @@ func Set() []Image {
 	uiServer := GoBinary{Name: "ui-server", Module: uiModule, Version: TemporalUIVersion, Package: uiModule + "/cmd/server"}
 	promLD := "-X " + promVersionPkg + ".Version=" + prometheusRelease() + " -X " + promVersionPkg + ".Branch=HEAD -X " + promVersionPkg + ".BuildUser=temporal-kit"
 	prom := GoBinary{Name: "prometheus", Module: prometheusModule, Version: PrometheusVersion, Package: prometheusModule + "/cmd/prometheus", LDFlags: promLD}
-	// caddy version reads its version from the binary's build info, which
-	// `go install module@version` records: no ldflags needed.
-	caddy := GoBinary{Name: "caddy", Module: caddyModule, Version: CaddyVersion, Package: caddyModule + "/cmd/caddy"}
+	// caddy version looks for Caddy among the build's dependencies, which a
+	// build of its own cmd/caddy has not (it is the main module): the
+	// version goes in as CustomVersion, as Caddy's docs say for such builds.
+	caddy := GoBinary{Name: "caddy", Module: caddyModule, Version: CaddyVersion, Package: caddyModule + "/cmd/caddy",
+		LDFlags: "-X " + caddyModule + ".CustomVersion=" + CaddyVersion}
 	promtool := GoBinary{Name: "promtool", Module: prometheusModule, Version: PrometheusVersion, Package: prometheusModule + "/cmd/promtool", LDFlags: promLD}
 
 	return []Image{

@@ -115,8 +115,10 @@ func TestDevStackFileDeploys(t *testing.T) {
 
 func TestProdStackFileSaysHetznerIsNotImplemented(t *testing.T) {
 	cfg := stackConfig(t, "prod")
+	cfg["adminCidrs"] = `["203.0.113.7/32"]` // required for target hetzner; the operator's own
+	cfg["sshPrivateKey"] = "set as a secret outside the file"
 	m := infratest.NewMocks()
-	infratest.SetConfig(t, cfg)
+	infratest.SetConfig(t, cfg, "sshPrivateKey")
 	err := infratest.Run("prod", m, infra.Program)
 	if !errors.Is(err, infra.ErrHetznerNotImplemented) {
 		t.Fatalf("prod stack: err = %v, want ErrHetznerNotImplemented", err)

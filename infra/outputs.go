@@ -34,6 +34,9 @@ type Outputs struct {
 	Containers pulumi.StringArrayOutput
 	// Jobs tells, per one-shot job, that it completed; it fails the update when one did not.
 	Jobs pulumi.StringMapOutput
+	// SSHTunnel is, for a remote host, the ssh command that forwards the
+	// published ports (bound to the server's 127.0.0.1) to this machine's.
+	SSHTunnel pulumi.StringInput
 }
 
 // Export registers the outputs on the stack.
@@ -50,6 +53,9 @@ func (o *Outputs) Export(ctx *pulumi.Context) {
 		ctx.Export("proxyUrl", pulumi.String(o.ProxyURL))
 		ctx.Export("proxyUser", pulumi.String(o.ProxyUser))
 		ctx.Export("proxyPassword", o.ProxyPassword)
+	}
+	if o.SSHTunnel != nil {
+		ctx.Export("sshTunnel", o.SSHTunnel)
 	}
 }
 

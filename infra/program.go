@@ -13,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/ampledata/temporal-kit/infra/render"
+	"github.com/ampledata/temporal-kit/infra/sshdeploy"
 	"github.com/ampledata/temporal-kit/stacks"
 )
 
@@ -53,12 +54,18 @@ func Deploy(ctx *pulumi.Context, o Options) (*Outputs, error) {
 	if err != nil {
 		return nil, err
 	}
+	// host is the remote server of an SSH target; nil is the local engine.
+	var host *sshdeploy.Target
 	switch cfg.Target {
 	case stacks.TargetLocal:
+	case stacks.TargetSSH:
+		if host, err = connectSSH(ctx, cfg); err != nil {
+			return nil, err
+		}
 	case stacks.TargetHetzner:
 		return nil, ErrHetznerNotImplemented
 	default:
-		return nil, fmt.Errorf("target %q: no renderer; set %s:target to local", cfg.Target, stacks.Namespace)
+		return nil, fmt.Errorf("target %q: no renderer; set %s:target to local or ssh", cfg.Target, stacks.Namespace)
 	}
 	def, err := stacks.Build(cfg)
 	if err != nil {
@@ -68,23 +75,44 @@ func Deploy(ctx *pulumi.Context, o Options) (*Outputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	images, err := hostImages(ctx, cfg, def, o)
+	images, err := hostImages(ctx, cfg, def, o, host)
 	if err != nil {
 		return nil, err
 	}
-	r, err := render.Render(ctx, def, render.Inputs{Secrets: secrets, Images: images, DockerEnv: jobDockerEnv(ctx)})
+	in := render.Inputs{Secrets: secrets, Images: images, Docker: render.LocalDocker(jobDockerEnv(ctx))}
+	if host != nil {
+		in.Docker, in.Opts = host.Docker, host.Opts
+	}
+	r, err := render.Render(ctx, def, in)
 	if err != nil {
 		return nil, err
 	}
-	return newOutputs(cfg, def, r, secrets), nil
+	out := newOutputs(cfg, def, r, secrets)
+	if host != nil {
+		out.SSHTunnel = tunnelCommand(cfg, host)
+	}
+	return out, nil
 }
 
 // hostImages puts the images on the Docker host. The official catalog pulls
-// the pinned upstream images and builds the worker from the repository; the
-// local catalog's images were built by kit-images and are used as they are.
-func hostImages(ctx *pulumi.Context, cfg stacks.Config, def stacks.Definition, o Options) (map[string]pulumi.StringInput, error) {
+// the pinned upstream images and builds the worker from the repository (on
+// a remote host: its engine pulls and builds); the local catalog's images
+// were built by kit-images on this machine and are used as they are, or
+// sent to a remote host's engine.
+func hostImages(ctx *pulumi.Context, cfg stacks.Config, def stacks.Definition, o Options, host *sshdeploy.Target) (map[string]pulumi.StringInput, error) {
+	var opts []pulumi.ResourceOption
+	if host != nil {
+		opts = host.Opts
+	}
 	if cfg.Catalog != stacks.CatalogOfficial {
-		return nil, nil
+		if host == nil {
+			return nil, nil
+		}
+		var refs []string
+		for _, svc := range def.Services {
+			refs = append(refs, svc.Image)
+		}
+		return host.Transfer(ctx, refs)
 	}
 	var pulls []string
 	for _, svc := range def.Services {
@@ -92,7 +120,7 @@ func hostImages(ctx *pulumi.Context, cfg stacks.Config, def stacks.Definition, o
 			pulls = append(pulls, svc.Image)
 		}
 	}
-	images, err := render.Pull(ctx, pulls)
+	images, err := render.Pull(ctx, pulls, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +137,7 @@ func hostImages(ctx *pulumi.Context, cfg stacks.Config, def stacks.Definition, o
 		Ref:        cfg.Images.Worker,
 		Context:    o.Root,
 		Dockerfile: dockerfile,
-	})
+	}, opts...)
 	if err != nil {
 		return nil, err
 	}

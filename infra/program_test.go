@@ -529,7 +529,7 @@ func TestJobsStartOnTheProvidersEngine(t *testing.T) {
 }
 
 func TestHetznerIsNotImplementedYet(t *testing.T) {
-	r := deploy(t, "prod", map[string]string{"target": "hetzner"}, nil, nil, "")
+	r := deploy(t, "prod", map[string]string{"target": "hetzner", "sshPrivateKey": "a key", "adminCidrs": `["203.0.113.7/32"]`}, []string{"sshPrivateKey"}, nil, "")
 	if !errors.Is(r.err, infra.ErrHetznerNotImplemented) {
 		t.Fatalf("err = %v, want ErrHetznerNotImplemented", r.err)
 	}

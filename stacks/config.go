@@ -33,6 +33,7 @@ type Target string
 const (
 	TargetLocal   Target = "local"   // the local Docker engine (dev)
 	TargetHetzner Target = "hetzner" // a Hetzner VPS provisioned by the stack (prod)
+	TargetSSH     Target = "ssh"     // an existing server's Docker engine, reached over SSH
 )
 
 // Postgres says which PostgreSQL the stack uses.
@@ -64,6 +65,9 @@ type Config struct {
 	MemoryMB    map[string]int
 	Worker      Worker
 	Proxy       Proxy
+	Hetzner     Hetzner
+	// SSH is how targets ssh and hetzner reach the server.
+	SSH SSH
 }
 
 // HostPorts are the host ports services are published on (0 = not published).
@@ -176,9 +180,9 @@ func (l *loader) load(stack string) Config {
 
 	c.Target = Target(l.str("target", string(TargetLocal)))
 	switch c.Target {
-	case TargetLocal, TargetHetzner:
+	case TargetLocal, TargetHetzner, TargetSSH:
 	default:
-		l.fail("target", "unknown target %q; use %q (local Docker engine) or %q (Hetzner VPS)", c.Target, TargetLocal, TargetHetzner)
+		l.fail("target", "unknown target %q; use %q (local Docker engine), %q (Hetzner VPS) or %q (your server's Docker engine over SSH)", c.Target, TargetLocal, TargetHetzner, TargetSSH)
 	}
 
 	c.Catalog = l.str("imageCatalog", CatalogOfficial)
@@ -254,6 +258,8 @@ func (l *loader) load(stack string) Config {
 	c.Proxy = loadProxy(l, c.HostPorts)
 
 	c.Worker = loadWorker(l)
+	c.Hetzner = loadHetzner(l, c.Target)
+	c.SSH = loadSSH(l, c.Target)
 
 	c.MemoryMB = map[string]int{}
 	for k, v := range defaultMemoryMB {

@@ -40,6 +40,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 func TestLoadConfigOverrides(t *testing.T) {
 	c, err := LoadConfig("prod", MapSource{
 		"target":             "hetzner",
+		"sshPrivateKey":      "[secret]",
 		"imageCatalog":       "local",
 		"images":             `{"temporalUI":"registry.example.com:5000/mirror/ui:2.42.1"}`,
 		"historyShards":      "512",
@@ -48,6 +49,7 @@ func TestLoadConfigOverrides(t *testing.T) {
 		"postgresPassword":   "s3cret",
 		"hostPorts":          `{"temporal":17233,"ui":0}`,
 		"memoryMB":           `{"temporal":2048}`,
+		"adminCidrs":         `["203.0.113.7/32"]`,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -125,19 +125,43 @@ type State struct {
 // Name is the resource name: the last part of the URN.
 func (s Step) Name() string { return s.URN[strings.LastIndex(s.URN, "::")+2:] }
 
+// changes is false for reads of the engine's state (refresh) and for the
+// stack resource itself (its outputs are not diffed).
+func (s Step) changes() bool {
+	return s.Op != "same" && s.Op != "refresh" && !strings.Contains(s.URN, "::pulumi:pulumi:Stack::")
+}
+
 // Changes are the steps that do something, as "op name", sorted. Reads
 // of the engine's state (refresh: Pulumi.yaml refreshes before every up)
 // and the stack resource itself (its outputs are not diffed) are left out.
 func (p Plan) Changes() []string {
 	var out []string
 	for _, s := range p.Steps {
-		if s.Op == "same" || s.Op == "refresh" || strings.Contains(s.URN, "::pulumi:pulumi:Stack::") {
+		if !s.changes() {
 			continue
 		}
 		out = append(out, s.Op+" "+s.Name())
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Reasons says, per changing step, which properties differ: what a failed
+// "no changes" check must show to be understood from a CI log alone.
+func (p Plan) Reasons() string {
+	var out []string
+	for _, s := range p.Steps {
+		if !s.changes() {
+			continue
+		}
+		keys := make([]string, 0, len(s.DetailedDiff))
+		for k := range s.DetailedDiff {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		out = append(out, fmt.Sprintf("%s %s: diffReasons %v, detailedDiff %v", s.Op, s.Name(), s.DiffReasons, keys))
+	}
+	return strings.Join(out, "; ")
 }
 
 // Preview runs `pulumi preview --json` and parses its plan.

@@ -250,11 +250,32 @@ func (r *ring) cleanup() {
 	}
 }
 
+// dumpLogs shows why a failed ring failed: one line of states, then the log
+// tail of only the containers that are not fine (running and healthy, or a
+// job that exited 0), so the test's own error stays near the end of CI's
+// excerpt instead of being pushed out by healthy containers' logs.
 func (r *ring) dumpLogs(ctx context.Context) {
 	def := r.definition()
+	var states []string
+	var bad []string
 	for _, s := range def.Services {
-		out, _ := exec.CommandContext(ctx, "docker", "logs", "--tail", "30", def.ContainerName(s.Name)).CombinedOutput()
-		r.t.Logf("--- %s: last log lines ---\n%s", s.Name, out)
+		name := def.ContainerName(s.Name)
+		out, err := exec.CommandContext(ctx, "docker", "inspect", "-f",
+			"{{.State.Status}} {{.State.ExitCode}} {{if .State.Health}}{{.State.Health.Status}}{{end}}", name).Output()
+		state := strings.TrimSpace(string(out))
+		if err != nil {
+			state = "absent"
+		}
+		states = append(states, s.Name+"="+state)
+		if state == "running 0 healthy" || state == "running 0" || state == "exited 0" {
+			continue
+		}
+		bad = append(bad, name)
+	}
+	r.t.Logf("container states: %s", strings.Join(states, ", "))
+	for _, name := range bad {
+		out, _ := exec.CommandContext(ctx, "docker", "logs", "--tail", "15", name).CombinedOutput()
+		r.t.Logf("--- %s: last log lines ---\n%s", name, out)
 	}
 }
 
@@ -340,7 +361,7 @@ func runJob(t *testing.T, ctx context.Context, o outputs) string {
 func mustNoChanges(t *testing.T, what string, p Plan) {
 	t.Helper()
 	if ch := p.Changes(); len(ch) != 0 {
-		t.Errorf("%s: %d changes, want none: %v", what, len(ch), ch)
+		t.Errorf("%s: %d changes, want none: %v; why: %s", what, len(ch), ch, p.Reasons())
 	}
 }
 

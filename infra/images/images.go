@@ -21,6 +21,9 @@ const (
 	RuntimeBase       = "temporal-kit-local/runtime:bookworm"
 	FixtureServer     = "temporal-kit-local/fixture-server:dev"
 	FixtureServerPort = 8080
+	// SimulatedVPS is a Debian server in a container (sshd, Docker,
+	// cloud-init): the SSH deploy's test target (infra/vpsring).
+	SimulatedVPS = "temporal-kit-local/simulated-vps:bookworm"
 )
 
 // InputsLabel carries the hash of an image's inputs; an image whose label
@@ -123,6 +126,7 @@ func Set() []Image {
 		{Name: "fixture-server", Tag: FixtureServer, Parent: "runtime", Recipe: "fixture-server",
 			Binaries: []GoBinary{{Name: "fixture-server", Package: "./worker/cmd/fixture-server"}},
 			Vars:     map[string]string{"Port": fmt.Sprint(FixtureServerPort)}},
+		{Name: "vps", Tag: SimulatedVPS, Parent: "runtime", Recipe: "vps"},
 	}
 }
 

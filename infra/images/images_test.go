@@ -130,6 +130,7 @@ func TestRecipesRenderWithTheirContract(t *testing.T) {
 			"EXPOSE": "80 443 443/udp 2019", "ENV": "XDG_CONFIG_HOME=/config XDG_DATA_HOME=/data"},
 		"worker":         {"ENTRYPOINT": `["/usr/local/bin/worker"]`, "USER": "worker", "EXPOSE": "8000", "STOPSIGNAL": "SIGTERM"},
 		"fixture-server": {"ENTRYPOINT": `["/usr/local/bin/fixture-server"]`, "USER": "fixture", "EXPOSE": "8080"},
+		"vps":            {"ENTRYPOINT": `["/usr/local/sbin/vps-init.sh"]`, "EXPOSE": "22", "VOLUME": "/var/lib/docker", "STOPSIGNAL": "SIGTERM"},
 	}
 	for _, im := range Set() {
 		if im.Parent == "" {

@@ -28,6 +28,7 @@ const (
 	TypeImage          = "docker:index/image:Image"
 	TypeRandomPassword = "random:index/randomPassword:RandomPassword"
 	TypeCommand        = "command:local:Command"
+	TypeDockerProvider = "pulumi:providers:docker"
 )
 
 // JobRunSuffix names the command that runs a one-shot job: "<job>-run".
@@ -41,6 +42,9 @@ type Resource struct {
 	Deps []string
 	// RetainOnDelete: `pulumi destroy` leaves the resource in place.
 	RetainOnDelete bool
+	// Provider is the explicit provider's reference ("urn::id"); empty for
+	// the default provider.
+	Provider string
 }
 
 // Key is "type name", the form resource lists are compared in.
@@ -77,7 +81,7 @@ func BuiltID(name string) string { return "sha256:built-" + name }
 // NewResource records the registration and returns the inputs as state, plus
 // the outputs a real provider would compute.
 func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
-	r := Resource{Type: args.TypeToken, Name: args.Name, Inputs: args.Inputs}
+	r := Resource{Type: args.TypeToken, Name: args.Name, Inputs: args.Inputs, Provider: args.Provider}
 	if rpc := args.RegisterRPC; rpc != nil {
 		r.Deps = append(r.Deps, rpc.GetDependencies()...)
 		r.RetainOnDelete = rpc.GetRetainOnDelete()
@@ -102,11 +106,15 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		state["stdout"] = resource.NewProperty(JobOutput(job))
 		state["stderr"] = resource.NewProperty("")
 	}
+	id := args.Name + "-id"
+	if hid, ok := hcloudState(args, state); ok {
+		id = hid
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r.URN = URN(m.stack, args.TypeToken, args.Name)
 	m.resources = append(m.resources, r)
-	return args.Name + "-id", state, nil
+	return id, state, nil
 }
 
 // Call answers provider functions; the kit calls none.

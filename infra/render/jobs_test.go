@@ -20,7 +20,7 @@ func runScript(t *testing.T, lines, code int) (string, error) {
 	if err := os.WriteFile(filepath.Join(bin, "docker"), []byte(fake), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("/bin/sh", "-c", runJobScript)
+	cmd := exec.Command("/bin/sh", "-c", fmt.Sprintf(runJobScript, DockerCLI{}.command()))
 	cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"),
 		"KIT_JOB=job", "KIT_JOB_CONTAINER=temporal-kit-x-job", fmt.Sprintf("KIT_JOB_LOG_LINES=%d", jobLogLines))
 	out, err := cmd.CombinedOutput()

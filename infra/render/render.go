@@ -27,9 +27,10 @@ type Inputs struct {
 	Images map[string]pulumi.StringInput
 	// Opts go on every resource, e.g. the docker provider of a remote host.
 	Opts []pulumi.ResourceOption
-	// DockerEnv is the docker CLI's environment that reaches the same host
-	// (DOCKER_HOST for a remote one); jobs are started through it.
-	DockerEnv map[string]string
+	// Docker is how a shell command reaches the same host's docker CLI;
+	// jobs are started through it. The zero value is the local CLI with
+	// the environment it inherits.
+	Docker DockerCLI
 }
 
 // Rendered are the resources of one rendered Definition.
@@ -120,7 +121,7 @@ func Render(ctx *pulumi.Context, def stacks.Definition, in Inputs) (*Rendered, e
 		}
 		r.Containers[svc.Name] = c
 		if svc.Kind == stacks.OneShot {
-			cmd, err := runJob(ctx, svc.Name, def.ContainerName(svc.Name), c, in.DockerEnv, in.Opts...)
+			cmd, err := runJob(ctx, svc.Name, def.ContainerName(svc.Name), c, in.Docker, in.Opts...)
 			if err != nil {
 				return nil, err
 			}

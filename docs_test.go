@@ -94,8 +94,8 @@ func TestREADMEObjectDefaultsLoad(t *testing.T) {
 			images[m[1]] = "registry.example.com/mirror/" + strings.ToLower(m[1]) + ":1.0"
 		}
 	}
-	if len(images) != 6 {
-		t.Errorf("README names %d images, want 6: %v", len(images), images)
+	if len(images) != 7 {
+		t.Errorf("README names %d images, want 7: %v", len(images), images)
 	}
 	mustLoad(t, "images", images)
 }

@@ -17,7 +17,7 @@ import (
 const Internal = "internal"
 
 // Outputs are the stack outputs: where things are and how to reach them.
-// None holds a secret.
+// Only ProxyPassword holds a secret, as a secret Output.
 type Outputs struct {
 	TemporalAddress string
 	UIURL           string
@@ -25,6 +25,11 @@ type Outputs struct {
 	Postgres        string
 	Namespace       string
 	HowToReach      string
+	// ProxyURL is the public HTTPS address of the UI behind the proxy, and
+	// ProxyUser and ProxyPassword its login; all empty without a domain.
+	ProxyURL      string
+	ProxyUser     string
+	ProxyPassword pulumi.StringOutput
 	// Containers are the container names in start order.
 	Containers pulumi.StringArrayOutput
 	// Jobs tells, per one-shot job, that it completed; it fails the update when one did not.
@@ -47,6 +52,11 @@ func (o *Outputs) Export(ctx *pulumi.Context) {
 	ctx.Export("containers", o.Containers)
 	ctx.Export("jobs", o.Jobs)
 	ctx.Export("howToReach", pulumi.String(o.HowToReach))
+	if o.ProxyURL != "" {
+		ctx.Export("proxyUrl", pulumi.String(o.ProxyURL))
+		ctx.Export("proxyUser", pulumi.String(o.ProxyUser))
+		ctx.Export("proxyPassword", o.ProxyPassword)
+	}
 	if o.SSHTunnel != nil {
 		ctx.Export("sshTunnel", o.SSHTunnel)
 	}
@@ -56,7 +66,9 @@ func (o *Outputs) Export(ctx *pulumi.Context) {
 	}
 }
 
-func newOutputs(cfg stacks.Config, def stacks.Definition, r *render.Rendered) *Outputs {
+// newOutputs collects the outputs; secrets are the Definition's resolved
+// secrets (the proxy's password is read from there, still secret).
+func newOutputs(cfg stacks.Config, def stacks.Definition, r *render.Rendered, secrets map[string]pulumi.StringOutput) *Outputs {
 	o := &Outputs{
 		TemporalAddress: published(cfg, cfg.HostPorts.Temporal, ""),
 		UIURL:           uiURL(cfg),
@@ -74,6 +86,11 @@ func newOutputs(cfg stacks.Config, def stacks.Definition, r *render.Rendered) *O
 		jobs[j] = status
 	}
 	o.Jobs = jobs.ToStringMapOutput()
+	if _, ok := def.Service(stacks.ServiceProxy); ok {
+		o.ProxyURL = cfg.Proxy.URL()
+		o.ProxyUser = cfg.Proxy.User
+		o.ProxyPassword = pulumi.ToSecret(secrets[stacks.SecretProxyPassword]).(pulumi.StringOutput)
+	}
 	o.HowToReach = howToReach(o, def)
 	return o
 }
@@ -113,6 +130,9 @@ func postgresAddress(cfg stacks.Config) string {
 
 func howToReach(o *Outputs, def stacks.Definition) string {
 	var b strings.Builder
+	if o.ProxyURL != "" {
+		fmt.Fprintf(&b, "Temporal UI (public, HTTPS and basic auth): %s (user %s; password: pulumi stack output proxyPassword --show-secrets)\n", o.ProxyURL, o.ProxyUser)
+	}
 	if o.UIURL != Internal {
 		fmt.Fprintf(&b, "Temporal UI: %s\n", o.UIURL)
 	} else {

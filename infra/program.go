@@ -86,7 +86,7 @@ func Deploy(ctx *pulumi.Context, o Options) (*Outputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := newOutputs(cfg, def, r)
+	out := newOutputs(cfg, def, r, secrets)
 	if host != nil {
 		out.SSHTunnel = tunnelCommand(cfg, host)
 	}

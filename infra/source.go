@@ -14,7 +14,7 @@ import (
 
 // secretKeys are the config keys whose values are secrets: they must be
 // stored as Pulumi secrets and are only ever read as secret Outputs.
-var secretKeys = []string{"postgresPassword", "serpApiKey", "sshPrivateKey"}
+var secretKeys = []string{"postgresPassword", "serpApiKey", "sshPrivateKey", "proxyPassword"}
 
 func isSecretKey(key string) bool {
 	for _, k := range secretKeys {

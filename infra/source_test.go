@@ -41,7 +41,8 @@ func TestConfigSourceHidesSecretValues(t *testing.T) {
 
 // Every config key the Definition reads a secret from must be handled as one here.
 func TestSecretKeysCoverTheDefinition(t *testing.T) {
-	c, err := stacks.LoadConfig("dev", stacks.MapSource{"postgresHost": "db", "postgresPassword": "x", "serpApiKey": "y"})
+	c, err := stacks.LoadConfig("dev", stacks.MapSource{"postgresHost": "db", "postgresPassword": "x", "serpApiKey": "y",
+		"domain": "kit.example.com", "acmeEmail": "ops@example.com", "proxyPassword": "z"})
 	if err != nil {
 		t.Fatal(err)
 	}

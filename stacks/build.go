@@ -63,6 +63,13 @@ func Build(c Config) (Definition, error) {
 	if c.Worker.SerpKeySet {
 		d.Secrets = append(d.Secrets, Secret{Name: SecretSerpAPIKey, ConfigKey: "serpApiKey"})
 	}
+	if c.Proxy.Enabled() {
+		proxySecret := Secret{Name: SecretProxyPassword, Length: 32}
+		if c.Proxy.PasswordSet {
+			proxySecret.ConfigKey = "proxyPassword"
+		}
+		d.Secrets = append(d.Secrets, proxySecret)
+	}
 
 	d.Volumes = append(d.Volumes, Volume{Name: VolumeSecrets, Discard: true})
 	for _, sec := range d.Secrets {
@@ -85,6 +92,10 @@ func Build(c Config) (Definition, error) {
 		adminTools(c),
 		readsSecrets(worker(c, pgHost, pgDep)),
 	)
+	if c.Proxy.Enabled() {
+		d.Volumes = append(d.Volumes, Volume{Name: VolumeProxyData})
+		d.Services = append(d.Services, readsSecrets(proxy(c)))
+	}
 	for i := range d.Services {
 		applyDefaults(c, &d.Services[i])
 	}
@@ -243,7 +254,7 @@ func ui(c Config) Service {
 		Env: []EnvVar{
 			{Name: "TEMPORAL_ADDRESS", Value: temporalAddress()},
 			{Name: "TEMPORAL_UI_PORT", Value: strconv.Itoa(PortUI)},
-			{Name: "TEMPORAL_CORS_ORIGINS", Value: "http://localhost:" + strconv.Itoa(hostOr(c.HostPorts.UI, PortUI))},
+			{Name: "TEMPORAL_CORS_ORIGINS", Value: uiOrigins(c)},
 			{Name: "TEMPORAL_DEFAULT_NAMESPACE", Value: c.Namespace},
 		},
 		Ports: publish(c, "http", PortUI, c.HostPorts.UI),
@@ -269,6 +280,16 @@ func adminTools(c Config) Service {
 		},
 		DependsOn: []Dependency{{Service: ServiceTemporal, Condition: Healthy}},
 	}
+}
+
+// uiOrigins are the origins a browser reaches the UI from: the published
+// port (or an SSH tunnel to it) and, with a domain, the proxy.
+func uiOrigins(c Config) string {
+	origins := "http://localhost:" + strconv.Itoa(hostOr(c.HostPorts.UI, PortUI))
+	if c.Proxy.Enabled() {
+		origins += ",https://" + c.Proxy.Domain
+	}
+	return origins
 }
 
 func hostOr(host, def int) int {

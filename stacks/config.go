@@ -64,6 +64,7 @@ type Config struct {
 	HostPorts   HostPorts
 	MemoryMB    map[string]int
 	Worker      Worker
+	Proxy       Proxy
 	Hetzner     Hetzner
 	// SSH is how targets ssh and hetzner reach the server.
 	SSH SSH
@@ -86,6 +87,7 @@ var defaultMemoryMB = map[string]int{
 	ServiceUI:         256,
 	ServiceAdminTools: 256,
 	ServiceWorker:     512,
+	ServiceProxy:      128,
 }
 
 // ConfigError lists every problem of a stack config, each naming its key and fix.
@@ -253,6 +255,7 @@ func (l *loader) load(stack string) Config {
 	c.HostPorts = HostPorts{Temporal: 7233, UI: 8080, Worker: PortWorkerAPI}
 	l.object("hostPorts", &c.HostPorts)
 	checkHostPorts(l, c.HostPorts)
+	c.Proxy = loadProxy(l, c.HostPorts)
 
 	c.Worker = loadWorker(l)
 	c.Hetzner = loadHetzner(l, c.Target)

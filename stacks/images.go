@@ -22,6 +22,7 @@ type Images struct {
 	TemporalUI         string `json:"temporalUI,omitempty"`
 	Prometheus         string `json:"prometheus,omitempty"`
 	Worker             string `json:"worker,omitempty"`
+	Proxy              string `json:"proxy,omitempty"`
 }
 
 // Catalogs are the known image sets. Versions move together: the local set
@@ -34,6 +35,7 @@ var Catalogs = map[string]Images{
 		TemporalUI:         "temporalio/ui:2.42.1",
 		Prometheus:         "prom/prometheus:v3.16.0",
 		Worker:             "temporal-kit/worker:dev",
+		Proxy:              "caddy:2.11.9",
 	},
 	CatalogLocal: {
 		Postgres:           "temporal-kit-local/postgresql:15",
@@ -42,6 +44,7 @@ var Catalogs = map[string]Images{
 		TemporalUI:         "temporal-kit-local/temporal-ui:2.42.1",
 		Prometheus:         "temporal-kit-local/prometheus:3.16.0",
 		Worker:             "temporal-kit-local/worker:dev",
+		Proxy:              "temporal-kit-local/caddy:2.11.9",
 	},
 }
 
@@ -60,6 +63,7 @@ func (im Images) With(o Images) Images {
 		TemporalUI:         pick(im.TemporalUI, o.TemporalUI),
 		Prometheus:         pick(im.Prometheus, o.Prometheus),
 		Worker:             pick(im.Worker, o.Worker),
+		Proxy:              pick(im.Proxy, o.Proxy),
 	}
 }
 
@@ -73,6 +77,7 @@ func (im Images) fields() []imageField {
 		{"temporalUI", im.TemporalUI},
 		{"prometheus", im.Prometheus},
 		{"worker", im.Worker},
+		{"proxy", im.Proxy},
 	}
 }
 

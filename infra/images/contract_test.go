@@ -201,6 +201,10 @@ func TestImageContracts(t *testing.T) {
 		t.Parallel()
 		testFixtureServer(t, ctx)
 	})
+	t.Run("caddy", func(t *testing.T) {
+		t.Parallel()
+		testCaddy(t, ctx)
+	})
 }
 
 // PostgreSQL as the Definition runs it (stacktest: its env, volume, health
@@ -445,5 +449,82 @@ func testFixtureServer(t *testing.T, ctx context.Context) {
 	})
 	if _, err := docker(ctx, "exec", id, "wget", "-q", "-O", "/dev/null", fmt.Sprintf("http://127.0.0.1:%d/healthz", FixtureServerPort)); err != nil {
 		t.Errorf("health check with the image's wget: %v", err)
+	}
+}
+
+// Caddy: the pinned version with the modules the proxy uses, the official
+// default command serving its default Caddyfile, the Caddyfiles the
+// Definition renders accepted by Caddy itself, and the proxy's start script
+// refusing a password that caddy hash-password would cut.
+func testCaddy(t *testing.T, ctx context.Context) {
+	image := tagOf("caddy")
+	if u := userOf(t, ctx, image); u != "root" {
+		t.Errorf("runs as %q, want root (as the official image)", u)
+	}
+	if out := runOnce(t, ctx, image, "caddy", "version"); !strings.HasPrefix(strings.TrimSpace(out), CaddyVersion) {
+		t.Errorf("caddy version: %q, want %s", out, CaddyVersion)
+	}
+	mods := runOnce(t, ctx, image, "caddy", "list-modules")
+	for _, m := range []string{"http.authentication.providers.http_basic", "http.handlers.reverse_proxy", "tls.issuance.acme", "tls.issuance.internal"} {
+		if !strings.Contains(mods, m+"\n") {
+			t.Errorf("module %s missing from caddy list-modules", m)
+		}
+	}
+	if env := runOnce(t, ctx, image, "sh", "-c", "echo $XDG_CONFIG_HOME $XDG_DATA_HOME; pwd"); env != "/config /data\n/srv\n" {
+		t.Errorf("XDG dirs and workdir: %q", env)
+	}
+
+	id := start(t, ctx, "-p", "127.0.0.1::80", image)
+	addr := hostPort(t, ctx, id, 80)
+	eventually(t, 20*time.Second, "default Caddyfile on :80", func() error {
+		code, body, err := httpGet("http://" + addr + "/")
+		if err != nil || code != 200 || !strings.Contains(body, "Caddy") {
+			return fmt.Errorf("%d %v %.200s", code, err, body)
+		}
+		return nil
+	})
+
+	for _, src := range []stacks.MapSource{
+		{"imageCatalog": stacks.CatalogLocal, "domain": "kit.example.com", "acmeEmail": "ops@example.com"},
+		{"imageCatalog": stacks.CatalogLocal, "domain": "kit.test", "proxyTLS": stacks.ProxyTLSInternal, "proxyUser": "ops.team"},
+	} {
+		cfg, err := stacks.LoadConfig("prod", src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		def, err := stacks.Build(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc, _ := def.Service(stacks.ServiceProxy)
+		var caddyfile string
+		for _, f := range svc.Files {
+			if f.Path == stacks.CaddyfilePath {
+				caddyfile = f.Content
+			}
+		}
+		out, err := docker(ctx, "run", "--rm", "--label", "temporal-kit.images-test=1", "-e", "CADDYFILE="+caddyfile, image, "sh", "-c",
+			`printf '%s' "$CADDYFILE" >/tmp/Caddyfile && KIT_PROXY_PASSWORD_HASH=$(echo pw | caddy hash-password) && export KIT_PROXY_PASSWORD_HASH && caddy validate --config /tmp/Caddyfile --adapter caddyfile`)
+		if err != nil || !strings.Contains(out, "Valid configuration") {
+			t.Errorf("Caddy refuses the Definition's Caddyfile (%v): %v\n%s\n%s", src, err, caddyfile, lastLines(out, 15))
+		}
+	}
+
+	script := "/tmp/proxy-start.sh"
+	cfg, _ := stacks.LoadConfig("prod", stacks.MapSource{"imageCatalog": stacks.CatalogLocal, "domain": "kit.test", "proxyTLS": stacks.ProxyTLSInternal})
+	pdef, _ := stacks.Build(cfg)
+	svc, _ := pdef.Service(stacks.ServiceProxy)
+	var startScript string
+	for _, f := range svc.Files {
+		if strings.HasSuffix(f.Path, "/proxy-start.sh") {
+			startScript = f.Content
+		}
+	}
+	for name, pw := range map[string]string{"two lines": `printf 'first\nsecond'`, "73 bytes": "printf '%073d' 0", "empty": "true"} {
+		out, err := docker(ctx, "run", "--rm", "--label", "temporal-kit.images-test=1", "-e", "SCRIPT="+startScript, image, "sh", "-c",
+			`printf '%s' "$SCRIPT" >`+script+` && (`+pw+`) >/tmp/pw && KIT_PROXY_PASSWORD_FILE=/tmp/pw sh `+script)
+		if err == nil || !strings.Contains(out, "one line of at most 72 bytes") {
+			t.Errorf("start script with a %s password: want a refusal, got %v\n%s", name, err, lastLines(out, 5))
+		}
 	}
 }

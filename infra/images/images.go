@@ -36,6 +36,7 @@ const (
 	TemporalCLIVersion    = "v1.5.1"
 	TemporalUIVersion     = "v2.42.1"
 	PrometheusVersion     = "v0.316.0" // Prometheus 3.16.0: the module tags v0.<major><minor>.<patch>
+	CaddyVersion          = "v2.11.9"
 	PostgresMajor         = "15"
 	DebianSuite           = "bookworm"
 )
@@ -72,6 +73,7 @@ const (
 	uiModule         = "github.com/temporalio/ui-server/v2"
 	prometheusModule = "github.com/prometheus/prometheus"
 	promVersionPkg   = "github.com/prometheus/common/version"
+	caddyModule      = "github.com/caddyserver/caddy/v2"
 )
 
 // Set is the whole image set, parents before children.
@@ -84,6 +86,11 @@ func Set() []Image {
 	uiServer := GoBinary{Name: "ui-server", Module: uiModule, Version: TemporalUIVersion, Package: uiModule + "/cmd/server"}
 	promLD := "-X " + promVersionPkg + ".Version=" + prometheusRelease() + " -X " + promVersionPkg + ".Branch=HEAD -X " + promVersionPkg + ".BuildUser=temporal-kit"
 	prom := GoBinary{Name: "prometheus", Module: prometheusModule, Version: PrometheusVersion, Package: prometheusModule + "/cmd/prometheus", LDFlags: promLD}
+	// caddy version looks for Caddy among the build's dependencies, which a
+	// build of its own cmd/caddy has not (it is the main module): the
+	// version goes in as CustomVersion, as Caddy's docs say for such builds.
+	caddy := GoBinary{Name: "caddy", Module: caddyModule, Version: CaddyVersion, Package: caddyModule + "/cmd/caddy",
+		LDFlags: "-X " + caddyModule + ".CustomVersion=" + CaddyVersion}
 	promtool := GoBinary{Name: "promtool", Module: prometheusModule, Version: PrometheusVersion, Package: prometheusModule + "/cmd/promtool", LDFlags: promLD}
 
 	return []Image{
@@ -110,6 +117,9 @@ func Set() []Image {
 				{prometheusModule, PrometheusVersion, "LICENSE", "LICENSE"},
 				{prometheusModule, PrometheusVersion, "NOTICE", "NOTICE"},
 			}},
+		{Name: "caddy", Tag: im.Proxy, Parent: "runtime", Recipe: "caddy",
+			Binaries:    []GoBinary{caddy},
+			ModuleFiles: []ModuleFile{{caddyModule, CaddyVersion, "LICENSE", "LICENSE"}}},
 		{Name: "worker", Tag: im.Worker, Parent: "runtime", Recipe: "worker",
 			Binaries: []GoBinary{{Name: "worker", Package: "./worker/cmd/worker"}},
 			Vars:     map[string]string{"Port": fmt.Sprint(stacks.PortWorkerAPI)}},

@@ -16,7 +16,7 @@ import (
 // changed in stacks cannot leave an image unbuilt.
 func TestSetCoversLocalCatalog(t *testing.T) {
 	im := stacks.Catalogs[stacks.CatalogLocal]
-	want := []string{im.Postgres, im.TemporalServer, im.TemporalAdminTools, im.TemporalUI, im.Prometheus, im.Worker}
+	want := []string{im.Postgres, im.TemporalServer, im.TemporalAdminTools, im.TemporalUI, im.Prometheus, im.Worker, im.Proxy}
 	tags := map[string]string{}
 	seen := map[string]bool{}
 	for _, img := range Set() {
@@ -49,6 +49,7 @@ func TestPinnedVersionsMatchCatalogs(t *testing.T) {
 			{c.TemporalAdminTools, strings.TrimPrefix(TemporalServerVersion, "v")},
 			{c.TemporalUI, strings.TrimPrefix(TemporalUIVersion, "v")},
 			{c.Prometheus, prometheusRelease()},
+			{c.Proxy, strings.TrimPrefix(CaddyVersion, "v")},
 		}
 		for _, ch := range checks {
 			if got := strings.TrimPrefix(tagVersion(ch.ref), "v"); got != ch.want {
@@ -125,6 +126,8 @@ func TestRecipesRenderWithTheirContract(t *testing.T) {
 		"temporal-ui":          {"ENTRYPOINT": `["./start-ui-server.sh"]`, "USER": "temporal", "WORKDIR": "/home/ui-server", "EXPOSE": "8080"},
 		"prometheus": {"ENTRYPOINT": `["/bin/prometheus"]`, "CMD": `["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]`,
 			"USER": "nobody", "WORKDIR": "/prometheus", "EXPOSE": "9090"},
+		"caddy": {"CMD": `["caddy", "run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"]`, "WORKDIR": "/srv",
+			"EXPOSE": "80 443 443/udp 2019", "ENV": "XDG_CONFIG_HOME=/config XDG_DATA_HOME=/data"},
 		"worker":         {"ENTRYPOINT": `["/usr/local/bin/worker"]`, "USER": "worker", "EXPOSE": "8000", "STOPSIGNAL": "SIGTERM"},
 		"fixture-server": {"ENTRYPOINT": `["/usr/local/bin/fixture-server"]`, "USER": "fixture", "EXPOSE": "8080"},
 		"vps":            {"ENTRYPOINT": `["/usr/local/sbin/vps-init.sh"]`, "EXPOSE": "22", "VOLUME": "/var/lib/docker", "STOPSIGNAL": "SIGTERM"},

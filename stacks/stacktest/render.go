@@ -23,9 +23,15 @@ const (
 	jobTimeout    = 5 * time.Minute
 )
 
+// placeholderPort is the container port (discard) a service without ports
+// exposes under PublishAsDefined; nothing listens there.
+const placeholderPort = 9
+
 // request renders one Service as a testcontainers request. Every container
 // port is published on 127.0.0.1 with an ephemeral host port, so tests can
-// reach even the ports the Definition keeps on the Docker network.
+// reach even the ports the Definition keeps on the Docker network; with
+// PublishAsDefined the Definition's published ports go on their HostIP
+// instead (the host port stays ephemeral).
 func (s *Stack) request(svc stacks.Service, name string) (testcontainers.GenericContainerRequest, error) {
 	env, err := stacks.ResolveEnvMap(svc, s.secrets)
 	if err != nil {
@@ -36,7 +42,23 @@ func (s *Stack) request(svc stacks.Service, name string) (testcontainers.Generic
 	bindings := network.PortMap{}
 	loopback := netip.MustParseAddr("127.0.0.1")
 	for _, p := range svc.Ports {
+		hostIP := loopback
+		if s.asDefined && p.Host != 0 {
+			ip, err := netip.ParseAddr(p.HostIP)
+			if err != nil {
+				return testcontainers.GenericContainerRequest{}, fmt.Errorf("service %s: port %s: host IP %q: %w", svc.Name, p.Name, p.HostIP, err)
+			}
+			hostIP = ip
+		}
 		spec := strconv.Itoa(p.Container) + "/tcp"
+		exposed = append(exposed, spec)
+		bindings[network.MustParsePort(spec)] = []network.PortBinding{{HostIP: hostIP, HostPort: "0"}}
+	}
+	if len(exposed) == 0 && s.asDefined {
+		// testcontainers publishes every port the image EXPOSEs, on every
+		// interface, when a request exposes none: a placeholder on the
+		// loopback keeps the host's interfaces as the Definition has them.
+		spec := strconv.Itoa(placeholderPort) + "/tcp"
 		exposed = append(exposed, spec)
 		bindings[network.MustParsePort(spec)] = []network.PortBinding{{HostIP: loopback, HostPort: "0"}}
 	}

@@ -38,12 +38,15 @@ type Stack struct {
 	containers map[string]*testcontainers.DockerContainer
 	started    map[string]time.Duration // time from stack start until healthy/complete
 	reruns     int
+	// asDefined publishes ports as the Definition does (PublishAsDefined).
+	asDefined bool
 }
 
 type options struct {
-	only    []string
-	extra   []stacks.Service
-	secrets map[string]string
+	only      []string
+	extra     []stacks.Service
+	secrets   map[string]string
+	asDefined bool
 }
 
 // Option adjusts StartStack.
@@ -58,6 +61,16 @@ func Only(services ...string) Option {
 // before rendering; they are plain stacks.Service values like the rest.
 func With(services ...stacks.Service) Option {
 	return func(o *options) { o.extra = append(o.extra, services...) }
+}
+
+// PublishAsDefined publishes the ports the Definition publishes (Port.Host
+// set) on the interface it names (Port.HostIP), though on an ephemeral host
+// port so that stacks sharing an engine never collide; the other ports stay
+// on the loopback, where tests reach them. So the host's non-loopback
+// interfaces see what a deploy exposes, and tests of it use this. By
+// default every container port is published on the loopback.
+func PublishAsDefined() Option {
+	return func(o *options) { o.asDefined = true }
 }
 
 // WithSecret fixes a secret's value instead of generating one.
@@ -101,6 +114,7 @@ func StartStack(ctx context.Context, def stacks.Definition, opts ...Option) (*St
 		volumes:    map[string]bool{},
 		containers: map[string]*testcontainers.DockerContainer{},
 		started:    map[string]time.Duration{},
+		asDefined:  o.asDefined,
 	}
 	for _, sec := range def.Secrets {
 		if v, ok := o.secrets[sec.Name]; ok {

@@ -187,3 +187,43 @@ func mustBase64(t *testing.T, s string) []byte {
 	}
 	return b
 }
+
+// With a domain the proxy serves it: the firewall opens 80 and 443, and the
+// proxy is the one container published beyond the server's loopback.
+func TestHetznerTargetWithADomainOpensTheWebToTheProxyOnly(t *testing.T) {
+	cfg, secret, _ := prodConfig(t)
+	cfg["domain"] = "temporal.example.com"
+	cfg["acmeEmail"] = "ops@example.com"
+	r := deploy(t, "prod", cfg, secret, nil, "")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	fw, ok := r.m.Find(infratest.TypeHcloudFirewall, hetzner.NameFirewall)
+	if !ok {
+		t.Fatal("no firewall")
+	}
+	open := map[string]bool{}
+	for _, rule := range fw.Inputs["rules"].ArrayValue() {
+		if p := rule.ObjectValue()["port"]; p.IsString() {
+			open[p.StringValue()] = true
+		}
+	}
+	if !open["80"] || !open["443"] || !open["22"] {
+		t.Errorf("firewall ports %v, want 22, 80 and 443", open)
+	}
+	for name, c := range r.m.Of(infratest.TypeContainer) {
+		ports := c.Inputs["ports"]
+		if !ports.IsArray() {
+			continue
+		}
+		for _, p := range ports.ArrayValue() {
+			ip := p.ObjectValue()["ip"].StringValue()
+			if ip != "127.0.0.1" && name != "proxy" {
+				t.Errorf("%s publishes port %v on %q", name, p.ObjectValue()["external"], ip)
+			}
+		}
+	}
+	if _, ok := r.m.Find(infratest.TypeContainer, "proxy"); !ok {
+		t.Error("no proxy container")
+	}
+}

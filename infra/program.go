@@ -60,7 +60,7 @@ func Deploy(ctx *pulumi.Context, o Options) (*Outputs, error) {
 			return nil, err
 		}
 	case stacks.TargetHetzner:
-		if host, server, err = connectHetzner(ctx, cfg, false); err != nil {
+		if host, server, err = connectHetzner(ctx, cfg, cfg.Proxy.Enabled()); err != nil {
 			return nil, err
 		}
 	default:

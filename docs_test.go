@@ -138,8 +138,12 @@ func TestDocumentedConfigCommandsLoad(t *testing.T) {
 				_ = yaml.Unmarshal([]byte(value), &v)
 				src[key] = configString(map[string]any{field: v})
 			}
-			if key == "postgresHost" {
+			// Keys that need a companion, which the docs set beside them.
+			switch key {
+			case "postgresHost":
 				src["postgresPassword"] = "any-value"
+			case "domain":
+				src["acmeEmail"] = "ops@example.com"
 			}
 			if _, err := stacks.LoadConfig("dev", src); err != nil {
 				t.Errorf("%s: %q does not load: %v", file, m[0], err)

@@ -129,8 +129,7 @@ func TestHetznerTargetProvisionsThenDeploysOverSSH(t *testing.T) {
 	hostPriv := strings.Split(pair.Private, "\n")[1]
 	deployPriv := strings.Split(private, "\n")[1]
 	for _, res := range r.m.Resources() {
-		var plain, sec []string
-		walk(resource.NewObjectProperty(res.Inputs), false, &plain, &sec)
+		plain, _ := infratest.Strings(resource.NewObjectProperty(res.Inputs))
 		for _, p := range plain {
 			for what, s := range map[string]string{"host private key": hostPriv, "deploy private key": deployPriv, "hcloud token": cfg[hetzner.TokenKey]} {
 				if strings.Contains(p, s) {

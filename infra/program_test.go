@@ -238,28 +238,6 @@ func TestImageCatalogs(t *testing.T) {
 	})
 }
 
-// strings under v, split by whether a secret encloses them.
-func walk(v resource.PropertyValue, inSecret bool, plain, secret *[]string) {
-	switch {
-	case v.IsSecret():
-		walk(v.SecretValue().Element, true, plain, secret)
-	case v.IsString():
-		if inSecret {
-			*secret = append(*secret, v.StringValue())
-		} else {
-			*plain = append(*plain, v.StringValue())
-		}
-	case v.IsArray():
-		for _, e := range v.ArrayValue() {
-			walk(e, inSecret, plain, secret)
-		}
-	case v.IsObject():
-		for _, e := range v.ObjectValue() {
-			walk(e, inSecret, plain, secret)
-		}
-	}
-}
-
 func TestSecretsStaySecret(t *testing.T) {
 	const dir = "/etc/temporal-kit/secrets-in/"
 	cases := []struct {
@@ -311,16 +289,14 @@ func TestSecretsStaySecret(t *testing.T) {
 			}
 			// No container carries a secret in its env: docker inspect would show it.
 			for _, c := range r.m.Of(C) {
-				var plain, secret []string
-				walk(c.Inputs["envs"], false, &plain, &secret)
+				_, secret := infratest.Strings(c.Inputs["envs"])
 				if len(secret) > 0 {
 					t.Errorf("%s: env entries %d are secret; secrets go as files", c.Name, len(secret))
 				}
 			}
 			// No secret value anywhere in any plain input of any resource.
 			for _, res := range r.m.Resources() {
-				var plain, secret []string
-				walk(resource.NewProperty(res.Inputs), false, &plain, &secret)
+				plain, _ := infratest.Strings(resource.NewProperty(res.Inputs))
 				for _, p := range plain {
 					for _, v := range tc.values {
 						if strings.Contains(p, v) {

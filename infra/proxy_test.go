@@ -100,8 +100,7 @@ func TestProxyDeploysWithAGeneratedPassword(t *testing.T) {
 		}
 	}
 	for _, res := range r.m.Resources() {
-		var plain, secret []string
-		walk(resource.NewProperty(res.Inputs), false, &plain, &secret)
+		plain, _ := infratest.Strings(resource.NewProperty(res.Inputs))
 		for _, p := range plain {
 			if strings.Contains(p, infratest.Generated(stacks.SecretProxyPassword)) {
 				t.Errorf("%s: plain input %q holds the proxy password", res.Key(), p)

@@ -20,7 +20,7 @@ import (
 // the kept data. Figures are printed as FIGURE lines.
 func TestDeployRing(t *testing.T) {
 	stacktest.RequireDocker(t)
-	requirePulumi(t)
+	RequirePulumi(t, "the deploy ring")
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
 	r := newRing(t, ctx, "ring"+randomHex(3), nil)
@@ -211,7 +211,7 @@ func TestDeployRing(t *testing.T) {
 // (postgresHost) that is not running yet.
 func TestDeployRingFailedJob(t *testing.T) {
 	stacktest.RequireDocker(t)
-	requirePulumi(t)
+	RequirePulumi(t, "the deploy ring")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	password := "pw-" + randomHex(12)

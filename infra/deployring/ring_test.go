@@ -9,7 +9,6 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -34,24 +33,6 @@ type ring struct {
 	cli     *CLI
 	cfg     stacks.MapSource
 	serpKey string
-}
-
-// requirePulumi finds the CLI; without it the ring skips loudly, except
-// under CI, which builds it (.ci/run).
-func requirePulumi(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("pulumi"); err == nil {
-		return
-	}
-	if why := os.Getenv("KIT_DEPLOY_RING_SKIP"); why != "" {
-		// .ci/run found no toolchain recipe and printed a warning of its own.
-		t.Skip("DEPLOY RING SKIPPED: " + why)
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("the pulumi CLI is not on PATH under CI; .ci/run builds it with shared/pulumi-offline/build.sh")
-	}
-	t.Skip("PULUMI CLI NOT AVAILABLE: skipping the deploy ring. Install the Pulumi CLI, or build it offline: " +
-		"eval \"$(bash ../shared/pulumi-offline/build.sh --print-env)\"")
 }
 
 func randomHex(n int) string {

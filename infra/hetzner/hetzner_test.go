@@ -353,34 +353,11 @@ func TestUserDataIsSecretAndNamesTheVolume(t *testing.T) {
 	}
 	// The host key shows nowhere in plain text.
 	for _, r := range p.m.Resources() {
-		var plain, secret []string
-		walk(resource.NewObjectProperty(r.Inputs), false, &plain, &secret)
+		plain, _ := infratest.Strings(resource.NewObjectProperty(r.Inputs))
 		for _, s := range plain {
 			if strings.Contains(s, hostKeyMarker) {
 				t.Errorf("%s holds the host private key in plain text", r.Key())
 			}
-		}
-	}
-}
-
-// walk collects the strings under v, split by whether a secret encloses them.
-func walk(v resource.PropertyValue, inSecret bool, plain, secret *[]string) {
-	switch {
-	case v.IsSecret():
-		walk(v.SecretValue().Element, true, plain, secret)
-	case v.IsString():
-		if inSecret {
-			*secret = append(*secret, v.StringValue())
-		} else {
-			*plain = append(*plain, v.StringValue())
-		}
-	case v.IsArray():
-		for _, e := range v.ArrayValue() {
-			walk(e, inSecret, plain, secret)
-		}
-	case v.IsObject():
-		for _, e := range v.ObjectValue() {
-			walk(e, inSecret, plain, secret)
 		}
 	}
 }

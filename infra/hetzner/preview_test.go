@@ -65,16 +65,7 @@ func closedPort(t *testing.T) int {
 
 func requirePulumiWithHcloud(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("pulumi"); err != nil {
-		if why := os.Getenv("KIT_DEPLOY_RING_SKIP"); why != "" {
-			t.Skip("HETZNER PREVIEW SKIPPED: " + why)
-		}
-		if os.Getenv("CI") != "" {
-			t.Fatal("the pulumi CLI is not on PATH under CI; .ci/run builds it with shared/pulumi-offline/build.sh")
-		}
-		t.Skip("PULUMI CLI NOT AVAILABLE: skipping the preview with the real hcloud provider. Build it offline: " +
-			"eval \"$(bash ../shared/pulumi-offline/build.sh --print-env)\"")
-	}
+	deployring.RequirePulumi(t, "the Hetzner preview")
 	out, err := exec.Command("pulumi", "plugin", "ls").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "hcloud") || !strings.Contains(string(out), "1.32.1") {
 		t.Fatalf("the hcloud provider plugin 1.32.1 is not installed (shared/pulumi-offline/build.sh installs it): %v\n%s", err, out)

@@ -217,3 +217,31 @@ func Run(stack string, m *Mocks, prog pulumi.RunFunc, opts ...pulumi.RunOption) 
 	m.mu.Unlock()
 	return pulumi.RunErr(prog, append([]pulumi.RunOption{pulumi.WithMocks(stacks.Namespace, stack, m)}, opts...)...)
 }
+
+// Strings returns the strings under v, split by whether a secret encloses
+// them: what a test checks a secret value never shows in plain.
+func Strings(v resource.PropertyValue) (plain, secret []string) {
+	var walk func(v resource.PropertyValue, inSecret bool)
+	walk = func(v resource.PropertyValue, inSecret bool) {
+		switch {
+		case v.IsSecret():
+			walk(v.SecretValue().Element, true)
+		case v.IsString():
+			if inSecret {
+				secret = append(secret, v.StringValue())
+			} else {
+				plain = append(plain, v.StringValue())
+			}
+		case v.IsArray():
+			for _, e := range v.ArrayValue() {
+				walk(e, inSecret)
+			}
+		case v.IsObject():
+			for _, e := range v.ObjectValue() {
+				walk(e, inSecret)
+			}
+		}
+	}
+	walk(v, false)
+	return plain, secret
+}

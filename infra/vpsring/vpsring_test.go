@@ -44,7 +44,7 @@ import (
 // the times.
 func TestVPSRingSSHDeploy(t *testing.T) {
 	stacktest.RequireDocker(t)
-	requirePulumi(t)
+	deployring.RequirePulumi(t, "the VPS ring")
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
 	defer cancel()
 	requireImages(t, ctx)
@@ -284,20 +284,6 @@ func TestVPSRingSSHDeploy(t *testing.T) {
 			t.Errorf("the VPS's worker runs %q, the new image is %q", remote, local)
 		}
 	})
-}
-
-func requirePulumi(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("pulumi"); err == nil {
-		return
-	}
-	if why := os.Getenv("KIT_DEPLOY_RING_SKIP"); why != "" {
-		t.Skip("VPS RING SKIPPED: " + why)
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("the pulumi CLI is not on PATH under CI; .ci/run builds it with shared/pulumi-offline/build.sh")
-	}
-	t.Skip("PULUMI CLI NOT AVAILABLE: skipping the VPS ring; eval \"$(bash ../shared/pulumi-offline/build.sh --print-env)\"")
 }
 
 func requireImages(t *testing.T, ctx context.Context) {

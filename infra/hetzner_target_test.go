@@ -173,6 +173,9 @@ func TestHetznerTargetProvisionsThenDeploysOverSSH(t *testing.T) {
 	if r.out.ServerIPv4 == nil || r.out.SSHTunnel == nil {
 		t.Error("no serverIpv4 or sshTunnel output")
 	}
+	if !strings.HasPrefix(r.out.HowToReach, "Over SSH: run the command `pulumi stack output sshTunnel` prints") {
+		t.Errorf("howToReach does not start with the tunnel:\n%s", r.out.HowToReach)
+	}
 	if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(pair.Public)); err != nil {
 		t.Errorf("generated host key: %v", err)
 	}

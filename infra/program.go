@@ -89,6 +89,10 @@ func Deploy(ctx *pulumi.Context, o Options) (*Outputs, error) {
 	out := newOutputs(cfg, def, r, secrets)
 	if host != nil {
 		out.SSHTunnel = tunnelCommand(cfg, host)
+		// The addresses below are the server's loopback: reachable here
+		// through the tunnel, the docker commands on the server.
+		out.HowToReach = "Over SSH: run the command `pulumi stack output sshTunnel` prints, in a terminal of its own; " +
+			"the addresses below then answer on this machine, and the docker commands run on the server (ssh " + cfg.SSH.User + "@<server>).\n" + out.HowToReach
 	}
 	if server != nil {
 		out.ServerIPv4, out.ServerIPv6 = server.IPv4, server.IPv6

@@ -184,10 +184,13 @@ func Connect(ctx *pulumi.Context, name string, h Host) (*Target, error) {
 	hostPort := pulumi.All(h.Address).ApplyT(func(v []any) string {
 		return net.JoinHostPort(v[0].(string), strconv.Itoa(h.Port))
 	}).(pulumi.StringOutput)
+	// The provider connects when it is configured: after the wait, so a
+	// wrong host key or a server still booting is reported by the wait's
+	// clear message, not by the provider's raw ssh error.
 	prov, err := docker.NewProvider(ctx, name, &docker.ProviderArgs{
 		Host:    pulumi.Sprintf("ssh://%s@%s", h.User, hostPort),
 		SshOpts: opts,
-	})
+	}, pulumi.DependsOn([]pulumi.Resource{ready}))
 	if err != nil {
 		return nil, fmt.Errorf("ssh %s: docker provider: %w", name, err)
 	}

@@ -59,8 +59,8 @@ type Observability struct {
 	// Receivers, with secret files named where the secret is set.
 	Receivers kitprom.Receivers
 	// Intervals: the defaults for real stacks; tests shorten them.
-	ScrapeInterval, EvaluationInterval string
-	Alerting                           kitprom.Alerting
+	ScrapeInterval, ScrapeTimeout, EvaluationInterval string
+	Alerting                                          kitprom.Alerting
 }
 
 var retentionSizeRE = regexp.MustCompile(`^[0-9]+(B|KB|MB|GB|TB|PB)$`)
@@ -80,6 +80,7 @@ func loadObservability(l *loader) Observability {
 		RetentionSize:      l.str("prometheusRetentionSize", "4GB"),
 		Thresholds:         kitprom.DefaultThresholds(),
 		ScrapeInterval:     "15s",
+		ScrapeTimeout:      "10s",
 		EvaluationInterval: "15s",
 	}
 	if d, err := kitprom.ParseDuration(o.RetentionTime); err != nil || d < 2*time.Hour {
@@ -183,7 +184,7 @@ func prometheusService(c Config, pgExporter bool) (Service, error) {
 	cfg, err := kitprom.RenderConfig(kitprom.Config{
 		Stack:              c.Stack,
 		ScrapeInterval:     o.ScrapeInterval,
-		ScrapeTimeout:      "10s",
+		ScrapeTimeout:      o.ScrapeTimeout,
 		EvaluationInterval: o.EvaluationInterval,
 		RetentionTime:      o.RetentionTime,
 		RetentionSize:      o.RetentionSize,

@@ -84,7 +84,7 @@ func TestREADMEObjectDefaultsLoad(t *testing.T) {
 	if err := yaml.Unmarshal([]byte(strings.Trim(rows["hostPorts"][0], "`")), &ports); err != nil {
 		t.Fatalf("README hostPorts default: %v", err)
 	}
-	if c := mustLoad(t, "hostPorts", ports); c.HostPorts != defaults.HostPorts || len(ports) != 4 {
+	if c := mustLoad(t, "hostPorts", ports); c.HostPorts != defaults.HostPorts || len(ports) != 5 {
 		t.Errorf("README hostPorts defaults %v, the loader's %+v", ports, defaults.HostPorts)
 	}
 
@@ -94,8 +94,8 @@ func TestREADMEObjectDefaultsLoad(t *testing.T) {
 			images[m[1]] = "registry.example.com/mirror/" + strings.ToLower(m[1]) + ":1.0"
 		}
 	}
-	if len(images) != 7 {
-		t.Errorf("README names %d images, want 7: %v", len(images), images)
+	if len(images) != 10 {
+		t.Errorf("README names %d images, want 10: %v", len(images), images)
 	}
 	mustLoad(t, "images", images)
 }
@@ -144,6 +144,8 @@ func TestDocumentedConfigCommandsLoad(t *testing.T) {
 				src["postgresPassword"] = "any-value"
 			case "domain":
 				src["acmeEmail"] = "ops@example.com"
+			case "alertSmtpPassword":
+				src["alertEmail"] = `{"to":"ops@example.com","from":"kit@example.com","smarthost":"smtp.example.com:587","username":"kit"}`
 			}
 			if _, err := stacks.LoadConfig("dev", src); err != nil {
 				t.Errorf("%s: %q does not load: %v", file, m[0], err)

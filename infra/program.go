@@ -70,6 +70,9 @@ func Deploy(ctx *pulumi.Context, o Options) (*Outputs, error) {
 	if err != nil {
 		return nil, err
 	}
+	if w := cfg.Observability.Warning(); w != "" {
+		_ = ctx.Log.Warn(w, nil)
+	}
 	secrets, err := resolveSecrets(ctx, def)
 	if err != nil {
 		return nil, err

@@ -66,8 +66,9 @@ func deploy(t *testing.T, stack string, cfg map[string]string, secret []string, 
 			return err
 		}
 		r.out = out
-		out.Containers.ApplyT(func(v []string) []string { r.containers = v; return v })
-		out.Jobs.ApplyT(func(v map[string]string) map[string]string { r.jobs = v; return v })
+		// Exported, so Run waits for the applies before it returns.
+		ctx.Export("testContainers", out.Containers.ApplyT(func(v []string) []string { r.containers = v; return v }))
+		ctx.Export("testJobs", out.Jobs.ApplyT(func(v map[string]string) map[string]string { r.jobs = v; return v }))
 		out.Export(ctx)
 		if pulumi.IsSecret(out.Containers) {
 			r.secretOutputs = append(r.secretOutputs, "containers")

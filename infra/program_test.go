@@ -100,10 +100,13 @@ func TestDevStackRegistersExactlyTheseResources(t *testing.T) {
 		t.Fatal(r.err)
 	}
 	want := []string{
+		"command:local:Command secret-grafana-admin-password-run",
 		"command:local:Command secret-postgres-password-run",
 		"command:local:Command temporal-namespace-run",
 		"command:local:Command temporal-schema-run",
+		"docker:index/container:Container grafana",
 		"docker:index/container:Container postgresql",
+		"docker:index/container:Container secret-grafana-admin-password",
 		"docker:index/container:Container secret-postgres-password",
 		"docker:index/container:Container temporal",
 		"docker:index/container:Container temporal-admin-tools",
@@ -113,26 +116,28 @@ func TestDevStackRegistersExactlyTheseResources(t *testing.T) {
 		"docker:index/container:Container worker",
 		"docker:index/image:Image image-worker",
 		"docker:index/network:Network backend",
+		"docker:index/remoteImage:RemoteImage image-grafana-grafana",
 		"docker:index/remoteImage:RemoteImage image-postgres",
 		"docker:index/remoteImage:RemoteImage image-temporalio-admin-tools",
 		"docker:index/remoteImage:RemoteImage image-temporalio-server",
 		"docker:index/remoteImage:RemoteImage image-temporalio-ui",
 		"docker:index/volume:Volume postgres-data",
 		"docker:index/volume:Volume secrets",
+		"random:index/randomPassword:RandomPassword grafanaAdminPassword",
 		"random:index/randomPassword:RandomPassword postgresPassword",
 	}
 	if got := r.m.Keys(); !reflect.DeepEqual(got, want) {
 		t.Errorf("registered resources:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	wantNames := []string{
-		"temporal-kit-dev-secret-postgres-password", "temporal-kit-dev-postgresql", "temporal-kit-dev-temporal-schema", "temporal-kit-dev-temporal",
+		"temporal-kit-dev-secret-postgres-password", "temporal-kit-dev-secret-grafana-admin-password", "temporal-kit-dev-postgresql", "temporal-kit-dev-temporal-schema", "temporal-kit-dev-temporal",
 		"temporal-kit-dev-temporal-namespace", "temporal-kit-dev-temporal-ui", "temporal-kit-dev-temporal-admin-tools",
-		"temporal-kit-dev-worker",
+		"temporal-kit-dev-worker", "temporal-kit-dev-grafana",
 	}
 	if !reflect.DeepEqual(r.containers, wantNames) {
 		t.Errorf("containers output = %v, want %v", r.containers, wantNames)
 	}
-	wantJobs := map[string]string{"secret-postgres-password": "secret-postgres-password is done", "temporal-schema": "temporal-schema is done", "temporal-namespace": "temporal-namespace is done"}
+	wantJobs := map[string]string{"secret-postgres-password": "secret-postgres-password is done", "secret-grafana-admin-password": "secret-grafana-admin-password is done", "temporal-schema": "temporal-schema is done", "temporal-namespace": "temporal-namespace is done"}
 	if !reflect.DeepEqual(r.jobs, wantJobs) {
 		t.Errorf("jobs output = %v, want %v", r.jobs, wantJobs)
 	}
@@ -249,13 +254,13 @@ func TestSecretsStaySecret(t *testing.T) {
 		{
 			name:   "generated PostgreSQL password",
 			cfg:    map[string]string{},
-			values: map[string]string{dir + "postgresPassword": infratest.Generated("postgresPassword")},
+			values: map[string]string{dir + "postgresPassword": infratest.Generated("postgresPassword"), dir + "grafanaAdminPassword": infratest.Generated("grafanaAdminPassword")},
 		},
 		{
 			name:   "passwords from secret config",
 			cfg:    map[string]string{"postgresPassword": pgFromConfig, "serpApiKey": serpFromConfig},
 			secret: []string{"postgresPassword", "serpApiKey"},
-			values: map[string]string{dir + "postgresPassword": pgFromConfig, dir + "serpApiKey": serpFromConfig},
+			values: map[string]string{dir + "postgresPassword": pgFromConfig, dir + "serpApiKey": serpFromConfig, dir + "grafanaAdminPassword": infratest.Generated("grafanaAdminPassword")},
 		},
 	}
 	for _, tc := range cases {
@@ -349,7 +354,7 @@ func TestPortsBindToLoopbackUnlessConfigOpensThem(t *testing.T) {
 					published[name] = o["external"].NumberValue()
 				}
 			}
-			want := map[string]float64{"temporal": 7233, "temporal-ui": 8080, "worker": 8000}
+			want := map[string]float64{"temporal": 7233, "temporal-ui": 8080, "worker": 8000, "grafana": 3000}
 			if !reflect.DeepEqual(published, want) {
 				t.Errorf("published host ports = %v, want %v (PostgreSQL and metrics stay internal)", published, want)
 			}

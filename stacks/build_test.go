@@ -26,7 +26,7 @@ func TestBuildDevServices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"secret-postgres-password", ServicePostgres, ServiceSchema, ServiceTemporal, ServiceNamespace, ServiceUI, ServiceAdminTools, ServiceWorker}
+	want := []string{"secret-postgres-password", "secret-grafana-admin-password", ServicePostgres, ServiceSchema, ServiceTemporal, ServiceNamespace, ServiceUI, ServiceAdminTools, ServiceWorker, ServiceGrafana}
 	if !slices.Equal(order, want) {
 		t.Errorf("start order %v, want %v", order, want)
 	}
@@ -149,6 +149,7 @@ func TestSecretsAreFilesNeverEnv(t *testing.T) {
 		ServiceSchema:   {"KIT_SQL_PASSWORD": SecretPostgresPassword},
 		ServiceTemporal: {"KIT_POSTGRES_PWD": SecretPostgresPassword},
 		ServiceWorker:   {"PGPASSWORD": SecretPostgresPassword, "SERP_API_KEY": SecretSerpAPIKey},
+		ServiceGrafana:  {"GF_SECURITY_ADMIN_PASSWORD": SecretGrafanaAdminPassword},
 	}
 	for _, s := range d.Services {
 		got := s.SecretFileEnv()
@@ -174,8 +175,11 @@ func TestSecretsAreFilesNeverEnv(t *testing.T) {
 			}
 		}
 		wantFollows := []string{"secret-postgres-password"}
-		if s.Name == ServiceWorker {
+		switch s.Name {
+		case ServiceWorker:
 			wantFollows = append(wantFollows, "secret-serp-api-key")
+		case ServiceGrafana:
+			wantFollows = []string{"secret-grafana-admin-password"}
 		}
 		if !slices.Equal(follows, wantFollows) {
 			t.Errorf("%s follows %v, want %v", s.Name, follows, wantFollows)

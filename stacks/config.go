@@ -76,6 +76,7 @@ type HostPorts struct {
 	UI       int `json:"ui"`
 	Postgres int `json:"postgres"`
 	Worker   int `json:"worker"`
+	Grafana  int `json:"grafana"`
 }
 
 // Defaults sized for a 4 GB VPS: Temporal and PostgreSQL get most of it.
@@ -88,6 +89,7 @@ var defaultMemoryMB = map[string]int{
 	ServiceAdminTools: 256,
 	ServiceWorker:     512,
 	ServiceProxy:      128,
+	ServiceGrafana:    256,
 }
 
 // ConfigError lists every problem of a stack config, each naming its key and fix.
@@ -252,7 +254,7 @@ func (l *loader) load(stack string) Config {
 		l.fail("bindAddress", "%q is not an IP address; use 127.0.0.1 (default, this host only) or the address of the interface to open", c.BindAddress)
 	}
 
-	c.HostPorts = HostPorts{Temporal: 7233, UI: 8080, Worker: PortWorkerAPI}
+	c.HostPorts = HostPorts{Temporal: 7233, UI: 8080, Worker: PortWorkerAPI, Grafana: PortGrafana}
 	l.object("hostPorts", &c.HostPorts)
 	checkHostPorts(l, c.HostPorts)
 	c.Proxy = loadProxy(l, c.HostPorts)
@@ -294,6 +296,8 @@ func checkImages(l *loader, im, cat Images) {
 	}
 	for _, f := range im.fields() {
 		switch {
+		case f.key == "grafana" && f.ref == "":
+			// A catalog without Grafana: the stack runs without it (Build notes it).
 		case !validImageRef(f.ref):
 			l.fail("images", "%s image %q is not a valid image reference; write it as [registry/]name:tag or name@sha256:digest", f.key, f.ref)
 		case imageTag(f.ref) == "latest":
@@ -313,7 +317,7 @@ func checkHostPorts(l *loader, hp HostPorts) {
 	for _, p := range []struct {
 		name string
 		port int
-	}{{"temporal", hp.Temporal}, {"ui", hp.UI}, {"postgres", hp.Postgres}, {"worker", hp.Worker}} {
+	}{{"temporal", hp.Temporal}, {"ui", hp.UI}, {"postgres", hp.Postgres}, {"worker", hp.Worker}, {"grafana", hp.Grafana}} {
 		if p.port == 0 {
 			continue
 		}

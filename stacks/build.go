@@ -76,6 +76,8 @@ func Build(c Config) (Definition, error) {
 		d.Notes = append(d.Notes, NoteNoGrafana)
 	}
 
+	d.Secrets = append(d.Secrets, observabilitySecrets(c)...)
+
 	d.Volumes = append(d.Volumes, Volume{Name: VolumeSecrets, Discard: true})
 	for _, sec := range d.Secrets {
 		d.Services = append(d.Services, secretJob(c, sec.Name))
@@ -107,6 +109,27 @@ func Build(c Config) (Definition, error) {
 	if c.Proxy.Enabled() {
 		d.Volumes = append(d.Volumes, Volume{Name: VolumeProxyData})
 		d.Services = append(d.Services, readsSecrets(proxy(c)))
+	}
+
+	prom, err := prometheusService(c, !c.Postgres.Existing)
+	if err != nil {
+		return Definition{}, fmt.Errorf("prometheus: %w", err)
+	}
+	am, err := alertmanagerService(c)
+	if err != nil {
+		return Definition{}, fmt.Errorf("alertmanager: %w", err)
+	}
+	d.Volumes = append(d.Volumes,
+		Volume{Name: VolumePrometheusData},
+		Volume{Name: VolumeAlertmanagerData},
+		Volume{Name: VolumeHostRoot, HostPath: "/"},
+		Volume{Name: VolumeDockerSocket, HostPath: "/var/run/docker.sock"},
+	)
+	d.Services = append(d.Services, readsSecrets(am), prom, nodeExporter(c), containerExporter(c))
+	// The monitoring role exists only in the stack's own PostgreSQL; an
+	// existing server is watched by whoever runs it.
+	if !c.Postgres.Existing {
+		d.Services = append(d.Services, readsSecrets(postgresExporter(c, pgHost, pgDep)))
 	}
 	for i := range d.Services {
 		applyDefaults(c, &d.Services[i])
@@ -161,6 +184,9 @@ func postgres(c Config) Service {
 			{Name: "POSTGRES_PASSWORD_FILE", Value: SecretPath(SecretPostgresPassword)},
 			{Name: "POSTGRES_DB", Value: "postgres"},
 			{Name: "PGDATA", Value: "/var/lib/postgresql/data/pgdata"},
+			// postgres-start.sh creates the read-only role postgres-exporter uses.
+			{Name: "KIT_MONITORING_ROLE", Value: MonitoringRole},
+			{Name: "KIT_MONITORING_PASSWORD_FILE", Value: SecretPath(SecretMonitoringPassword)},
 		},
 		Ports:  publish(c, "postgres", PortPostgres, c.HostPorts.Postgres),
 		Mounts: []Mount{{Volume: VolumePostgresData, Target: "/var/lib/postgresql/data"}},

@@ -26,7 +26,8 @@ func TestBuildDevServices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"secret-postgres-password", "secret-grafana-admin-password", ServicePostgres, ServiceSchema, ServiceTemporal, ServiceNamespace, ServiceUI, ServiceAdminTools, ServiceWorker, ServiceGrafana}
+	want := []string{"secret-postgres-password", "secret-grafana-admin-password", "secret-monitoring-password", ServicePostgres, ServiceSchema, ServiceTemporal, ServiceNamespace, ServiceUI, ServiceAdminTools, ServiceWorker, ServiceGrafana,
+		ServiceAlertmanager, ServicePrometheus, ServiceNodeExporter, ServiceContainerMetrics, ServicePostgresExporter}
 	if !slices.Equal(order, want) {
 		t.Errorf("start order %v, want %v", order, want)
 	}
@@ -132,7 +133,7 @@ func TestSecretsAreFilesNeverEnv(t *testing.T) {
 		}
 	}
 	// One job per secret, each writing that secret only.
-	for job, secret := range map[string]string{"secret-postgres-password": SecretPostgresPassword, "secret-serp-api-key": SecretSerpAPIKey} {
+	for job, secret := range map[string]string{"secret-postgres-password": SecretPostgresPassword, "secret-serp-api-key": SecretSerpAPIKey, "secret-monitoring-password": SecretMonitoringPassword} {
 		j, ok := d.Service(job)
 		if !ok {
 			t.Fatalf("no job %s", job)
@@ -145,11 +146,12 @@ func TestSecretsAreFilesNeverEnv(t *testing.T) {
 	// volume read-only and is recreated when that secret's job runs anew,
 	// and only then: a changed SERP key leaves PostgreSQL alone.
 	want := map[string]map[string]string{
-		ServicePostgres: {"POSTGRES_PASSWORD": SecretPostgresPassword},
-		ServiceSchema:   {"KIT_SQL_PASSWORD": SecretPostgresPassword},
-		ServiceTemporal: {"KIT_POSTGRES_PWD": SecretPostgresPassword},
-		ServiceWorker:   {"PGPASSWORD": SecretPostgresPassword, "SERP_API_KEY": SecretSerpAPIKey},
-		ServiceGrafana:  {"GF_SECURITY_ADMIN_PASSWORD": SecretGrafanaAdminPassword},
+		ServicePostgres:         {"POSTGRES_PASSWORD": SecretPostgresPassword, "KIT_MONITORING_PASSWORD": SecretMonitoringPassword},
+		ServicePostgresExporter: {"DATA_SOURCE_PASS": SecretMonitoringPassword},
+		ServiceSchema:           {"KIT_SQL_PASSWORD": SecretPostgresPassword},
+		ServiceTemporal:         {"KIT_POSTGRES_PWD": SecretPostgresPassword},
+		ServiceWorker:           {"PGPASSWORD": SecretPostgresPassword, "SERP_API_KEY": SecretSerpAPIKey},
+		ServiceGrafana:          {"GF_SECURITY_ADMIN_PASSWORD": SecretGrafanaAdminPassword},
 	}
 	for _, s := range d.Services {
 		got := s.SecretFileEnv()
@@ -180,6 +182,10 @@ func TestSecretsAreFilesNeverEnv(t *testing.T) {
 			wantFollows = append(wantFollows, "secret-serp-api-key")
 		case ServiceGrafana:
 			wantFollows = []string{"secret-grafana-admin-password"}
+		case ServicePostgres:
+			wantFollows = []string{"secret-monitoring-password", "secret-postgres-password"}
+		case ServicePostgresExporter:
+			wantFollows = []string{"secret-monitoring-password"}
 		}
 		if !slices.Equal(follows, wantFollows) {
 			t.Errorf("%s follows %v, want %v", s.Name, follows, wantFollows)
@@ -268,7 +274,7 @@ func TestClosure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"secret-postgres-password", ServicePostgres, ServiceSchema, ServiceTemporal, ServiceNamespace}
+	want := []string{"secret-postgres-password", "secret-monitoring-password", ServicePostgres, ServiceSchema, ServiceTemporal, ServiceNamespace}
 	if !slices.Equal(got, want) {
 		t.Errorf("closure %v, want %v", got, want)
 	}

@@ -65,7 +65,9 @@ type Config struct {
 	MemoryMB    map[string]int
 	Worker      Worker
 	Proxy       Proxy
-	Hetzner     Hetzner
+	// Observability: Prometheus retention, alert thresholds and receivers.
+	Observability Observability
+	Hetzner       Hetzner
 	// SSH is how targets ssh and hetzner reach the server.
 	SSH SSH
 }
@@ -77,6 +79,8 @@ type HostPorts struct {
 	Postgres int `json:"postgres"`
 	Worker   int `json:"worker"`
 	Grafana  int `json:"grafana"`
+	// Prometheus serves its API (and, where built in, its UI) on this port.
+	Prometheus int `json:"prometheus"`
 }
 
 // Defaults sized for a 4 GB VPS: Temporal and PostgreSQL get most of it.
@@ -90,6 +94,12 @@ var defaultMemoryMB = map[string]int{
 	ServiceWorker:     512,
 	ServiceProxy:      128,
 	ServiceGrafana:    256,
+	// Observability: Prometheus holds the series of a few hours in memory.
+	ServicePrometheus:       512,
+	ServiceAlertmanager:     128,
+	ServiceNodeExporter:     64,
+	ServicePostgresExporter: 64,
+	ServiceContainerMetrics: 64,
 }
 
 // ConfigError lists every problem of a stack config, each naming its key and fix.
@@ -254,12 +264,13 @@ func (l *loader) load(stack string) Config {
 		l.fail("bindAddress", "%q is not an IP address; use 127.0.0.1 (default, this host only) or the address of the interface to open", c.BindAddress)
 	}
 
-	c.HostPorts = HostPorts{Temporal: 7233, UI: 8080, Worker: PortWorkerAPI, Grafana: PortGrafana}
+	c.HostPorts = HostPorts{Temporal: 7233, UI: 8080, Worker: PortWorkerAPI, Prometheus: PortPrometheus, Grafana: PortGrafana}
 	l.object("hostPorts", &c.HostPorts)
 	checkHostPorts(l, c.HostPorts)
 	c.Proxy = loadProxy(l, c.HostPorts)
 
 	c.Worker = loadWorker(l)
+	c.Observability = loadObservability(l)
 	c.Hetzner = loadHetzner(l, c.Target)
 	c.SSH = loadSSH(l, c.Target)
 
@@ -317,7 +328,7 @@ func checkHostPorts(l *loader, hp HostPorts) {
 	for _, p := range []struct {
 		name string
 		port int
-	}{{"temporal", hp.Temporal}, {"ui", hp.UI}, {"postgres", hp.Postgres}, {"worker", hp.Worker}, {"grafana", hp.Grafana}} {
+	}{{"temporal", hp.Temporal}, {"ui", hp.UI}, {"postgres", hp.Postgres}, {"worker", hp.Worker}, {"prometheus", hp.Prometheus}, {"grafana", hp.Grafana}} {
 		if p.port == 0 {
 			continue
 		}

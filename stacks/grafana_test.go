@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -74,13 +75,24 @@ func TestGrafanaService(t *testing.T) {
 		}
 	}
 	var ds struct {
-		Datasources []struct{ UID, URL string }
+		Datasources []struct {
+			UID, URL string
+			JSONData struct {
+				TimeInterval string `yaml:"timeInterval"`
+			} `yaml:"jsonData"`
+		}
 	}
 	if err := yaml.Unmarshal([]byte(files["/etc/grafana/provisioning/datasources/prometheus.yaml"].Content), &ds); err != nil || len(ds.Datasources) != 1 {
 		t.Fatalf("datasource provisioning: %v %+v", err, ds)
 	}
-	if got := ds.Datasources[0]; got.UID != dashboards.DatasourceUID || got.URL != "http://prometheus:9090" {
-		t.Errorf("datasource %+v: want uid %s at the stack's Prometheus", got, dashboards.DatasourceUID)
+	prom := "http://" + ServicePrometheus + ":" + strconv.Itoa(PortPrometheus)
+	if got := ds.Datasources[0]; got.UID != dashboards.DatasourceUID || got.URL != prom {
+		t.Errorf("datasource %+v: want uid %s at the stack's Prometheus, %s", got, dashboards.DatasourceUID, prom)
+	}
+	// Grafana derives $__rate_interval from the scrape interval it is told.
+	c, _ := LoadConfig("dev", MapSource{})
+	if got := ds.Datasources[0].JSONData.TimeInterval; got != c.Observability.ScrapeInterval {
+		t.Errorf("datasource timeInterval %q, Prometheus scrapes every %q", got, c.Observability.ScrapeInterval)
 	}
 	if _, ok := files["/etc/grafana/provisioning/dashboards/temporal-kit.yaml"]; !ok {
 		t.Error("no dashboards provider file")

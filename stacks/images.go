@@ -21,10 +21,13 @@ type Images struct {
 	TemporalAdminTools string `json:"temporalAdminTools,omitempty"`
 	TemporalUI         string `json:"temporalUI,omitempty"`
 	// Grafana is empty in a catalog without Grafana: the stack runs without it.
-	Grafana    string `json:"grafana,omitempty"`
-	Prometheus string `json:"prometheus,omitempty"`
-	Worker     string `json:"worker,omitempty"`
-	Proxy      string `json:"proxy,omitempty"`
+	Grafana          string `json:"grafana,omitempty"`
+	Prometheus       string `json:"prometheus,omitempty"`
+	Worker           string `json:"worker,omitempty"`
+	Proxy            string `json:"proxy,omitempty"`
+	Alertmanager     string `json:"alertmanager,omitempty"`
+	NodeExporter     string `json:"nodeExporter,omitempty"`
+	PostgresExporter string `json:"postgresExporter,omitempty"`
 }
 
 // Catalogs are the known image sets. Versions move together: the local set
@@ -39,6 +42,9 @@ var Catalogs = map[string]Images{
 		Prometheus:         "prom/prometheus:v3.16.0",
 		Worker:             "temporal-kit/worker:dev",
 		Proxy:              "caddy:2.11.9",
+		Alertmanager:       "prom/alertmanager:v0.35.0",
+		NodeExporter:       "prom/node-exporter:v1.10.2",
+		PostgresExporter:   "quay.io/prometheuscommunity/postgres-exporter:v0.17.1",
 	},
 	CatalogLocal: {
 		Postgres:           "temporal-kit-local/postgresql:15",
@@ -48,6 +54,9 @@ var Catalogs = map[string]Images{
 		Prometheus:         "temporal-kit-local/prometheus:3.16.0",
 		Worker:             "temporal-kit-local/worker:dev",
 		Proxy:              "temporal-kit-local/caddy:2.11.9",
+		Alertmanager:       "temporal-kit-local/alertmanager:0.35.0",
+		NodeExporter:       "temporal-kit-local/node-exporter:1.10.2",
+		PostgresExporter:   "temporal-kit-local/postgres-exporter:0.17.1",
 	},
 }
 
@@ -68,6 +77,9 @@ func (im Images) With(o Images) Images {
 		Prometheus:         pick(im.Prometheus, o.Prometheus),
 		Worker:             pick(im.Worker, o.Worker),
 		Proxy:              pick(im.Proxy, o.Proxy),
+		Alertmanager:       pick(im.Alertmanager, o.Alertmanager),
+		NodeExporter:       pick(im.NodeExporter, o.NodeExporter),
+		PostgresExporter:   pick(im.PostgresExporter, o.PostgresExporter),
 	}
 }
 
@@ -83,6 +95,9 @@ func (im Images) fields() []imageField {
 		{"prometheus", im.Prometheus},
 		{"worker", im.Worker},
 		{"proxy", im.Proxy},
+		{"alertmanager", im.Alertmanager},
+		{"nodeExporter", im.NodeExporter},
+		{"postgresExporter", im.PostgresExporter},
 	}
 }
 

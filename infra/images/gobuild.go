@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -24,6 +26,15 @@ type GoBinary struct {
 	Package string
 	// LDFlags are added to "-s -w" (version stamps, as upstream release builds set them).
 	LDFlags string
+	// InSource builds a pinned binary with go build inside a writable copy
+	// of the module's source instead of go install pkg@version: for modules
+	// whose version list the proxy refuses (go install looks up
+	// deprecations there) and for sources that need ExtraFiles.
+	InSource bool
+	// ExtraFiles are written into that copy before the build, by path
+	// relative to the module root (e.g. placeholder web assets that the
+	// source embeds but the module does not ship, being an npm build).
+	ExtraFiles map[string]string
 }
 
 // pinned tells an upstream binary from one of this repository.
@@ -36,7 +47,15 @@ func (g GoBinary) ldflags() string {
 // String names the binary in hashes and messages.
 func (g GoBinary) String() string {
 	if g.pinned() {
-		return fmt.Sprintf("%s=%s@%s ldflags=%q", g.Name, g.Package, g.Version, g.ldflags())
+		s := fmt.Sprintf("%s=%s@%s ldflags=%q", g.Name, g.Package, g.Version, g.ldflags())
+		if g.InSource {
+			s += " in-source"
+			for _, k := range slices.Sorted(maps.Keys(g.ExtraFiles)) {
+				sum := sha256.Sum256([]byte(g.ExtraFiles[k]))
+				s += fmt.Sprintf(" +%s:%x", k, sum[:6])
+			}
+		}
+		return s
 	}
 	return fmt.Sprintf("%s=%s (repository) ldflags=%q", g.Name, g.Package, g.ldflags())
 }
@@ -100,6 +119,15 @@ func (b *Builder) pinnedBinary(ctx context.Context, image string, g GoBinary) (s
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return "", err
 	}
+	if g.InSource {
+		if err := b.sourceBuild(ctx, image, g, filepath.Join(tmp, g.Name)); err != nil {
+			return "", err
+		}
+		if err := os.Rename(tmp, dir); err != nil {
+			return "", &StepError{Image: image, Step: "install " + g.Name, Err: err}
+		}
+		return bin, nil
+	}
 	b.logf("  %s: go install %s@%s (a cold module cache takes minutes)", image, g.Package, g.Version)
 	err = b.run(ctx, image, "go install "+g.Package+"@"+g.Version, command{
 		dir:  b.CacheDir,
@@ -153,4 +181,42 @@ func (b *Builder) moduleDir(ctx context.Context, image, module, version string) 
 	}
 	b.modDirs[key] = m.Dir
 	return m.Dir, nil
+}
+
+// sourceBuild builds g with go build in a writable copy of its module's
+// source (plus g.ExtraFiles), writing the binary to out. The module's own
+// go.mod and go.sum pin every dependency, as go install would.
+func (b *Builder) sourceBuild(ctx context.Context, image string, g GoBinary, out string) error {
+	src, err := b.moduleDir(ctx, image, g.Module, g.Version)
+	if err != nil {
+		return err
+	}
+	rel, ok := strings.CutPrefix(g.Package, g.Module)
+	if !ok {
+		return fmt.Errorf("image %s: package %s is not in module %s", image, g.Package, g.Module)
+	}
+	work, err := os.MkdirTemp(b.CacheDir, "src-"+g.Name+"-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	if err := os.CopyFS(work, os.DirFS(src)); err != nil {
+		return &StepError{Image: image, Step: "copy the source of " + g.Module, Err: err}
+	}
+	for _, name := range slices.Sorted(maps.Keys(g.ExtraFiles)) {
+		p := filepath.Join(work, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, []byte(g.ExtraFiles[name]), 0o644); err != nil {
+			return err
+		}
+	}
+	b.logf("  %s: go build %s (in a copy of %s@%s; a cold module cache takes minutes)", image, g.Package, g.Module, g.Version)
+	return b.run(ctx, image, "go build "+g.Package+"@"+g.Version, command{
+		dir:  work,
+		env:  append([]string{"GOFLAGS=-mod=readonly"}, goEnv...),
+		name: "go",
+		args: []string{"build", "-trimpath", "-ldflags", g.ldflags(), "-o", out, "./" + strings.TrimPrefix(rel, "/")},
+	})
 }

@@ -32,13 +32,16 @@ const InputsLabel = "temporal-kit.inputs"
 
 // Pinned upstream versions. They move together with stacks.Catalogs.
 const (
-	TemporalServerVersion = "v1.32.0"
-	TemporalCLIVersion    = "v1.5.1"
-	TemporalUIVersion     = "v2.42.1"
-	PrometheusVersion     = "v0.316.0" // Prometheus 3.16.0: the module tags v0.<major><minor>.<patch>
-	CaddyVersion          = "v2.11.9"
-	PostgresMajor         = "15"
-	DebianSuite           = "bookworm"
+	TemporalServerVersion   = "v1.32.0"
+	TemporalCLIVersion      = "v1.5.1"
+	TemporalUIVersion       = "v2.42.1"
+	PrometheusVersion       = "v0.316.0" // Prometheus 3.16.0: the module tags v0.<major><minor>.<patch>
+	CaddyVersion            = "v2.11.9"
+	NodeExporterVersion     = "v1.10.2"
+	PostgresExporterVersion = "v0.17.1"
+	AlertmanagerVersion     = "v0.35.0"
+	PostgresMajor           = "15"
+	DebianSuite             = "bookworm"
 )
 
 // Image is one image of the set and how to make it.
@@ -68,13 +71,28 @@ type ModuleFile struct {
 func local() stacks.Images { return stacks.Catalogs[stacks.CatalogLocal] }
 
 const (
-	serverModule     = "go.temporal.io/server"
-	cliModule        = "github.com/temporalio/cli"
-	uiModule         = "github.com/temporalio/ui-server/v2"
-	prometheusModule = "github.com/prometheus/prometheus"
-	promVersionPkg   = "github.com/prometheus/common/version"
-	caddyModule      = "github.com/caddyserver/caddy/v2"
+	serverModule       = "go.temporal.io/server"
+	cliModule          = "github.com/temporalio/cli"
+	uiModule           = "github.com/temporalio/ui-server/v2"
+	prometheusModule   = "github.com/prometheus/prometheus"
+	promVersionPkg     = "github.com/prometheus/common/version"
+	caddyModule        = "github.com/caddyserver/caddy/v2"
+	nodeExporterModule = "github.com/prometheus/node_exporter"
+	pgExporterModule   = "github.com/prometheus-community/postgres_exporter"
+	alertmanagerModule = "github.com/prometheus/alertmanager"
 )
+
+// alertmanagerUI stands in for the web UI that Alertmanager's source embeds
+// (ui/app/dist) but its module does not ship: an npm build. The API, amtool
+// and delivery are complete without it.
+const alertmanagerUI = `<!doctype html><title>Alertmanager</title><p>This Alertmanager was built offline without its web UI (an npm build). Use the API (/api/v2/alerts, /api/v2/status) or amtool.</p>
+`
+
+// versionLD stamps github.com/prometheus/common/version as the upstream
+// release builds (promu) do.
+func versionLD(version string) string {
+	return "-X " + promVersionPkg + ".Version=" + strings.TrimPrefix(version, "v") + " -X " + promVersionPkg + ".Branch=HEAD -X " + promVersionPkg + ".BuildUser=temporal-kit"
+}
 
 // Set is the whole image set, parents before children.
 func Set() []Image {
@@ -92,6 +110,17 @@ func Set() []Image {
 	caddy := GoBinary{Name: "caddy", Module: caddyModule, Version: CaddyVersion, Package: caddyModule + "/cmd/caddy",
 		LDFlags: "-X " + caddyModule + ".CustomVersion=" + CaddyVersion}
 	promtool := GoBinary{Name: "promtool", Module: prometheusModule, Version: PrometheusVersion, Package: prometheusModule + "/cmd/promtool", LDFlags: promLD}
+
+	nodeExporter := GoBinary{Name: "node_exporter", Module: nodeExporterModule, Version: NodeExporterVersion, Package: nodeExporterModule, LDFlags: versionLD(NodeExporterVersion)}
+	// go install refuses this module (the proxy will not list its versions,
+	// where go install looks for a deprecation): built in its source instead.
+	pgExporter := GoBinary{Name: "postgres_exporter", Module: pgExporterModule, Version: PostgresExporterVersion, Package: pgExporterModule + "/cmd/postgres_exporter",
+		LDFlags: versionLD(PostgresExporterVersion), InSource: true}
+	amExtra := map[string]string{"ui/app/dist/elm/index.html": alertmanagerUI, "ui/app/dist/mantine/index.html": alertmanagerUI}
+	alertmanager := GoBinary{Name: "alertmanager", Module: alertmanagerModule, Version: AlertmanagerVersion, Package: alertmanagerModule + "/cmd/alertmanager",
+		LDFlags: versionLD(AlertmanagerVersion), InSource: true, ExtraFiles: amExtra}
+	amtool := GoBinary{Name: "amtool", Module: alertmanagerModule, Version: AlertmanagerVersion, Package: alertmanagerModule + "/cmd/amtool",
+		LDFlags: versionLD(AlertmanagerVersion)}
 
 	return []Image{
 		{Name: "debian", Tag: DebianBase},
@@ -120,8 +149,19 @@ func Set() []Image {
 		{Name: "caddy", Tag: im.Proxy, Parent: "runtime", Recipe: "caddy",
 			Binaries:    []GoBinary{caddy},
 			ModuleFiles: []ModuleFile{{caddyModule, CaddyVersion, "LICENSE", "LICENSE"}}},
+		{Name: "node-exporter", Tag: im.NodeExporter, Parent: "runtime", Recipe: "node-exporter",
+			Binaries:    []GoBinary{nodeExporter},
+			ModuleFiles: []ModuleFile{{nodeExporterModule, NodeExporterVersion, "LICENSE", "LICENSE"}}},
+		{Name: "postgres-exporter", Tag: im.PostgresExporter, Parent: "runtime", Recipe: "postgres-exporter",
+			Binaries:    []GoBinary{pgExporter},
+			ModuleFiles: []ModuleFile{{pgExporterModule, PostgresExporterVersion, "LICENSE", "LICENSE"}}},
+		{Name: "alertmanager", Tag: im.Alertmanager, Parent: "runtime", Recipe: "alertmanager",
+			Binaries: []GoBinary{alertmanager, amtool},
+			ModuleFiles: []ModuleFile{
+				{alertmanagerModule, AlertmanagerVersion, "LICENSE", "LICENSE"},
+			}},
 		{Name: "worker", Tag: im.Worker, Parent: "runtime", Recipe: "worker",
-			Binaries: []GoBinary{{Name: "worker", Package: "./worker/cmd/worker"}},
+			Binaries: []GoBinary{{Name: "worker", Package: "./worker/cmd/worker"}, {Name: "container-exporter", Package: "./prometheus/cmd/container-exporter"}},
 			Vars:     map[string]string{"Port": fmt.Sprint(stacks.PortWorkerAPI)}},
 		{Name: "fixture-server", Tag: FixtureServer, Parent: "runtime", Recipe: "fixture-server",
 			Binaries: []GoBinary{{Name: "fixture-server", Package: "./worker/cmd/fixture-server"}},

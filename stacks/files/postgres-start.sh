@@ -29,13 +29,28 @@ set_password() {
 		"ALTER ROLE :\"role\" PASSWORD :'pw';" | KIT_PW="$KIT_PW" psql_local -v role="$POSTGRES_USER"
 }
 
+# set_monitoring creates the read-only role postgres-exporter logs in as
+# (member of pg_monitor: statistics only, no table data), if missing, and
+# sets its password from its secret file, the same careful way.
+set_monitoring() {
+	[ -n "${KIT_MONITORING_ROLE:-}" ] || return 0
+	KIT_MPW=$(cat "$KIT_MONITORING_PASSWORD_FILE") || return 1
+	[ -n "$KIT_MPW" ] || { echo "temporal-kit: empty password for role $KIT_MONITORING_ROLE" >&2; return 1; }
+	printf '%s\n' "SET log_min_error_statement = panic;" "SET log_statement = none;" \
+		"SET log_min_duration_statement = -1;" '\getenv pw KIT_MPW' \
+		"SELECT NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') AS missing \\gset" \
+		'\if :missing' "CREATE ROLE :\"role\" LOGIN;" '\endif' \
+		"ALTER ROLE :\"role\" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'pw';" \
+		"GRANT pg_monitor TO :\"role\";" | KIT_MPW="$KIT_MPW" psql_local -v role="$KIT_MONITORING_ROLE"
+}
+
 # Wait for the server (the first-start init server counts too: the change
 # is durable either way), unless it died; retry, since that init server
 # stops soon after it answers.
 waited=0
 while kill -0 "$pg" 2>/dev/null; do
-	if [ "$(psql_local -tAc 'select 1' 2>/dev/null)" = 1 ] && set_password; then
-		echo "temporal-kit: password of role $POSTGRES_USER set from the stack"
+	if [ "$(psql_local -tAc 'select 1' 2>/dev/null)" = 1 ] && set_password && set_monitoring; then
+		echo "temporal-kit: password of role $POSTGRES_USER set from the stack${KIT_MONITORING_ROLE:+; monitoring role $KIT_MONITORING_ROLE ready}"
 		break
 	fi
 	waited=$((waited + 1))

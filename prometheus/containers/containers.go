@@ -1,0 +1,266 @@
+// Package containers exports per-container metrics of one temporal-kit
+// stack, read from the Docker Engine API: memory (working set, usage, the
+// container's limit), CPU time, restarts, OOM kills, running and health
+// state. The metric names follow cAdvisor's where both have one, so queries
+// read the same; restarts and OOM kills are Docker's own counts, which
+// cAdvisor does not export.
+package containers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Labels the kit puts on every container (stacks.applyDefaults).
+const (
+	StackLabel   = "temporal-kit.stack"
+	ServiceLabel = "temporal-kit.service"
+)
+
+// Engine is the Docker Engine API over its unix socket.
+type Engine struct {
+	hc *http.Client
+}
+
+// NewEngine talks to the engine at socket (e.g. /var/run/docker.sock).
+func NewEngine(socket string) *Engine {
+	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", socket)
+	}}
+	return &Engine{hc: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+}
+
+func (e *Engine) get(ctx context.Context, path string, into any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker"+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := e.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("GET %s: %s: %s", path, resp.Status, strings.TrimSpace(string(b)))
+	}
+	return json.NewDecoder(resp.Body).Decode(into)
+}
+
+type listed struct {
+	ID     string
+	Names  []string
+	Labels map[string]string
+	State  string
+}
+
+type inspected struct {
+	RestartCount int
+	State        struct {
+		Running   bool
+		OOMKilled bool
+		StartedAt time.Time
+		Health    *struct{ Status string }
+	}
+}
+
+type stats struct {
+	MemoryStats struct {
+		Usage uint64            `json:"usage"`
+		Limit uint64            `json:"limit"`
+		Stats map[string]uint64 `json:"stats"`
+	} `json:"memory_stats"`
+	CPUStats struct {
+		CPUUsage struct {
+			TotalUsage uint64 `json:"total_usage"`
+		} `json:"cpu_usage"`
+	} `json:"cpu_stats"`
+}
+
+// Sample is what the exporter reports about one container.
+type Sample struct {
+	Name, Service            string
+	Running, OOMKilled       bool
+	Health                   string // "" without a health check
+	Restarts                 int
+	StartedAt                time.Time
+	WorkingSet, Usage, Limit uint64
+	CPUSeconds               float64
+}
+
+// Networks returns the networks the container id (the exporter's own: its
+// host name) is attached to.
+func (e *Engine) Networks(ctx context.Context, id string) ([]string, error) {
+	var in struct {
+		NetworkSettings struct {
+			Networks map[string]struct{ NetworkID string }
+		}
+	}
+	if err := e.get(ctx, "/containers/"+url.PathEscape(id)+"/json", &in); err != nil {
+		return nil, err
+	}
+	var out []string
+	for name := range in.NetworkSettings.Networks {
+		out = append(out, name)
+	}
+	return out, nil
+}
+
+// Read samples every container (running or not) whose stack label is
+// stack, on one of networks when any are given: several stacks of one name
+// (test runs) share an engine, never a network.
+func (e *Engine) Read(ctx context.Context, stack string, networks []string) ([]Sample, error) {
+	f := map[string][]string{"label": {StackLabel + "=" + stack}}
+	if len(networks) > 0 {
+		f["network"] = networks
+	}
+	filter, _ := json.Marshal(f)
+	var list []listed
+	if err := e.get(ctx, "/containers/json?all=1&filters="+url.QueryEscape(string(filter)), &list); err != nil {
+		return nil, err
+	}
+	out := make([]Sample, len(list))
+	errs := make([]error, len(list))
+	var wg sync.WaitGroup
+	for i, c := range list {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i], errs[i] = e.sample(ctx, c)
+		}()
+	}
+	wg.Wait()
+	var kept []Sample
+	for i := range out {
+		if errs[i] == nil {
+			kept = append(kept, out[i])
+		}
+	}
+	for _, err := range errs {
+		if err != nil {
+			return kept, err
+		}
+	}
+	return kept, nil
+}
+
+func (e *Engine) sample(ctx context.Context, c listed) (Sample, error) {
+	s := Sample{Service: c.Labels[ServiceLabel]}
+	if len(c.Names) > 0 {
+		s.Name = strings.TrimPrefix(c.Names[0], "/")
+	}
+	var in inspected
+	if err := e.get(ctx, "/containers/"+c.ID+"/json", &in); err != nil {
+		return s, err
+	}
+	s.Running, s.OOMKilled, s.Restarts, s.StartedAt = in.State.Running, in.State.OOMKilled, in.RestartCount, in.State.StartedAt
+	if in.State.Health != nil {
+		s.Health = in.State.Health.Status
+	}
+	if !s.Running {
+		return s, nil
+	}
+	var st stats
+	// one-shot: no second sample a second later (Engine API 1.41+).
+	if err := e.get(ctx, "/containers/"+c.ID+"/stats?stream=false&one-shot=true", &st); err != nil {
+		return s, err
+	}
+	m := st.MemoryStats
+	s.Usage, s.Limit = m.Usage, m.Limit
+	// The working set, as cAdvisor and docker stats count it: usage less
+	// the inactive page cache the kernel reclaims first (cgroup v2 names
+	// it inactive_file, v1 total_inactive_file).
+	inactive, ok := m.Stats["inactive_file"]
+	if !ok {
+		inactive = m.Stats["total_inactive_file"]
+	}
+	s.WorkingSet = m.Usage
+	if inactive < m.Usage {
+		s.WorkingSet = m.Usage - inactive
+	}
+	s.CPUSeconds = float64(st.CPUStats.CPUUsage.TotalUsage) / 1e9
+	return s, nil
+}
+
+// Collector reads the engine at every scrape.
+type Collector struct {
+	Engine   *Engine
+	Stack    string
+	Networks []string
+	Timeout  time.Duration
+}
+
+var labels = []string{"name", "service"}
+
+var (
+	descWorkingSet = prometheus.NewDesc("container_memory_working_set_bytes", "Memory in use less the inactive page cache (what the limit is measured against).", labels, nil)
+	descUsage      = prometheus.NewDesc("container_memory_usage_bytes", "Memory in use, page cache included.", labels, nil)
+	descLimit      = prometheus.NewDesc("container_spec_memory_limit_bytes", "The container's memory limit.", labels, nil)
+	descCPU        = prometheus.NewDesc("container_cpu_usage_seconds_total", "CPU time consumed.", labels, nil)
+	descRestarts   = prometheus.NewDesc("container_restarts_total", "Times Docker restarted the container (its restart policy).", labels, nil)
+	descOOM        = prometheus.NewDesc("container_oom_killed", "1 when the container's last exit was an out-of-memory kill.", labels, nil)
+	descRunning    = prometheus.NewDesc("container_running", "1 while the container runs.", labels, nil)
+	descHealthy    = prometheus.NewDesc("container_healthy", "1 while the health check passes, 0 otherwise (containers with a health check only).", labels, nil)
+	descStart      = prometheus.NewDesc("container_start_time_seconds", "When the container last started, in Unix seconds.", labels, nil)
+	descUp         = prometheus.NewDesc("container_exporter_engine_up", "1 when the last read of the Docker engine succeeded.", nil, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descWorkingSet, descUsage, descLimit, descCPU, descRestarts, descOOM, descRunning, descHealthy, descStart, descUp} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.Timeout)
+	defer cancel()
+	samples, err := c.Engine.Read(ctx, c.Stack, c.Networks)
+	up := 1.0
+	if err != nil {
+		up = 0
+		ch <- prometheus.NewInvalidMetric(descUp, err)
+	}
+	ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, up)
+	for _, s := range samples {
+		lv := []string{s.Name, s.Service}
+		gauge := func(d *prometheus.Desc, v float64) {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, lv...)
+		}
+		gauge(descRunning, b2f(s.Running))
+		gauge(descOOM, b2f(s.OOMKilled))
+		ch <- prometheus.MustNewConstMetric(descRestarts, prometheus.CounterValue, float64(s.Restarts), lv...)
+		if !s.StartedAt.IsZero() {
+			gauge(descStart, float64(s.StartedAt.UnixNano())/1e9)
+		}
+		if s.Health != "" {
+			gauge(descHealthy, b2f(s.Health == "healthy"))
+		}
+		if !s.Running {
+			continue
+		}
+		gauge(descWorkingSet, float64(s.WorkingSet))
+		gauge(descUsage, float64(s.Usage))
+		gauge(descLimit, float64(s.Limit))
+		ch <- prometheus.MustNewConstMetric(descCPU, prometheus.CounterValue, s.CPUSeconds, lv...)
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/prometheus/promql/parser"
 	"go.yaml.in/yaml/v3"
@@ -204,5 +205,16 @@ func readYAML(t *testing.T, name string, into any) {
 	dec.KnownFields(false)
 	if err := dec.Decode(into); err != nil {
 		t.Fatalf("%s: %v", name, err)
+	}
+}
+
+func TestRateIntervalFollowsGrafana(t *testing.T) {
+	for _, tc := range []struct{ scrape, step, want time.Duration }{
+		{15 * time.Second, 15 * time.Second, time.Minute},      // 4 × scrape wins
+		{15 * time.Second, 2 * time.Minute, 135 * time.Second}, // a wide panel: step + scrape
+	} {
+		if got := RateInterval(tc.scrape, tc.step); got != tc.want {
+			t.Errorf("RateInterval(%s, %s) = %s, want %s", tc.scrape, tc.step, got, tc.want)
+		}
 	}
 }

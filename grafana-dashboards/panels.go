@@ -147,7 +147,7 @@ const realFS = `fstype!~"tmpfs|ramfs|squashfs|nsfs|overlay|proc|sysfs|cgroup2?|d
 
 func hostContainers() *dashboard.DashboardBuilder {
 	return newDashboard("temporal-kit-host", "Host and containers",
-		"The VPS (node_exporter) and each of the stack's containers (cAdvisor): CPU, memory against its limit, restarts, disk and network; and which scrape targets are up.",
+		"The VPS (node_exporter) and each of the stack's containers (the kit's container-exporter, cAdvisor's metric names): CPU, memory against its limit, restarts, disk and network; and which scrape targets are up.",
 		"host", "containers").
 		WithRow(row("Host")).
 		WithPanel(st("CPU busy", "percentunit",
@@ -181,17 +181,21 @@ func hostContainers() *dashboard.DashboardBuilder {
 			q("D", `sum(rate(node_network_transmit_bytes_total{device!="lo"}`+ri+`))`, "net sent"))).
 		WithRow(row("Containers")).
 		WithPanel(ts("Container CPU", "percentunit",
-			"CPU used by each container, in cores.",
-			q("A", `sum by (name) (rate(container_cpu_usage_seconds_total{name!=""}`+ri+`))`, "{{name}}"))).
+			"CPU used by each of the stack's containers, in cores.",
+			q("A", `sum by (service) (rate(container_cpu_usage_seconds_total`+ri+`))`, "{{service}}"))).
 		WithPanel(ts("Container memory", "bytes",
-			"Working set of each container (what the kernel's OOM killer counts against its limit).",
-			q("A", `sum by (name) (container_memory_working_set_bytes{name!=""})`, "{{name}}"))).
+			"Working set of each container (what its memory limit is measured against).",
+			q("A", `sum by (service) (container_memory_working_set_bytes)`, "{{service}}"))).
 		WithPanel(ts("Container memory against its limit", "percentunit",
 			"Working set as a share of each container's memory limit: the memory-leak scenario's signal. Alert: a container's memory near its limit.",
-			q("A", `sum by (name) (container_memory_working_set_bytes{name!=""}) / sum by (name) (container_spec_memory_limit_bytes{name!=""} > 0)`, "{{name}}"))).
+			q("A", `sum by (service) (container_memory_working_set_bytes) / sum by (service) (container_spec_memory_limit_bytes > 0)`, "{{service}}"))).
 		WithPanel(ts("Container restarts", "short",
-			"Starts of each container in the last hour beyond its first (its start time changed). Alert: a container restarting.",
-			q("A", `sum by (name) (changes(container_start_time_seconds{name!=""}[1h]))`, "{{name}}"))).
+			"Times Docker restarted each container (its restart policy); a rising line is a crash loop. Alert: a container restarting.",
+			q("A", `sum by (service) (container_restarts_total)`, "{{service}}"))).
+		WithPanel(ts("Containers running and healthy", "short",
+			"Containers of the stack running, and those whose health check passes.",
+			q("A", `sum(container_running)`, "running"),
+			q("B", `sum(container_healthy)`, "healthy"))).
 		WithPanel(ts("Targets up by job", "short",
 			"Scrape targets answering, by job.",
 			q("A", `sum by (job) (up)`, "{{job}}")))

@@ -3,6 +3,7 @@ package dashboards
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
@@ -99,4 +100,11 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// RateInterval is what Grafana substitutes for $__rate_interval:
+// max($__interval + scrape interval, 4 × scrape interval), where
+// $__interval is the query's step.
+func RateInterval(scrape, step time.Duration) time.Duration {
+	return max(step+scrape, 4*scrape)
 }

@@ -1,0 +1,154 @@
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	dashboards "github.com/ampledata/temporal-kit/grafana-dashboards"
+	"github.com/ampledata/temporal-kit/stacks"
+	"github.com/ampledata/temporal-kit/stacks/stacktest"
+)
+
+// dashboardExceptions are the dashboard queries that may return nothing in
+// a healthy stack after a job, with the reason: each counts something that
+// does not happen there (an error, a failure), and the server or SDK
+// creates the series only when it first happens. Keyed by Query.String().
+// Every other query must return data.
+var dashboardExceptions = map[string]string{}
+
+// proveDashboards runs every query of every dashboard against the stack's
+// live Prometheus as Grafana would for a panel showing the time since
+// since: a range query, step = scrape interval, $__rate_interval as Grafana
+// computes it. Each query must return at least one series, except the
+// listed exceptions; the count and each exception are printed.
+func proveDashboards(ctx context.Context, t *testing.T, st *stacktest.Stack, since time.Time, scrape time.Duration) {
+	all, err := dashboards.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs, err := dashboards.Queries(all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prom := "http://" + st.Endpoint(stacks.ServicePrometheus, stacks.PortPrometheus)
+	step := scrape
+	rate := dashboards.RateInterval(scrape, step)
+
+	// Counters show up in a rate once two scrapes hold them: retry the
+	// empty ones for a few scrape intervals before judging.
+	empty := map[string]bool{}
+	series := map[string]int{}
+	deadline := time.Now().Add(8 * scrape)
+	for {
+		end := time.Now()
+		clear(empty)
+		for _, q := range qs {
+			expr := dashboards.Substitute(q.Expr, promDuration(rate))
+			n, err := queryRange(ctx, prom, expr, since, end, step)
+			if err != nil {
+				t.Fatalf("%s: %s: %v", q, expr, err)
+			}
+			series[q.String()] = n
+			if n == 0 {
+				empty[q.String()] = true
+			}
+		}
+		unexpected := 0
+		for k := range empty {
+			if _, ok := dashboardExceptions[k]; !ok {
+				unexpected++
+			}
+		}
+		if unexpected == 0 || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		case <-time.After(scrape):
+		}
+	}
+
+	proven := 0
+	for _, q := range qs {
+		k := q.String()
+		reason, excepted := dashboardExceptions[k]
+		switch {
+		case !empty[k]:
+			proven++
+			if excepted {
+				t.Logf("exception no longer needed, it returned %d series: %s (%s)", series[k], k, reason)
+			}
+		case excepted:
+			t.Logf("EXCEPTION %s: %s\n    %s", k, reason, q.Expr)
+		default:
+			t.Errorf("no data: %s\n    %s\n    (rename the metric or the label to what the stack exports, or, when a healthy stack cannot produce it, list it in dashboardExceptions with the reason)", k, q.Expr)
+		}
+	}
+	t.Logf("FIGURE dashboard queries proven to return data from the live Prometheus: %d of %d (%d dashboards; $__rate_interval = %s, step %s)",
+		proven, len(qs), len(all), rate, step)
+}
+
+// queryRange runs a PromQL range query and returns the number of series.
+func queryRange(ctx context.Context, prom, expr string, start, end time.Time, step time.Duration) (int, error) {
+	form := url.Values{
+		"query": {expr},
+		"start": {strconv.FormatInt(start.Unix(), 10)},
+		"end":   {strconv.FormatInt(end.Unix(), 10)},
+		"step":  {strconv.FormatFloat(step.Seconds(), 'f', -1, 64)},
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, prom+"/api/v1/query_range", strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status    string `json:"status"`
+		Error     string `json:"error"`
+		ErrorType string `json:"errorType"`
+		Data      struct {
+			ResultType string            `json:"resultType"`
+			Result     []json.RawMessage `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return 0, fmt.Errorf("HTTP %d: %v", resp.StatusCode, err)
+	}
+	if body.Status != "success" {
+		return 0, fmt.Errorf("HTTP %d: %s: %s", resp.StatusCode, body.ErrorType, body.Error)
+	}
+	return len(body.Data.Result), nil
+}
+
+// promDuration writes d the way PromQL ranges take it.
+func promDuration(d time.Duration) string {
+	if d%time.Minute == 0 {
+		return strconv.Itoa(int(d/time.Minute)) + "m"
+	}
+	return strconv.Itoa(int(d/time.Second)) + "s"
+}
+
+// scrapeInterval is the stack's Prometheus scrape interval, from its config.
+func scrapeInterval(t *testing.T) time.Duration {
+	c, err := stacks.LoadConfig("dev", stacks.MapSource(fixtureConfig(nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := time.ParseDuration(c.Observability.ScrapeInterval)
+	if err != nil {
+		t.Fatalf("scrape interval %q: %v", c.Observability.ScrapeInterval, err)
+	}
+	return d
+}

@@ -145,6 +145,8 @@ func TestDocumentedConfigCommandsLoad(t *testing.T) {
 				src["postgresPassword"] = "any-value"
 			case "domain":
 				src["acmeEmail"] = "ops@example.com"
+			case "alertSmtpPassword":
+				src["alertEmail"] = `{"to":"ops@example.com","from":"kit@example.com","smarthost":"smtp.example.com:587","username":"kit"}`
 			}
 			if _, err := stacks.LoadConfig("dev", src); err != nil {
 				t.Errorf("%s: %q does not load: %v", file, m[0], err)

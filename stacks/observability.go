@@ -59,8 +59,8 @@ type Observability struct {
 	// Receivers, with secret files named where the secret is set.
 	Receivers kitprom.Receivers
 	// Intervals: the defaults for real stacks; tests shorten them.
-	ScrapeInterval, EvaluationInterval string
-	Alerting                           kitprom.Alerting
+	ScrapeInterval, ScrapeTimeout, EvaluationInterval string
+	Alerting                                          kitprom.Alerting
 }
 
 var retentionSizeRE = regexp.MustCompile(`^[0-9]+(B|KB|MB|GB|TB|PB)$`)
@@ -80,6 +80,7 @@ func loadObservability(l *loader) Observability {
 		RetentionSize:      l.str("prometheusRetentionSize", "4GB"),
 		Thresholds:         kitprom.DefaultThresholds(),
 		ScrapeInterval:     "15s",
+		ScrapeTimeout:      "10s",
 		EvaluationInterval: "15s",
 	}
 	if d, err := kitprom.ParseDuration(o.RetentionTime); err != nil || d < 2*time.Hour {
@@ -183,7 +184,7 @@ func prometheusService(c Config, pgExporter bool) (Service, error) {
 	cfg, err := kitprom.RenderConfig(kitprom.Config{
 		Stack:              c.Stack,
 		ScrapeInterval:     o.ScrapeInterval,
-		ScrapeTimeout:      "10s",
+		ScrapeTimeout:      o.ScrapeTimeout,
 		EvaluationInterval: o.EvaluationInterval,
 		RetentionTime:      o.RetentionTime,
 		RetentionSize:      o.RetentionSize,
@@ -205,7 +206,9 @@ func prometheusService(c Config, pgExporter bool) (Service, error) {
 			"--storage.tsdb.path=/prometheus",
 			"--web.listen-address=:" + strconv.Itoa(PortPrometheus),
 		},
-		Ports:  publish(c, "http", PortPrometheus, c.HostPorts.Prometheus),
+		// Loopback whatever bindAddress says: Prometheus has no login. Reach
+		// it through the SSH tunnel (or, with a domain, Grafana).
+		Ports:  []Port{{Name: "http", Container: PortPrometheus, Host: c.HostPorts.Prometheus, HostIP: "127.0.0.1"}},
 		Mounts: []Mount{{Volume: VolumePrometheusData, Target: "/prometheus"}},
 		Files:  files,
 		Health: &HealthCheck{
@@ -317,4 +320,16 @@ func containerExporter(c Config) Service {
 			Interval: 30 * time.Second, Timeout: 5 * time.Second, StartPeriod: 10 * time.Second, Retries: 3,
 		},
 	}
+}
+
+// Warning is what `pulumi up` says about the alerts: that they go nowhere
+// when the stack sets no receiver; "" otherwise.
+func (o Observability) Warning() string {
+	if !o.Receivers.None() {
+		return ""
+	}
+	return "alerts go nowhere: no receiver is set, so Alertmanager delivers no alert (they show only in Prometheus at /alerts). " +
+		"Set one: `pulumi config set " + Namespace + ":alertWebhookUrl https://hooks.example.com/alerts`, " +
+		"alertEmail with `pulumi config set --secret " + Namespace + ":alertSmtpPassword <password>`, " +
+		"or `pulumi config set --secret " + Namespace + ":alertSlackWebhookUrl <url>`"
 }

@@ -73,6 +73,10 @@ var wantUpload = map[string]string{
 	"/etc/temporal-kit/secrets-in/postgresPassword":        "0400 executable=false",
 	"/etc/temporal-kit/secrets-in/serpApiKey":              "0400 executable=false",
 	"/etc/temporal-kit/secrets-in/grafanaAdminPassword":    "0400 executable=false",
+	"/etc/temporal-kit/secrets-in/monitoringPassword":      "0400 executable=false",
+	"/etc/alertmanager/alertmanager.yml":                   "0644 executable=false",
+	"/etc/prometheus/prometheus.yml":                       "0644 executable=false",
+	"/etc/prometheus/rules/temporal-kit.rules.yml":         "0644 executable=false",
 }
 
 func init() {
@@ -255,6 +259,10 @@ func TestContainersFollowTheDefinition(t *testing.T) {
 			}
 			var wantMounts []string
 			for _, mt := range svc.Mounts {
+				if v, _ := def.Volume(mt.Volume); v.HostPath != "" {
+					wantMounts = append(wantMounts, "bind "+v.HostPath+" "+mt.Target)
+					continue
+				}
 				wantMounts = append(wantMounts, "volume "+def.Prefix+"-"+mt.Volume+" "+mt.Target)
 			}
 			if !reflect.DeepEqual(mounts, wantMounts) {
@@ -275,9 +283,10 @@ func TestDataVolumeOutlivesDestroy(t *testing.T) {
 	if len(vols) == 0 {
 		t.Fatal("no docker volume registered")
 	}
-	// The data volume stays; the secrets volume, written anew on every
-	// deploy, goes with the stack.
-	want := map[string]bool{stacks.VolumePostgresData: true, stacks.VolumeSecrets: false}
+	// The data volumes stay (the database, the metrics history, the
+	// silences); the secrets volume, written anew on every deploy, goes
+	// with the stack. Host paths (the exporters' binds) are no volumes.
+	want := map[string]bool{stacks.VolumePostgresData: true, stacks.VolumePrometheusData: true, stacks.VolumeAlertmanagerData: true, stacks.VolumeSecrets: false}
 	got := map[string]bool{}
 	for name, v := range vols {
 		got[name] = v.RetainOnDelete

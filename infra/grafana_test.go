@@ -33,7 +33,8 @@ func deployGrafana(t *testing.T, stack string, cfg map[string]string) grafanaRun
 		out.Export(ctx)
 		if out.GrafanaURL != "" {
 			r.passwordSecret = pulumi.IsSecret(out.GrafanaPassword)
-			out.GrafanaPassword.ApplyT(func(v string) string { mu.Lock(); r.password = v; mu.Unlock(); return v })
+			// Exported so that the run waits for the callback.
+			ctx.Export("testGrafanaPasswordSeen", out.GrafanaPassword.ApplyT(func(v string) string { mu.Lock(); r.password = v; mu.Unlock(); return v }))
 		}
 		return nil
 	})

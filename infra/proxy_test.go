@@ -37,7 +37,8 @@ func deployProxy(t *testing.T, cfg map[string]string, secret ...string) proxyRun
 		out.Export(ctx)
 		if out.ProxyURL != "" {
 			r.passwordSecret = pulumi.IsSecret(out.ProxyPassword)
-			out.ProxyPassword.ApplyT(func(v string) string { mu.Lock(); r.password = v; mu.Unlock(); return v })
+			// Exported so that the run waits for the callback.
+			ctx.Export("testProxyPasswordSeen", out.ProxyPassword.ApplyT(func(v string) string { mu.Lock(); r.password = v; mu.Unlock(); return v }))
 		}
 		return nil
 	})

@@ -49,7 +49,7 @@ func deployKey(ctx *pulumi.Context) (pulumi.StringOutput, string, error) {
 // loopback) to the same port here, with the stack's key and pinned host key.
 func tunnelCommand(cfg stacks.Config, host *sshdeploy.Target) pulumi.StringOutput {
 	var fw []string
-	ports := []int{cfg.HostPorts.Temporal, cfg.HostPorts.UI, cfg.HostPorts.Worker, cfg.HostPorts.Postgres}
+	ports := []int{cfg.HostPorts.Temporal, cfg.HostPorts.UI, cfg.HostPorts.Worker, cfg.HostPorts.Postgres, cfg.HostPorts.Prometheus}
 	if cfg.Images.Grafana != "" {
 		ports = append(ports, cfg.HostPorts.Grafana)
 	}

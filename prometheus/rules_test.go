@@ -2,9 +2,12 @@ package prometheus
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -334,5 +337,88 @@ func TestAmtoolCheckConfig(t *testing.T) {
 	}
 	if None := (Receivers{}); !None.None() {
 		t.Error("no receiver is not None")
+	}
+}
+
+// The rendered Alertmanager config holds back the alerts of a target that
+// is down: TargetDown{job=worker} inhibits EnrichmentNoPollers{job=worker},
+// not an alert of another job. Checked by Alertmanager itself, through its API.
+func TestAlertmanagerInhibitsTheAlertsOfADownTarget(t *testing.T) {
+	requireImage(t, alertmanagerImage)
+	cfg, err := RenderAlertmanager(DefaultAlerting(Receivers{WebhookURL: "http://127.0.0.1:9/nowhere"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"alertmanager.yml": cfg})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "docker", "create", "--label", "temporal-kit.prometheus-test=1", "-p", "127.0.0.1::9093",
+		alertmanagerImage, "--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager", "--cluster.listen-address=").CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker create: %v\n%s", err, out)
+	}
+	id := strings.TrimSpace(string(out))
+	t.Cleanup(func() { exec.Command("docker", "rm", "-f", "-v", id).Run() })
+	if out, err := exec.CommandContext(ctx, "docker", "cp", filepath.Join(dir, "alertmanager.yml"), id+":/etc/alertmanager/alertmanager.yml").CombinedOutput(); err != nil {
+		t.Fatalf("docker cp: %v\n%s", err, out)
+	}
+	if out, err := exec.CommandContext(ctx, "docker", "start", id).CombinedOutput(); err != nil {
+		t.Fatalf("docker start: %v\n%s", err, out)
+	}
+	out, err = exec.CommandContext(ctx, "docker", "port", id, "9093/tcp").CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker port: %v\n%s", err, out)
+	}
+	base := "http://" + strings.Fields(string(out))[0] + "/api/v2/alerts"
+	post := `[
+	  {"labels": {"alertname": "TargetDown", "job": "worker", "severity": "critical"}},
+	  {"labels": {"alertname": "EnrichmentNoPollers", "job": "worker", "severity": "critical"}},
+	  {"labels": {"alertname": "PostgresDown", "job": "postgres-exporter", "severity": "critical"}}
+	]`
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Post(base, "application/json", strings.NewReader(post))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("alertmanager does not take alerts: %v", err)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	state := map[string]string{}
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []struct {
+			Labels map[string]string `json:"labels"`
+			Status struct {
+				State       string   `json:"state"`
+				InhibitedBy []string `json:"inhibitedBy"`
+			} `json:"status"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&got)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range got {
+			state[a.Labels["alertname"]] = a.Status.State
+		}
+		want := map[string]string{"TargetDown": "active", "EnrichmentNoPollers": "suppressed", "PostgresDown": "active"}
+		if maps.Equal(state, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("alert states %v, want %v", state, want)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 }

@@ -205,6 +205,127 @@ func TestImageContracts(t *testing.T) {
 		t.Parallel()
 		testCaddy(t, ctx)
 	})
+	t.Run("node-exporter", func(t *testing.T) {
+		t.Parallel()
+		testNodeExporter(t, ctx)
+	})
+	t.Run("postgres-exporter", func(t *testing.T) {
+		t.Parallel()
+		testPostgresExporter(t, ctx)
+	})
+	t.Run("alertmanager", func(t *testing.T) {
+		t.Parallel()
+		testAlertmanager(t, ctx)
+	})
+	t.Run("container-exporter", func(t *testing.T) {
+		t.Parallel()
+		testContainerExporter(t, ctx)
+	})
+}
+
+// metricsOf starts image with args, waits for its /metrics on port, and
+// returns the body.
+func metricsOf(t *testing.T, ctx context.Context, port int, want string, args ...string) string {
+	t.Helper()
+	id := start(t, ctx, append([]string{"-p", fmt.Sprintf("127.0.0.1::%d", port)}, args...)...)
+	addr := hostPort(t, ctx, id, port)
+	var body string
+	eventually(t, 30*time.Second, want+" on /metrics", func() error {
+		code, b, err := httpGet("http://" + addr + "/metrics")
+		if err != nil || code != 200 || !strings.Contains(b, want) {
+			return fmt.Errorf("%d %v %.200s", code, err, b)
+		}
+		body = b
+		return nil
+	})
+	return body
+}
+
+// node-exporter: the binary as entrypoint, user nobody, port 9100, its
+// version stamped, the host's filesystems read through --path.rootfs.
+func testNodeExporter(t *testing.T, ctx context.Context) {
+	image := tagOf("node-exporter")
+	if u := userOf(t, ctx, image); u != "nobody" {
+		t.Errorf("runs as %q, want nobody", u)
+	}
+	if out := runOnce(t, ctx, image, "--version"); !strings.Contains(out, "version "+strings.TrimPrefix(NodeExporterVersion, "v")) {
+		t.Errorf("--version: %s", out)
+	}
+	body := metricsOf(t, ctx, 9100, "node_filesystem_avail_bytes", "-v", "/:/host:ro", image, "--path.rootfs=/host")
+	for _, m := range []string{`node_filesystem_size_bytes{device=`, "node_memory_MemAvailable_bytes", "node_load1"} {
+		if !strings.Contains(body, m) {
+			t.Errorf("no %s in node-exporter's metrics", m)
+		}
+	}
+}
+
+// postgres-exporter: the binary as entrypoint, user nobody, port 9187, the
+// DATA_SOURCE_* env with the password from a file; pg_up says 0 when the
+// database does not answer (the Definition's run against PostgreSQL is in
+// stacks/integration).
+func testPostgresExporter(t *testing.T, ctx context.Context) {
+	image := tagOf("postgres-exporter")
+	if u := userOf(t, ctx, image); u != "nobody" {
+		t.Errorf("runs as %q, want nobody", u)
+	}
+	if out := runOnce(t, ctx, image, "--version"); !strings.Contains(out, "version "+strings.TrimPrefix(PostgresExporterVersion, "v")) {
+		t.Errorf("--version: %s", out)
+	}
+	body := metricsOf(t, ctx, 9187, "pg_up 0",
+		"-e", "DATA_SOURCE_URI=127.0.0.1:1/postgres?sslmode=disable", "-e", "DATA_SOURCE_USER=kit_monitoring",
+		"-e", "DATA_SOURCE_PASS_FILE=/etc/hostname", image)
+	if !strings.Contains(body, "postgres_exporter_build_info") {
+		t.Errorf("no build info in postgres-exporter's metrics")
+	}
+}
+
+// alertmanager: /bin/alertmanager with the official default arguments and
+// a default config, amtool beside it, port 9093, user nobody, the API and
+// the placeholder page of the UI that is not built in.
+func testAlertmanager(t *testing.T, ctx context.Context) {
+	image := tagOf("alertmanager")
+	if u := userOf(t, ctx, image); u != "nobody" {
+		t.Errorf("runs as %q, want nobody", u)
+	}
+	if out := runOnce(t, ctx, "--entrypoint", "amtool", image, "check-config", "/etc/alertmanager/alertmanager.yml"); !strings.Contains(out, "SUCCESS") {
+		t.Errorf("amtool check-config of the default config: %s", out)
+	}
+	id := start(t, ctx, "-p", "127.0.0.1::9093", image)
+	addr := hostPort(t, ctx, id, 9093)
+	eventually(t, 30*time.Second, "alertmanager /-/ready", func() error {
+		code, body, err := httpGet("http://" + addr + "/-/ready")
+		if err != nil || code != 200 {
+			return fmt.Errorf("%d %v %s", code, err, body)
+		}
+		return nil
+	})
+	code, body, err := httpGet("http://" + addr + "/api/v2/status")
+	if err != nil || code != 200 || !strings.Contains(body, `"version":"`+strings.TrimPrefix(AlertmanagerVersion, "v")+`"`) {
+		t.Errorf("status: %d %v %.300s", code, err, body)
+	}
+	if code, body, _ := httpGet("http://" + addr + "/"); code != 200 || !strings.Contains(body, "without its web UI") {
+		t.Errorf("UI placeholder: %d %.200s", code, body)
+	}
+}
+
+// container-exporter (in the worker image): reads the engine's socket and
+// reports the containers of its stack on its networks, itself included,
+// with memory against the limit.
+func testContainerExporter(t *testing.T, ctx context.Context) {
+	image := tagOf("worker")
+	stack := "contract-" + randomHex(t, 4)
+	body := metricsOf(t, ctx, 9338, "container_memory_working_set_bytes{",
+		"--label", "temporal-kit.stack="+stack, "--label", "temporal-kit.service=exporter", "--memory", "64m",
+		"-e", "KIT_STACK="+stack, "--user", "root", "-v", "/var/run/docker.sock:/var/run/docker.sock:ro",
+		"--entrypoint", "/usr/local/bin/container-exporter", image)
+	for _, m := range []string{
+		`container_spec_memory_limit_bytes{name="`, `service="exporter"} 6.7108864e+07`, "container_exporter_engine_up 1",
+		`container_restarts_total{`, `container_running{`,
+	} {
+		if !strings.Contains(body, m) {
+			t.Errorf("no %s in container-exporter's metrics:\n%s", m, body)
+		}
+	}
 }
 
 // PostgreSQL as the Definition runs it (stacktest: its env, volume, health
@@ -266,6 +387,29 @@ func testPostgres(t *testing.T, ctx context.Context, def stacks.Definition) {
 	}
 	if strings.Contains(logs, password) {
 		t.Errorf("the password appears in the container logs")
+	}
+	// The monitoring role postgres-exporter uses, created by the start
+	// script and set again on this second start: statistics, no table data.
+	monitor := func(sql string) (string, error) {
+		url := "postgres://" + stacks.MonitoringRole + ":" + st.Secret(stacks.SecretMonitoringPassword) + "@" +
+			st.Endpoint(stacks.ServicePostgres, stacks.PortPostgres) + "/postgres?sslmode=disable&connect_timeout=10"
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			return "", err
+		}
+		defer conn.Close(context.Background())
+		var out string
+		err = conn.QueryRow(ctx, sql).Scan(&out)
+		return out, err
+	}
+	if out, err := monitor("SELECT pg_has_role(current_user, 'pg_monitor', 'member')::text || ' ' || (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)::text"); err != nil || out != "true false" {
+		t.Errorf("monitoring role: member of pg_monitor and superuser = %q, %v; want \"true false\"", out, err)
+	}
+	if _, err := monitor("SELECT v FROM kept"); err == nil || !strings.Contains(err.Error(), "permission denied") {
+		t.Errorf("the monitoring role reads table data: %v", err)
+	}
+	if strings.Contains(logs, st.Secret(stacks.SecretMonitoringPassword)) {
+		t.Errorf("the monitoring password appears in the container logs")
 	}
 	// PID 1 is the kit's wrapper (it sets the password); the server itself
 	// must never run as root.

@@ -7,6 +7,8 @@
 package images
 
 import (
+	"bytes"
+	"compress/gzip"
 	"fmt"
 	"strconv"
 	"strings"
@@ -88,6 +90,15 @@ const (
 const alertmanagerUI = `<!doctype html><title>Alertmanager</title><p>This Alertmanager was built offline without its web UI (an npm build). Use the API (/api/v2/alerts, /api/v2/status) or amtool.</p>
 `
 
+// gzipString compresses s, the same bytes every time (no name, no time).
+func gzipString(s string) string {
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	_, _ = w.Write([]byte(s)) // a bytes.Buffer does not fail
+	_ = w.Close()
+	return b.String()
+}
+
 // versionLD stamps github.com/prometheus/common/version as the upstream
 // release builds (promu) do.
 func versionLD(version string) string {
@@ -116,7 +127,8 @@ func Set() []Image {
 	// where go install looks for a deprecation): built in its source instead.
 	pgExporter := GoBinary{Name: "postgres_exporter", Module: pgExporterModule, Version: PostgresExporterVersion, Package: pgExporterModule + "/cmd/postgres_exporter",
 		LDFlags: versionLD(PostgresExporterVersion), InSource: true}
-	amExtra := map[string]string{"ui/app/dist/elm/index.html": alertmanagerUI, "ui/app/dist/mantine/index.html": alertmanagerUI}
+	// The UI serves HTML from gzip files only (its build compresses them).
+	amExtra := map[string]string{"ui/app/dist/elm/index.html.gz": gzipString(alertmanagerUI), "ui/app/dist/mantine/index.html.gz": gzipString(alertmanagerUI)}
 	alertmanager := GoBinary{Name: "alertmanager", Module: alertmanagerModule, Version: AlertmanagerVersion, Package: alertmanagerModule + "/cmd/alertmanager",
 		LDFlags: versionLD(AlertmanagerVersion), InSource: true, ExtraFiles: amExtra}
 	amtool := GoBinary{Name: "amtool", Module: alertmanagerModule, Version: AlertmanagerVersion, Package: alertmanagerModule + "/cmd/amtool",

@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"bytes"
+	"encoding/json"
 	"io/fs"
 	"os"
 	"regexp"
@@ -9,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/prometheus/prometheus/promql/parser"
 	"go.yaml.in/yaml/v3"
 )
@@ -217,4 +221,38 @@ func TestRateIntervalFollowsGrafana(t *testing.T) {
 			t.Errorf("RateInterval(%s, %s) = %s, want %s", tc.scrape, tc.step, got, tc.want)
 		}
 	}
+}
+
+// The committed JSON reads back as the SDK's dashboard model (every panel
+// and query of a known plugin), validates, and writes out the same.
+func TestCommittedJSONReadsBackStrictly(t *testing.T) {
+	plugins.RegisterDefaultPlugins()
+	for _, d := range build(t) {
+		raw, err := generated.ReadFile(d.File)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back dashboard.Dashboard
+		// Plain Unmarshal: v0.0.22's UnmarshalJSONStrict turns every panel into null.
+		if err := json.Unmarshal(raw, &back); err != nil {
+			t.Errorf("%s does not read back: %v", d.File, err)
+			continue
+		}
+		if err := sdkErr(back.Validate()); err != nil {
+			t.Errorf("%s does not validate: %v", d.File, err)
+		}
+		again, err := JSON(Dashboard{File: d.File, Model: back})
+		if err != nil || !bytes.Equal(again, raw) {
+			t.Errorf("%s does not survive a read and write: %v", d.File, err)
+		}
+	}
+}
+
+// sdkErr undoes the SDK's typed nil: its methods return a nil
+// cog.BuildErrors as a non-nil error.
+func sdkErr(err error) error {
+	if be, ok := err.(cog.BuildErrors); ok && len(be) == 0 {
+		return nil
+	}
+	return err
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"maps"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -84,7 +85,7 @@ func TestREADMEObjectDefaultsLoad(t *testing.T) {
 	if err := yaml.Unmarshal([]byte(strings.Trim(rows["hostPorts"][0], "`")), &ports); err != nil {
 		t.Fatalf("README hostPorts default: %v", err)
 	}
-	if c := mustLoad(t, "hostPorts", ports); c.HostPorts != defaults.HostPorts || len(ports) != 5 {
+	if c := mustLoad(t, "hostPorts", ports); c.HostPorts != defaults.HostPorts || len(ports) != reflect.TypeFor[stacks.HostPorts]().NumField() {
 		t.Errorf("README hostPorts defaults %v, the loader's %+v", ports, defaults.HostPorts)
 	}
 
@@ -94,8 +95,8 @@ func TestREADMEObjectDefaultsLoad(t *testing.T) {
 			images[m[1]] = "registry.example.com/mirror/" + strings.ToLower(m[1]) + ":1.0"
 		}
 	}
-	if len(images) != 10 {
-		t.Errorf("README names %d images, want 10: %v", len(images), images)
+	if want := reflect.TypeFor[stacks.Images]().NumField(); len(images) != want {
+		t.Errorf("README names %d images, want %d (one per field of stacks.Images): %v", len(images), want, images)
 	}
 	mustLoad(t, "images", images)
 }

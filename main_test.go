@@ -113,8 +113,8 @@ func TestDevStackFileDeploys(t *testing.T) {
 	if got := img.Inputs["build"].ObjectValue()["dockerfile"].StringValue(); got != infra.WorkerDockerfile {
 		t.Errorf("worker Dockerfile = %q, want %q", got, infra.WorkerDockerfile)
 	}
-	if n := len(m.Of(infratest.TypeContainer)); n != 14 {
-		t.Errorf("dev stack registered %d containers, want 14 (PostgreSQL and monitoring password jobs, postgresql, schema job, temporal, namespace job, ui, admin tools, worker, prometheus, alertmanager, node-exporter, postgres-exporter, container-exporter)", n)
+	if n := len(m.Of(infratest.TypeContainer)); n != 16 {
+		t.Errorf("dev stack registered %d containers, want 16 (PostgreSQL, monitoring and Grafana password jobs, postgresql, schema job, temporal, namespace job, ui, admin tools, worker, prometheus, alertmanager, node-exporter, postgres-exporter, container-exporter, grafana)", n)
 	}
 }
 
@@ -135,8 +135,8 @@ func TestProdStackFileDeploys(t *testing.T) {
 	if _, ok := m.Find(infratest.TypeHcloudServer, hetzner.NameServer); !ok {
 		t.Error("the prod stack provisions no server")
 	}
-	if n := len(m.Of(infratest.TypeContainer)); n != 14 {
-		t.Errorf("prod stack registered %d containers, want 14", n)
+	if n := len(m.Of(infratest.TypeContainer)); n != 16 {
+		t.Errorf("prod stack registered %d containers, want 16 (with Grafana and its password job)", n)
 	}
 }
 

@@ -30,6 +30,12 @@ type Outputs struct {
 	ProxyURL      string
 	ProxyUser     string
 	ProxyPassword pulumi.StringOutput
+	// GrafanaURL is where Grafana answers (behind the proxy with a domain)
+	// and GrafanaUser and GrafanaPassword its admin login; all empty when
+	// the stack runs no Grafana.
+	GrafanaURL      string
+	GrafanaUser     string
+	GrafanaPassword pulumi.StringOutput
 	// Containers are the container names in start order.
 	Containers pulumi.StringArrayOutput
 	// Jobs tells, per one-shot job, that it completed; it fails the update when one did not.
@@ -56,6 +62,11 @@ func (o *Outputs) Export(ctx *pulumi.Context) {
 		ctx.Export("proxyUrl", pulumi.String(o.ProxyURL))
 		ctx.Export("proxyUser", pulumi.String(o.ProxyUser))
 		ctx.Export("proxyPassword", o.ProxyPassword)
+	}
+	if o.GrafanaURL != "" {
+		ctx.Export("grafanaUrl", pulumi.String(o.GrafanaURL))
+		ctx.Export("grafanaUser", pulumi.String(o.GrafanaUser))
+		ctx.Export("grafanaPassword", o.GrafanaPassword)
 	}
 	if o.SSHTunnel != nil {
 		ctx.Export("sshTunnel", o.SSHTunnel)
@@ -91,6 +102,11 @@ func newOutputs(cfg stacks.Config, def stacks.Definition, r *render.Rendered, se
 		o.ProxyUser = cfg.Proxy.User
 		o.ProxyPassword = pulumi.ToSecret(secrets[stacks.SecretProxyPassword]).(pulumi.StringOutput)
 	}
+	if _, ok := def.Service(stacks.ServiceGrafana); ok {
+		o.GrafanaURL = grafanaURL(cfg)
+		o.GrafanaUser = stacks.GrafanaAdminUser
+		o.GrafanaPassword = pulumi.ToSecret(secrets[stacks.SecretGrafanaAdminPassword]).(pulumi.StringOutput)
+	}
 	o.HowToReach = howToReach(o, def)
 	return o
 }
@@ -121,6 +137,20 @@ func uiURL(cfg stacks.Config) string {
 	return "http://localhost:" + strconv.Itoa(cfg.HostPorts.UI)
 }
 
+// grafanaURL is Grafana behind the proxy with a domain, else its published port.
+func grafanaURL(cfg stacks.Config) string {
+	if cfg.Proxy.Enabled() {
+		return cfg.Proxy.URL() + strings.TrimPrefix(stacks.GrafanaPath, "/")
+	}
+	if cfg.HostPorts.Grafana == 0 {
+		return Internal
+	}
+	if h := reachHost(cfg.BindAddress); h != "127.0.0.1" {
+		return "http://" + net.JoinHostPort(h, strconv.Itoa(cfg.HostPorts.Grafana)) + "/"
+	}
+	return "http://localhost:" + strconv.Itoa(cfg.HostPorts.Grafana) + "/"
+}
+
 func postgresAddress(cfg stacks.Config) string {
 	if cfg.Postgres.Existing {
 		return net.JoinHostPort(cfg.Postgres.Host, strconv.Itoa(cfg.Postgres.Port))
@@ -142,6 +172,14 @@ func howToReach(o *Outputs, def stacks.Definition) string {
 		fmt.Fprintf(&b, "Temporal CLI: temporal --address %s workflow list -n %s\n", o.TemporalAddress, o.Namespace)
 	} else {
 		fmt.Fprintf(&b, "Temporal CLI: not published (hostPorts.temporal is 0); use the admin tools below\n")
+	}
+	switch {
+	case o.GrafanaURL == "":
+		fmt.Fprintf(&b, "Grafana: not running (no Grafana image in the catalog); Prometheus' UI shows graphs and alerts\n")
+	case o.GrafanaURL != Internal:
+		fmt.Fprintf(&b, "Grafana: %s (user %s; password: pulumi stack output grafanaPassword --show-secrets)\n", o.GrafanaURL, o.GrafanaUser)
+	default:
+		fmt.Fprintf(&b, "Grafana: not published (hostPorts.grafana is 0)\n")
 	}
 	if o.WorkerAPIURL != Internal {
 		fmt.Fprintf(&b, "Worker job API: %s (POST /jobs, GET /jobs/{id})\n", o.WorkerAPIURL)

@@ -73,6 +73,12 @@ func Deploy(ctx *pulumi.Context, o Options) (*Outputs, error) {
 	if w := cfg.Observability.Warning(); w != "" {
 		_ = ctx.Log.Warn(w, nil)
 	}
+	// What the stack leaves out (Grafana without an image) is said on every run.
+	for _, note := range def.Notes {
+		if err := ctx.Log.Warn(note, nil); err != nil {
+			return nil, err
+		}
+	}
 	secrets, err := resolveSecrets(ctx, def)
 	if err != nil {
 		return nil, err

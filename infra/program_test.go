@@ -101,16 +101,19 @@ func TestDevStackRegistersExactlyTheseResources(t *testing.T) {
 		t.Fatal(r.err)
 	}
 	want := []string{
+		"command:local:Command secret-grafana-admin-password-run",
 		"command:local:Command secret-monitoring-password-run",
 		"command:local:Command secret-postgres-password-run",
 		"command:local:Command temporal-namespace-run",
 		"command:local:Command temporal-schema-run",
 		"docker:index/container:Container alertmanager",
 		"docker:index/container:Container container-exporter",
+		"docker:index/container:Container grafana",
 		"docker:index/container:Container node-exporter",
 		"docker:index/container:Container postgres-exporter",
 		"docker:index/container:Container postgresql",
 		"docker:index/container:Container prometheus",
+		"docker:index/container:Container secret-grafana-admin-password",
 		"docker:index/container:Container secret-monitoring-password",
 		"docker:index/container:Container secret-postgres-password",
 		"docker:index/container:Container temporal",
@@ -121,6 +124,7 @@ func TestDevStackRegistersExactlyTheseResources(t *testing.T) {
 		"docker:index/container:Container worker",
 		"docker:index/image:Image image-worker",
 		"docker:index/network:Network backend",
+		"docker:index/remoteImage:RemoteImage image-grafana-grafana",
 		"docker:index/remoteImage:RemoteImage image-postgres",
 		"docker:index/remoteImage:RemoteImage image-prom-alertmanager",
 		"docker:index/remoteImage:RemoteImage image-prom-node-exporter",
@@ -133,6 +137,7 @@ func TestDevStackRegistersExactlyTheseResources(t *testing.T) {
 		"docker:index/volume:Volume postgres-data",
 		"docker:index/volume:Volume prometheus-data",
 		"docker:index/volume:Volume secrets",
+		"random:index/randomPassword:RandomPassword grafanaAdminPassword",
 		"random:index/randomPassword:RandomPassword monitoringPassword",
 		"random:index/randomPassword:RandomPassword postgresPassword",
 	}
@@ -140,15 +145,15 @@ func TestDevStackRegistersExactlyTheseResources(t *testing.T) {
 		t.Errorf("registered resources:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	wantNames := []string{
-		"temporal-kit-dev-secret-postgres-password", "temporal-kit-dev-secret-monitoring-password", "temporal-kit-dev-postgresql", "temporal-kit-dev-temporal-schema", "temporal-kit-dev-temporal",
+		"temporal-kit-dev-secret-postgres-password", "temporal-kit-dev-secret-grafana-admin-password", "temporal-kit-dev-secret-monitoring-password", "temporal-kit-dev-postgresql", "temporal-kit-dev-temporal-schema", "temporal-kit-dev-temporal",
 		"temporal-kit-dev-temporal-namespace", "temporal-kit-dev-temporal-ui", "temporal-kit-dev-temporal-admin-tools",
-		"temporal-kit-dev-worker", "temporal-kit-dev-alertmanager", "temporal-kit-dev-prometheus", "temporal-kit-dev-node-exporter",
+		"temporal-kit-dev-worker", "temporal-kit-dev-grafana", "temporal-kit-dev-alertmanager", "temporal-kit-dev-prometheus", "temporal-kit-dev-node-exporter",
 		"temporal-kit-dev-container-exporter", "temporal-kit-dev-postgres-exporter",
 	}
 	if !reflect.DeepEqual(r.containers, wantNames) {
 		t.Errorf("containers output = %v, want %v", r.containers, wantNames)
 	}
-	wantJobs := map[string]string{"secret-postgres-password": "secret-postgres-password is done", "secret-monitoring-password": "secret-monitoring-password is done",
+	wantJobs := map[string]string{"secret-postgres-password": "secret-postgres-password is done", "secret-monitoring-password": "secret-monitoring-password is done", "secret-grafana-admin-password": "secret-grafana-admin-password is done",
 		"temporal-schema": "temporal-schema is done", "temporal-namespace": "temporal-namespace is done"}
 	if !reflect.DeepEqual(r.jobs, wantJobs) {
 		t.Errorf("jobs output = %v, want %v", r.jobs, wantJobs)
@@ -266,13 +271,13 @@ func TestSecretsStaySecret(t *testing.T) {
 		{
 			name:   "generated PostgreSQL password",
 			cfg:    map[string]string{},
-			values: map[string]string{dir + "postgresPassword": infratest.Generated("postgresPassword"), dir + "monitoringPassword": infratest.Generated("monitoringPassword")},
+			values: map[string]string{dir + "postgresPassword": infratest.Generated("postgresPassword"), dir + "monitoringPassword": infratest.Generated("monitoringPassword"), dir + "grafanaAdminPassword": infratest.Generated("grafanaAdminPassword")},
 		},
 		{
 			name:   "passwords from secret config",
 			cfg:    map[string]string{"postgresPassword": pgFromConfig, "serpApiKey": serpFromConfig},
 			secret: []string{"postgresPassword", "serpApiKey"},
-			values: map[string]string{dir + "postgresPassword": pgFromConfig, dir + "serpApiKey": serpFromConfig, dir + "monitoringPassword": infratest.Generated("monitoringPassword")},
+			values: map[string]string{dir + "postgresPassword": pgFromConfig, dir + "serpApiKey": serpFromConfig, dir + "monitoringPassword": infratest.Generated("monitoringPassword"), dir + "grafanaAdminPassword": infratest.Generated("grafanaAdminPassword")},
 		},
 		{
 			name: "alert receivers' secrets from secret config",
@@ -280,7 +285,7 @@ func TestSecretsStaySecret(t *testing.T) {
 				"alertEmail": `{"to":"ops@example.com","from":"kit@example.com","smarthost":"smtp.example.com:587","username":"kit"}`},
 			secret: []string{"alertSmtpPassword", "alertSlackWebhookUrl"},
 			values: map[string]string{dir + "postgresPassword": infratest.Generated("postgresPassword"), dir + "monitoringPassword": infratest.Generated("monitoringPassword"),
-				dir + "alertSmtpPassword": "smtp-pw-from-config-Kp3", dir + "alertSlackWebhookUrl": "https://hooks.slack.example/T0/B0/slack-secret-Vb8"},
+				dir + "alertSmtpPassword": "smtp-pw-from-config-Kp3", dir + "alertSlackWebhookUrl": "https://hooks.slack.example/T0/B0/slack-secret-Vb8", dir + "grafanaAdminPassword": infratest.Generated("grafanaAdminPassword")},
 		},
 	}
 	for _, tc := range cases {
@@ -378,7 +383,7 @@ func TestPortsBindToLoopbackUnlessConfigOpensThem(t *testing.T) {
 					published[name] = o["external"].NumberValue()
 				}
 			}
-			want := map[string]float64{"temporal": 7233, "temporal-ui": 8080, "worker": 8000, "prometheus": 9090}
+			want := map[string]float64{"temporal": 7233, "temporal-ui": 8080, "worker": 8000, "prometheus": 9090, "grafana": 3000}
 			if !reflect.DeepEqual(published, want) {
 				t.Errorf("published host ports = %v, want %v (PostgreSQL and metrics stay internal)", published, want)
 			}

@@ -49,7 +49,11 @@ func deployKey(ctx *pulumi.Context) (pulumi.StringOutput, string, error) {
 // loopback) to the same port here, with the stack's key and pinned host key.
 func tunnelCommand(cfg stacks.Config, host *sshdeploy.Target) pulumi.StringOutput {
 	var fw []string
-	for _, p := range []int{cfg.HostPorts.Temporal, cfg.HostPorts.UI, cfg.HostPorts.Worker, cfg.HostPorts.Postgres, cfg.HostPorts.Prometheus} {
+	ports := []int{cfg.HostPorts.Temporal, cfg.HostPorts.UI, cfg.HostPorts.Worker, cfg.HostPorts.Postgres, cfg.HostPorts.Prometheus}
+	if cfg.Images.Grafana != "" {
+		ports = append(ports, cfg.HostPorts.Grafana)
+	}
+	for _, p := range ports {
 		if p != 0 {
 			fw = append(fw, "-L "+strconv.Itoa(p)+":127.0.0.1:"+strconv.Itoa(p))
 		}

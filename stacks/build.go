@@ -70,6 +70,11 @@ func Build(c Config) (Definition, error) {
 		}
 		d.Secrets = append(d.Secrets, proxySecret)
 	}
+	if grafanaEnabled(c) {
+		d.Secrets = append(d.Secrets, Secret{Name: SecretGrafanaAdminPassword, Length: 32})
+	} else {
+		d.Notes = append(d.Notes, NoteNoGrafana)
+	}
 
 	d.Secrets = append(d.Secrets, observabilitySecrets(c)...)
 
@@ -94,6 +99,13 @@ func Build(c Config) (Definition, error) {
 		adminTools(c),
 		readsSecrets(worker(c, pgHost, pgDep)),
 	)
+	if grafanaEnabled(c) {
+		g, err := grafana(c)
+		if err != nil {
+			return Definition{}, fmt.Errorf("grafana: %w", err)
+		}
+		d.Services = append(d.Services, readsSecrets(g))
+	}
 	if c.Proxy.Enabled() {
 		d.Volumes = append(d.Volumes, Volume{Name: VolumeProxyData})
 		d.Services = append(d.Services, readsSecrets(proxy(c)))

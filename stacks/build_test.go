@@ -26,7 +26,7 @@ func TestBuildDevServices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"secret-postgres-password", "secret-monitoring-password", ServicePostgres, ServiceSchema, ServiceTemporal, ServiceNamespace, ServiceUI, ServiceAdminTools, ServiceWorker,
+	want := []string{"secret-postgres-password", "secret-grafana-admin-password", "secret-monitoring-password", ServicePostgres, ServiceSchema, ServiceTemporal, ServiceNamespace, ServiceUI, ServiceAdminTools, ServiceWorker, ServiceGrafana,
 		ServiceAlertmanager, ServicePrometheus, ServiceNodeExporter, ServiceContainerMetrics, ServicePostgresExporter}
 	if !slices.Equal(order, want) {
 		t.Errorf("start order %v, want %v", order, want)
@@ -151,6 +151,7 @@ func TestSecretsAreFilesNeverEnv(t *testing.T) {
 		ServiceSchema:           {"KIT_SQL_PASSWORD": SecretPostgresPassword},
 		ServiceTemporal:         {"KIT_POSTGRES_PWD": SecretPostgresPassword},
 		ServiceWorker:           {"PGPASSWORD": SecretPostgresPassword, "SERP_API_KEY": SecretSerpAPIKey},
+		ServiceGrafana:          {"GF_SECURITY_ADMIN_PASSWORD": SecretGrafanaAdminPassword},
 	}
 	for _, s := range d.Services {
 		got := s.SecretFileEnv()
@@ -179,6 +180,8 @@ func TestSecretsAreFilesNeverEnv(t *testing.T) {
 		switch s.Name {
 		case ServiceWorker:
 			wantFollows = append(wantFollows, "secret-serp-api-key")
+		case ServiceGrafana:
+			wantFollows = []string{"secret-grafana-admin-password"}
 		case ServicePostgres:
 			wantFollows = []string{"secret-monitoring-password", "secret-postgres-password"}
 		case ServicePostgresExporter:

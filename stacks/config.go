@@ -78,6 +78,7 @@ type HostPorts struct {
 	UI       int `json:"ui"`
 	Postgres int `json:"postgres"`
 	Worker   int `json:"worker"`
+	Grafana  int `json:"grafana"`
 	// Prometheus serves its API (and, where built in, its UI) on this port.
 	Prometheus int `json:"prometheus"`
 }
@@ -92,6 +93,7 @@ var defaultMemoryMB = map[string]int{
 	ServiceAdminTools: 256,
 	ServiceWorker:     512,
 	ServiceProxy:      128,
+	ServiceGrafana:    256,
 	// Observability: Prometheus holds the series of a few hours in memory.
 	ServicePrometheus:       512,
 	ServiceAlertmanager:     128,
@@ -262,7 +264,7 @@ func (l *loader) load(stack string) Config {
 		l.fail("bindAddress", "%q is not an IP address; use 127.0.0.1 (default, this host only) or the address of the interface to open", c.BindAddress)
 	}
 
-	c.HostPorts = HostPorts{Temporal: 7233, UI: 8080, Worker: PortWorkerAPI, Prometheus: PortPrometheus}
+	c.HostPorts = HostPorts{Temporal: 7233, UI: 8080, Worker: PortWorkerAPI, Prometheus: PortPrometheus, Grafana: PortGrafana}
 	l.object("hostPorts", &c.HostPorts)
 	checkHostPorts(l, c.HostPorts)
 	c.Proxy = loadProxy(l, c.HostPorts)
@@ -305,6 +307,8 @@ func checkImages(l *loader, im, cat Images) {
 	}
 	for _, f := range im.fields() {
 		switch {
+		case f.key == "grafana" && f.ref == "":
+			// A catalog without Grafana: the stack runs without it (Build notes it).
 		case !validImageRef(f.ref):
 			l.fail("images", "%s image %q is not a valid image reference; write it as [registry/]name:tag or name@sha256:digest", f.key, f.ref)
 		case imageTag(f.ref) == "latest":
@@ -324,7 +328,7 @@ func checkHostPorts(l *loader, hp HostPorts) {
 	for _, p := range []struct {
 		name string
 		port int
-	}{{"temporal", hp.Temporal}, {"ui", hp.UI}, {"postgres", hp.Postgres}, {"worker", hp.Worker}, {"prometheus", hp.Prometheus}} {
+	}{{"temporal", hp.Temporal}, {"ui", hp.UI}, {"postgres", hp.Postgres}, {"worker", hp.Worker}, {"prometheus", hp.Prometheus}, {"grafana", hp.Grafana}} {
 		if p.port == 0 {
 			continue
 		}

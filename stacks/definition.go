@@ -21,6 +21,9 @@ type Definition struct {
 	Volumes  []Volume
 	Secrets  []Secret
 	Services []Service
+	// Notes are what the operator should know about this Definition, such
+	// as a service left out; the Pulumi program logs each as a warning.
+	Notes []string
 }
 
 // Network is a user-defined Docker network; services reach each other on it by alias.

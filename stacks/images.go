@@ -20,12 +20,14 @@ type Images struct {
 	TemporalServer     string `json:"temporalServer,omitempty"`
 	TemporalAdminTools string `json:"temporalAdminTools,omitempty"`
 	TemporalUI         string `json:"temporalUI,omitempty"`
-	Prometheus         string `json:"prometheus,omitempty"`
-	Worker             string `json:"worker,omitempty"`
-	Proxy              string `json:"proxy,omitempty"`
-	Alertmanager       string `json:"alertmanager,omitempty"`
-	NodeExporter       string `json:"nodeExporter,omitempty"`
-	PostgresExporter   string `json:"postgresExporter,omitempty"`
+	// Grafana is empty in a catalog without Grafana: the stack runs without it.
+	Grafana          string `json:"grafana,omitempty"`
+	Prometheus       string `json:"prometheus,omitempty"`
+	Worker           string `json:"worker,omitempty"`
+	Proxy            string `json:"proxy,omitempty"`
+	Alertmanager     string `json:"alertmanager,omitempty"`
+	NodeExporter     string `json:"nodeExporter,omitempty"`
+	PostgresExporter string `json:"postgresExporter,omitempty"`
 }
 
 // Catalogs are the known image sets. Versions move together: the local set
@@ -36,6 +38,7 @@ var Catalogs = map[string]Images{
 		TemporalServer:     "temporalio/server:1.32.0",
 		TemporalAdminTools: "temporalio/admin-tools:1.32.0",
 		TemporalUI:         "temporalio/ui:2.42.1",
+		Grafana:            grafanaOfficial,
 		Prometheus:         "prom/prometheus:v3.16.0",
 		Worker:             "temporal-kit/worker:dev",
 		Proxy:              "caddy:2.11.9",
@@ -70,6 +73,7 @@ func (im Images) With(o Images) Images {
 		TemporalServer:     pick(im.TemporalServer, o.TemporalServer),
 		TemporalAdminTools: pick(im.TemporalAdminTools, o.TemporalAdminTools),
 		TemporalUI:         pick(im.TemporalUI, o.TemporalUI),
+		Grafana:            pick(im.Grafana, o.Grafana),
 		Prometheus:         pick(im.Prometheus, o.Prometheus),
 		Worker:             pick(im.Worker, o.Worker),
 		Proxy:              pick(im.Proxy, o.Proxy),
@@ -87,6 +91,7 @@ func (im Images) fields() []imageField {
 		{"temporalServer", im.TemporalServer},
 		{"temporalAdminTools", im.TemporalAdminTools},
 		{"temporalUI", im.TemporalUI},
+		{"grafana", im.Grafana},
 		{"prometheus", im.Prometheus},
 		{"worker", im.Worker},
 		{"proxy", im.Proxy},

@@ -41,10 +41,15 @@ type ProxyRoute struct {
 	Upstream string
 }
 
-// proxyRoutes are what the proxy serves. Grafana joins here (its own path
-// prefix, with Grafana's root_url set to match) once the stack runs it.
-func proxyRoutes() []ProxyRoute {
-	return []ProxyRoute{{Path: "/", Upstream: ServiceUI + ":" + strconv.Itoa(PortUI)}}
+// proxyRoutes are what the proxy serves: Grafana under its own path
+// prefix (its root_url and serve_from_sub_path match), when the stack runs
+// it, and the Temporal UI at everything else.
+func proxyRoutes(c Config) []ProxyRoute {
+	routes := []ProxyRoute{{Path: "/", Upstream: ServiceUI + ":" + strconv.Itoa(PortUI)}}
+	if grafanaEnabled(c) {
+		routes = append(routes, ProxyRoute{Path: GrafanaPath, Upstream: ServiceGrafana + ":" + strconv.Itoa(PortGrafana)})
+	}
+	return routes
 }
 
 // proxyPasswordHashEnv is the env placeholder the Caddyfile takes the
@@ -119,7 +124,7 @@ func proxy(c Config) Service {
 		// redeploys: no new certificate (and no rate limit) per deploy.
 		Mounts: []Mount{{Volume: VolumeProxyData, Target: ProxyDataDir}},
 		Files: []File{
-			{Path: CaddyfilePath, Content: Caddyfile(c.Proxy, proxyRoutes()), Mode: 0o644},
+			{Path: CaddyfilePath, Content: Caddyfile(c.Proxy, proxyRoutes(c)), Mode: 0o644},
 			{Path: start, Content: proxyStartScript, Mode: 0o755},
 		},
 		Health: &HealthCheck{

@@ -41,15 +41,16 @@ func SecretJob(secret string) string {
 func SecretPath(name string) string { return SecretsDir + "/" + name }
 
 // SecretFileEnv returns, for each env var of s naming a secret file (by
-// convention VAR_FILE=SecretPath(secret)), the variable the file stands
-// for (VAR) and the secret's name. In-process runs of a service's code,
+// convention VAR_FILE=SecretPath(secret), or Grafana's VAR__FILE), the
+// variable the file stands for (VAR) and the secret's name. In-process runs of a service's code,
 // which cannot read the container's files, set VAR instead.
 func (s Service) SecretFileEnv() map[string]string {
 	out := map[string]string{}
 	for _, e := range s.Env {
 		name, ok := strings.CutPrefix(e.Value, SecretsDir+"/")
 		if e.Secret == "" && ok && strings.HasSuffix(e.Name, "_FILE") {
-			out[strings.TrimSuffix(e.Name, "_FILE")] = name
+			v := strings.TrimSuffix(e.Name, "_FILE")
+			out[strings.TrimSuffix(v, "_")] = name
 		}
 	}
 	return out

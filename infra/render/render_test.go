@@ -72,10 +72,21 @@ var wantUpload = map[string]string{
 	"/etc/temporal/config/dynamicconfig/temporal-kit.yaml": "0644 executable=false",
 	"/etc/temporal-kit/secrets-in/postgresPassword":        "0400 executable=false",
 	"/etc/temporal-kit/secrets-in/serpApiKey":              "0400 executable=false",
+	"/etc/temporal-kit/secrets-in/grafanaAdminPassword":    "0400 executable=false",
 	"/etc/temporal-kit/secrets-in/monitoringPassword":      "0400 executable=false",
 	"/etc/alertmanager/alertmanager.yml":                   "0644 executable=false",
 	"/etc/prometheus/prometheus.yml":                       "0644 executable=false",
 	"/etc/prometheus/rules/temporal-kit.rules.yml":         "0644 executable=false",
+}
+
+func init() {
+	// Grafana's provisioning files and dashboards: plain config, 0644.
+	for _, f := range []string{"datasources/prometheus.yaml", "dashboards/temporal-kit.yaml"} {
+		wantUpload["/etc/grafana/provisioning/"+f] = "0644 executable=false"
+	}
+	for _, f := range []string{"temporal-server", "workers-sdk", "enrichment-pipeline", "host-containers", "postgresql"} {
+		wantUpload["/etc/grafana/dashboards/temporal-kit/"+f+".json"] = "0644 executable=false"
+	}
 }
 
 // TestContainersFollowTheDefinition checks each container against its

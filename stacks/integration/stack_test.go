@@ -130,6 +130,10 @@ func TestDevStack(t *testing.T) {
 		}
 	})
 
+	t.Run("every dashboard query returns data", func(t *testing.T) {
+		proveDashboards(ctx, t, st, began, scrapeInterval(t))
+	})
+
 	t.Run("figures", func(t *testing.T) {
 		times := st.StartTimes()
 		names := make([]string, 0, len(times))

@@ -63,6 +63,11 @@ func Build(c Config) (Definition, error) {
 	if c.Worker.SerpKeySet {
 		d.Secrets = append(d.Secrets, Secret{Name: SecretSerpAPIKey, ConfigKey: "serpApiKey"})
 	}
+	if c.Backup.S3 != nil {
+		d.Secrets = append(d.Secrets,
+			Secret{Name: SecretBackupS3AccessKey, ConfigKey: "backupS3AccessKey"},
+			Secret{Name: SecretBackupS3SecretKey, ConfigKey: "backupS3SecretKey"})
+	}
 	if c.Proxy.Enabled() {
 		proxySecret := Secret{Name: SecretProxyPassword, Length: 32}
 		if c.Proxy.PasswordSet {
@@ -91,7 +96,9 @@ func Build(c Config) (Definition, error) {
 		ui(c),
 		adminTools(c),
 		readsSecrets(worker(c, pgHost, pgDep)),
+		readsSecrets(backupService(c, pgHost, pgDep)),
 	)
+	d.Volumes = append(d.Volumes, Volume{Name: VolumeBackups})
 	if c.Proxy.Enabled() {
 		d.Volumes = append(d.Volumes, Volume{Name: VolumeProxyData})
 		d.Services = append(d.Services, readsSecrets(proxy(c)))

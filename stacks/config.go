@@ -65,6 +65,7 @@ type Config struct {
 	MemoryMB    map[string]int
 	Worker      Worker
 	Proxy       Proxy
+	Backup      Backup
 	Hetzner     Hetzner
 	// SSH is how targets ssh and hetzner reach the server.
 	SSH SSH
@@ -88,6 +89,7 @@ var defaultMemoryMB = map[string]int{
 	ServiceAdminTools: 256,
 	ServiceWorker:     512,
 	ServiceProxy:      128,
+	ServiceBackup:     256,
 }
 
 // ConfigError lists every problem of a stack config, each naming its key and fix.
@@ -258,6 +260,7 @@ func (l *loader) load(stack string) Config {
 	c.Proxy = loadProxy(l, c.HostPorts)
 
 	c.Worker = loadWorker(l)
+	c.Backup = loadBackup(l)
 	c.Hetzner = loadHetzner(l, c.Target)
 	c.SSH = loadSSH(l, c.Target)
 

@@ -23,6 +23,7 @@ type Images struct {
 	Prometheus         string `json:"prometheus,omitempty"`
 	Worker             string `json:"worker,omitempty"`
 	Proxy              string `json:"proxy,omitempty"`
+	Backup             string `json:"backup,omitempty"`
 }
 
 // Catalogs are the known image sets. Versions move together: the local set
@@ -36,6 +37,8 @@ var Catalogs = map[string]Images{
 		Prometheus:         "prom/prometheus:v3.16.0",
 		Worker:             "temporal-kit/worker:dev",
 		Proxy:              "caddy:2.11.9",
+		// The kit's own program: built from backup/Dockerfile, as the worker is.
+		Backup: "temporal-kit/backup:dev",
 	},
 	CatalogLocal: {
 		Postgres:           "temporal-kit-local/postgresql:15",
@@ -45,6 +48,7 @@ var Catalogs = map[string]Images{
 		Prometheus:         "temporal-kit-local/prometheus:3.16.0",
 		Worker:             "temporal-kit-local/worker:dev",
 		Proxy:              "temporal-kit-local/caddy:2.11.9",
+		Backup:             "temporal-kit-local/backup:dev",
 	},
 }
 
@@ -64,6 +68,7 @@ func (im Images) With(o Images) Images {
 		Prometheus:         pick(im.Prometheus, o.Prometheus),
 		Worker:             pick(im.Worker, o.Worker),
 		Proxy:              pick(im.Proxy, o.Proxy),
+		Backup:             pick(im.Backup, o.Backup),
 	}
 }
 
@@ -78,6 +83,7 @@ func (im Images) fields() []imageField {
 		{"prometheus", im.Prometheus},
 		{"worker", im.Worker},
 		{"proxy", im.Proxy},
+		{"backup", im.Backup},
 	}
 }
 

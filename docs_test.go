@@ -94,8 +94,8 @@ func TestREADMEObjectDefaultsLoad(t *testing.T) {
 			images[m[1]] = "registry.example.com/mirror/" + strings.ToLower(m[1]) + ":1.0"
 		}
 	}
-	if len(images) != 7 {
-		t.Errorf("README names %d images, want 7: %v", len(images), images)
+	if len(images) != 8 {
+		t.Errorf("README names %d images, want 8: %v", len(images), images)
 	}
 	mustLoad(t, "images", images)
 }
@@ -172,6 +172,7 @@ func TestDevStackFileExamplesLoad(t *testing.T) {
 	maps.Copy(cfg, examples)
 	// The file says the password is then set as a secret, outside it.
 	cfg["postgresPassword"] = "any-value"
+	cfg["backupOffsiteAccessKey"], cfg["backupOffsiteSecretKey"] = "any-value", "any-value"
 	if _, err := stacks.LoadConfig("dev", stacks.MapSource(cfg)); err != nil {
 		t.Errorf("Pulumi.dev.yaml examples do not load: %v", err)
 	}

@@ -113,8 +113,13 @@ func TestDevStackFileDeploys(t *testing.T) {
 	if got := img.Inputs["build"].ObjectValue()["dockerfile"].StringValue(); got != infra.WorkerDockerfile {
 		t.Errorf("worker Dockerfile = %q, want %q", got, infra.WorkerDockerfile)
 	}
-	if n := len(m.Of(infratest.TypeContainer)); n != 8 {
-		t.Errorf("dev stack registered %d containers, want 8 (PostgreSQL password job, postgresql, schema job, temporal, namespace job, ui, admin tools, worker)", n)
+	if img, ok := m.Find(infratest.TypeImage, "image-backup"); !ok {
+		t.Error("the dev stack does not build the backup image")
+	} else if got := img.Inputs["build"].ObjectValue()["dockerfile"].StringValue(); got != infra.BackupDockerfile {
+		t.Errorf("backup Dockerfile = %q, want %q", got, infra.BackupDockerfile)
+	}
+	if n := len(m.Of(infratest.TypeContainer)); n != 9 {
+		t.Errorf("dev stack registered %d containers, want 9 (PostgreSQL password job, postgresql, schema job, temporal, namespace job, ui, admin tools, worker, backup)", n)
 	}
 }
 
@@ -135,8 +140,8 @@ func TestProdStackFileDeploys(t *testing.T) {
 	if _, ok := m.Find(infratest.TypeHcloudServer, hetzner.NameServer); !ok {
 		t.Error("the prod stack provisions no server")
 	}
-	if n := len(m.Of(infratest.TypeContainer)); n != 8 {
-		t.Errorf("prod stack registered %d containers, want 8", n)
+	if n := len(m.Of(infratest.TypeContainer)); n != 9 {
+		t.Errorf("prod stack registered %d containers, want 9", n)
 	}
 }
 

@@ -36,16 +36,18 @@ type run struct {
 	secretOutputs []string
 }
 
-// workerRoot is a repository root with a worker Dockerfile, as the official
+// workerRoot is a repository root with the worker's and the backup's Dockerfiles, as the official
 // catalog needs it (the real one is another package's business).
 func workerRoot(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(root, "worker"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, infra.WorkerDockerfile), []byte("FROM scratch\n"), 0o644); err != nil {
-		t.Fatal(err)
+	for _, df := range []string{infra.WorkerDockerfile, infra.BackupDockerfile} {
+		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(df)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, df), []byte("FROM scratch\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return root
 }
@@ -103,6 +105,7 @@ func TestDevStackRegistersExactlyTheseResources(t *testing.T) {
 		"command:local:Command secret-postgres-password-run",
 		"command:local:Command temporal-namespace-run",
 		"command:local:Command temporal-schema-run",
+		"docker:index/container:Container backup",
 		"docker:index/container:Container postgresql",
 		"docker:index/container:Container secret-postgres-password",
 		"docker:index/container:Container temporal",
@@ -111,12 +114,14 @@ func TestDevStackRegistersExactlyTheseResources(t *testing.T) {
 		"docker:index/container:Container temporal-schema",
 		"docker:index/container:Container temporal-ui",
 		"docker:index/container:Container worker",
+		"docker:index/image:Image image-backup",
 		"docker:index/image:Image image-worker",
 		"docker:index/network:Network backend",
 		"docker:index/remoteImage:RemoteImage image-postgres",
 		"docker:index/remoteImage:RemoteImage image-temporalio-admin-tools",
 		"docker:index/remoteImage:RemoteImage image-temporalio-server",
 		"docker:index/remoteImage:RemoteImage image-temporalio-ui",
+		"docker:index/volume:Volume backups",
 		"docker:index/volume:Volume postgres-data",
 		"docker:index/volume:Volume secrets",
 		"random:index/randomPassword:RandomPassword postgresPassword",
@@ -127,7 +132,7 @@ func TestDevStackRegistersExactlyTheseResources(t *testing.T) {
 	wantNames := []string{
 		"temporal-kit-dev-secret-postgres-password", "temporal-kit-dev-postgresql", "temporal-kit-dev-temporal-schema", "temporal-kit-dev-temporal",
 		"temporal-kit-dev-temporal-namespace", "temporal-kit-dev-temporal-ui", "temporal-kit-dev-temporal-admin-tools",
-		"temporal-kit-dev-worker",
+		"temporal-kit-dev-worker", "temporal-kit-dev-backup",
 	}
 	if !reflect.DeepEqual(r.containers, wantNames) {
 		t.Errorf("containers output = %v, want %v", r.containers, wantNames)
@@ -190,7 +195,9 @@ func TestImageCatalogs(t *testing.T) {
 		for _, svc := range definition(t, "dev", map[string]string{}).Services {
 			c, _ := r.m.Find(C, svc.Name)
 			want := infratest.BuiltID("image-worker")
-			if svc.Image != official.Worker {
+			if svc.Image == official.Backup {
+				want = infratest.BuiltID("image-backup")
+			} else if svc.Image != official.Worker {
 				name, ok := byRef[svc.Image]
 				if !ok {
 					t.Errorf("%s: image %s is not pulled", svc.Name, svc.Image)

@@ -26,8 +26,8 @@ const (
 	DatabaseTemporal   = "temporal"
 	DatabaseVisibility = "temporal_visibility"
 
-	SecretBackupS3AccessKey = "backupS3AccessKey"
-	SecretBackupS3SecretKey = "backupS3SecretKey"
+	SecretBackupOffsiteAccessKey = "backupOffsiteAccessKey"
+	SecretBackupOffsiteSecretKey = "backupOffsiteSecretKey"
 )
 
 // Backup is the backup part of the stack config.
@@ -42,7 +42,7 @@ type Backup struct {
 }
 
 // BackupS3 is an S3-compatible bucket for the off-site copy; its keys are
-// the secrets backupS3AccessKey and backupS3SecretKey.
+// the secrets backupOffsiteAccessKey and backupOffsiteSecretKey.
 type BackupS3 struct {
 	Endpoint string `json:"endpoint"`
 	Bucket   string `json:"bucket"`
@@ -89,22 +89,20 @@ func loadBackup(l *loader) Backup {
 		}
 	}
 	var s3 BackupS3
-	l.object("backupS3", &s3)
-	_, akSet := l.get("backupS3AccessKey")
-	_, skSet := l.get("backupS3SecretKey")
+	l.object("backupOffsite", &s3)
+	_, akSet := l.get("backupOffsiteAccessKey")
+	_, skSet := l.get("backupOffsiteSecretKey")
 	if s3 != (BackupS3{}) {
 		if u, err := url.Parse("//" + s3.Endpoint); err != nil || s3.Endpoint == "" || u.Host != s3.Endpoint {
-			l.fail("backupS3", "endpoint %q is not a host[:port] (no scheme, no path), like fsn1.your-objectstorage.com", s3.Endpoint)
+			l.fail("backupOffsite", "endpoint %q is not a host[:port] (no scheme, no path), like fsn1.your-objectstorage.com", s3.Endpoint)
 		}
 		if s3.Bucket == "" {
-			l.fail("backupS3", "bucket is missing; name the bucket the backups go to")
+			l.fail("backupOffsite", "bucket is missing; name the bucket the backups go to")
 		}
 		if !akSet || !skSet {
-			l.fail("backupS3", "needs its keys as secrets: `pulumi config set --secret %s:backupS3AccessKey ...` and `... %s:backupS3SecretKey ...`", Namespace, Namespace)
+			l.fail("backupOffsite", "needs its keys as secrets: `pulumi config set --secret %s:backupOffsiteAccessKey ...` and `... %s:backupOffsiteSecretKey ...`", Namespace, Namespace)
 		}
 		b.S3 = &s3
-	} else if akSet || skSet {
-		l.fail("backupS3", "backupS3AccessKey/backupS3SecretKey are set but backupS3 (endpoint, bucket) is not; set it or remove the keys")
 	}
 	return b
 }
@@ -141,8 +139,8 @@ func backupService(c Config, pgHost string, pgDeps []Dependency) Service {
 			EnvVar{Name: "KIT_BACKUP_S3_REGION", Value: s3.Region},
 			EnvVar{Name: "KIT_BACKUP_S3_PREFIX", Value: s3.Prefix},
 			EnvVar{Name: "KIT_BACKUP_S3_INSECURE", Value: strconv.FormatBool(s3.Insecure)},
-			EnvVar{Name: "KIT_BACKUP_S3_ACCESS_KEY_FILE", Value: SecretPath(SecretBackupS3AccessKey)},
-			EnvVar{Name: "KIT_BACKUP_S3_SECRET_KEY_FILE", Value: SecretPath(SecretBackupS3SecretKey)},
+			EnvVar{Name: "KIT_BACKUP_S3_ACCESS_KEY_FILE", Value: SecretPath(SecretBackupOffsiteAccessKey)},
+			EnvVar{Name: "KIT_BACKUP_S3_SECRET_KEY_FILE", Value: SecretPath(SecretBackupOffsiteSecretKey)},
 		)
 	}
 	return Service{

@@ -65,8 +65,8 @@ func Build(c Config) (Definition, error) {
 	}
 	if c.Backup.S3 != nil {
 		d.Secrets = append(d.Secrets,
-			Secret{Name: SecretBackupS3AccessKey, ConfigKey: "backupS3AccessKey"},
-			Secret{Name: SecretBackupS3SecretKey, ConfigKey: "backupS3SecretKey"})
+			Secret{Name: SecretBackupOffsiteAccessKey, ConfigKey: "backupOffsiteAccessKey"},
+			Secret{Name: SecretBackupOffsiteSecretKey, ConfigKey: "backupOffsiteSecretKey"})
 	}
 	if c.Proxy.Enabled() {
 		proxySecret := Secret{Name: SecretProxyPassword, Length: 32}

@@ -26,7 +26,7 @@ func TestBuildDevServices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"secret-postgres-password", ServicePostgres, ServiceSchema, ServiceTemporal, ServiceNamespace, ServiceUI, ServiceAdminTools, ServiceWorker}
+	want := []string{"secret-postgres-password", ServicePostgres, ServiceSchema, ServiceTemporal, ServiceNamespace, ServiceUI, ServiceAdminTools, ServiceWorker, ServiceBackup}
 	if !slices.Equal(order, want) {
 		t.Errorf("start order %v, want %v", order, want)
 	}
@@ -149,6 +149,7 @@ func TestSecretsAreFilesNeverEnv(t *testing.T) {
 		ServiceSchema:   {"KIT_SQL_PASSWORD": SecretPostgresPassword},
 		ServiceTemporal: {"KIT_POSTGRES_PWD": SecretPostgresPassword},
 		ServiceWorker:   {"PGPASSWORD": SecretPostgresPassword, "SERP_API_KEY": SecretSerpAPIKey},
+		ServiceBackup:   {"PGPASSWORD": SecretPostgresPassword},
 	}
 	for _, s := range d.Services {
 		got := s.SecretFileEnv()

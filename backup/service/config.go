@@ -86,14 +86,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	if _, err := CronParser.Parse(c.BackupSchedule); err != nil {
-		errs = append(errs, fmt.Sprintf("%s (stack config backup.schedule) %q: %v", EnvSchedule, c.BackupSchedule, err))
+		errs = append(errs, fmt.Sprintf("%s (stack config backupSchedule) %q: %v", EnvSchedule, c.BackupSchedule, err))
 	}
 	if _, err := CronParser.Parse(c.VerifySchedule); err != nil {
-		errs = append(errs, fmt.Sprintf("%s (stack config backup.verifySchedule) %q: %v", EnvVerifySchedule, c.VerifySchedule, err))
+		errs = append(errs, fmt.Sprintf("%s (stack config backupVerifySchedule) %q: %v", EnvVerifySchedule, c.VerifySchedule, err))
 	}
 	p, err := ParseRetention(or(getenv(EnvRetention), "7/4/12"))
 	if err != nil {
-		errs = append(errs, fmt.Sprintf("%s (stack config backup.retention): %v", EnvRetention, err))
+		errs = append(errs, fmt.Sprintf("%s (stack config backupRetention): %v", EnvRetention, err))
 	}
 	c.Retention = p
 	shards, err := strconv.Atoi(or(getenv(EnvHistoryShards), "0"))

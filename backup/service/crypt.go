@@ -17,7 +17,7 @@ func ParseRecipients(keys []string) ([]age.Recipient, error) {
 	for _, k := range keys {
 		r, err := age.ParseX25519Recipient(k)
 		if err != nil {
-			return nil, fmt.Errorf("age recipient %q (stack config backup.ageRecipients): %w; give public keys as age-keygen prints them (age1...)", k, err)
+			return nil, fmt.Errorf("age recipient %q (stack config backupAgeRecipients): %w; give public keys as age-keygen prints them (age1...)", k, err)
 		}
 		out = append(out, r)
 	}

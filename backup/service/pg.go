@@ -146,4 +146,3 @@ func run(ctx context.Context, name string, args ...string) error {
 	}
 	return nil
 }
-

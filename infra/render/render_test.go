@@ -264,9 +264,9 @@ func TestDataVolumeOutlivesDestroy(t *testing.T) {
 	if len(vols) == 0 {
 		t.Fatal("no docker volume registered")
 	}
-	// The data volume stays; the secrets volume, written anew on every
-	// deploy, goes with the stack.
-	want := map[string]bool{stacks.VolumePostgresData: true, stacks.VolumeSecrets: false}
+	// The data and backup volumes stay; the secrets volume, written anew on
+	// every deploy, goes with the stack.
+	want := map[string]bool{stacks.VolumePostgresData: true, stacks.VolumeBackups: true, stacks.VolumeSecrets: false}
 	got := map[string]bool{}
 	for name, v := range vols {
 		got[name] = v.RetainOnDelete

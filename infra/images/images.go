@@ -24,6 +24,10 @@ const (
 	// SimulatedVPS is a Debian server in a container (sshd, Docker,
 	// cloud-init): the SSH deploy's test target (infra/vpsring).
 	SimulatedVPS = "temporal-kit-local/simulated-vps:bookworm"
+	// VersityGW is an S3-compatible server serving a directory: the
+	// off-site target of the backup service's tests.
+	VersityGW     = "temporal-kit-local/versitygw:" + VersityGWRelease
+	VersityGWPort = 7070
 )
 
 // InputsLabel carries the hash of an image's inputs; an image whose label
@@ -37,6 +41,8 @@ const (
 	TemporalUIVersion     = "v2.42.1"
 	PrometheusVersion     = "v0.316.0" // Prometheus 3.16.0: the module tags v0.<major><minor>.<patch>
 	CaddyVersion          = "v2.11.9"
+	VersityGWVersion      = "v1.8.0"
+	VersityGWRelease      = "1.8.0"
 	PostgresMajor         = "15"
 	DebianSuite           = "bookworm"
 )
@@ -74,6 +80,7 @@ const (
 	prometheusModule = "github.com/prometheus/prometheus"
 	promVersionPkg   = "github.com/prometheus/common/version"
 	caddyModule      = "github.com/caddyserver/caddy/v2"
+	versityModule    = "github.com/versity/versitygw"
 )
 
 // Set is the whole image set, parents before children.
@@ -129,6 +136,14 @@ func Set() []Image {
 		{Name: "fixture-server", Tag: FixtureServer, Parent: "runtime", Recipe: "fixture-server",
 			Binaries: []GoBinary{{Name: "fixture-server", Package: "./worker/cmd/fixture-server"}},
 			Vars:     map[string]string{"Port": fmt.Sprint(FixtureServerPort)}},
+		{Name: "versitygw", Tag: VersityGW, Parent: "runtime", Recipe: "versitygw",
+			Binaries: []GoBinary{{Name: "versitygw", Module: versityModule, Version: VersityGWVersion, Package: versityModule + "/cmd/versitygw",
+				LDFlags: "-X main.Version=" + VersityGWVersion}},
+			ModuleFiles: []ModuleFile{
+				{versityModule, VersityGWVersion, "LICENSE", "LICENSE"},
+				{versityModule, VersityGWVersion, "NOTICE", "NOTICE"},
+			},
+			Vars: map[string]string{"Port": fmt.Sprint(VersityGWPort)}},
 		{Name: "vps", Tag: SimulatedVPS, Parent: "runtime", Recipe: "vps"},
 	}
 }

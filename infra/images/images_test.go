@@ -129,7 +129,8 @@ func TestRecipesRenderWithTheirContract(t *testing.T) {
 		"caddy": {"CMD": `["caddy", "run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"]`, "WORKDIR": "/srv",
 			"EXPOSE": "80 443 443/udp 2019", "ENV": "XDG_CONFIG_HOME=/config XDG_DATA_HOME=/data"},
 		"worker":         {"ENTRYPOINT": `["/usr/local/bin/worker"]`, "USER": "worker", "EXPOSE": "8000", "STOPSIGNAL": "SIGTERM"},
-		"backup":         {"ENTRYPOINT": `["/usr/local/bin/kit-backup"]`, "CMD": `["run"]`, "USER": "backup", "EXPOSE": "9630", "VOLUME": "/backups", "STOPSIGNAL": "SIGTERM"},
+		"backup":         {"ENTRYPOINT": `["/usr/local/bin/kit-backup"]`, "CMD": `["run"]`, "USER": "kitbackup", "EXPOSE": "9630", "VOLUME": "/backups", "STOPSIGNAL": "SIGTERM"},
+		"versitygw":      {"ENTRYPOINT": `["/usr/local/bin/versitygw"]`, "USER": "vgw", "EXPOSE": "7070", "VOLUME": "/data"},
 		"fixture-server": {"ENTRYPOINT": `["/usr/local/bin/fixture-server"]`, "USER": "fixture", "EXPOSE": "8080"},
 		"vps":            {"ENTRYPOINT": `["/usr/local/sbin/vps-init.sh"]`, "EXPOSE": "22", "VOLUME": "/var/lib/docker", "STOPSIGNAL": "SIGTERM"},
 	}

@@ -6,6 +6,7 @@
 //	kit-backup list                     the good backups, newest first
 //	kit-backup verify [--identity F]    restore the newest backup into scratch databases and check it
 //	kit-backup restore [flags]          restore a backup into the PostgreSQL PGHOST names
+//	kit-backup fetch --backup ID        copy a backup from the off-site target into the backup directory
 //
 // Settings come from the environment the stack Definition sets (KIT_BACKUP_*,
 // PGHOST, PGPORT, PGUSER, PGPASSWORD_FILE).
@@ -32,7 +33,7 @@ func main() {
 	}
 }
 
-const usage = `usage: kit-backup run|backup|list|verify|restore [flags]`
+const usage = `usage: kit-backup run|backup|list|verify|restore|fetch [flags]`
 
 func run(args []string) error {
 	if len(args) == 0 {
@@ -120,6 +121,20 @@ func run(args []string) error {
 			return err
 		}
 		fmt.Print(service.NextSteps(rep))
+		return nil
+	case "fetch":
+		id := fs.String("backup", "", "backup id to copy from the off-site target into the backup directory")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		s3, ok := svc.Offsite.(*service.S3)
+		if !ok || *id == "" {
+			return errors.New("fetch needs --backup ID and an off-site target (stack config backupOffsite)")
+		}
+		if err := s3.Download(ctx, *id, cfg.Dir); err != nil {
+			return err
+		}
+		fmt.Printf("fetched %s into %s; restore it with: kit-backup restore --backup %s\n", *id, cfg.Dir, *id)
 		return nil
 	default:
 		return fmt.Errorf("unknown command %q; %s", cmd, usage)

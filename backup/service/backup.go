@@ -347,7 +347,7 @@ func (s *Service) copyOffsite(ctx context.Context, m manifest.Manifest) error {
 		files = append(files, f.Name)
 	}
 	if err := s.Offsite.Upload(ctx, m.ID, dir, files); err != nil {
-		berr := &BackupError{Stage: StageOffsite, Err: fmt.Errorf("%s: %w", s.Offsite.Name(), err)}
+		berr := &BackupError{Stage: StageOffsite, Err: fmt.Errorf("backup %s to %s: %w", m.ID, s.Offsite.Name(), err)}
 		s.recordFailure(StageOffsite, berr)
 		return berr
 	}

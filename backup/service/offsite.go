@@ -87,6 +87,15 @@ func (s *S3) Upload(ctx context.Context, id, dir string, files []string) error {
 		}
 	}
 	manifestLast = append(manifestLast, "manifest.json")
+	ok, err := s.client.BucketExists(ctx, s.Bucket)
+	if err != nil {
+		return fmt.Errorf("bucket %s: %w", s.Bucket, err)
+	}
+	if !ok {
+		if err := s.client.MakeBucket(ctx, s.Bucket, minio.MakeBucketOptions{}); err != nil {
+			return fmt.Errorf("bucket %s does not exist and cannot be created (%w); create it in the storage's console", s.Bucket, err)
+		}
+	}
 	for _, f := range manifestLast {
 		if _, err := s.client.FPutObject(ctx, s.Bucket, s.key(id, f), filepath.Join(dir, f), minio.PutObjectOptions{ContentType: "application/octet-stream"}); err != nil {
 			return fmt.Errorf("upload %s/%s: %w", id, f, err)

@@ -34,6 +34,9 @@ type Status struct {
 	LastVerified       time.Time `json:"lastVerified,omitzero"`
 	LastVerifiedBackup string    `json:"lastVerifiedBackup,omitempty"`
 	LastVerifyDuration float64   `json:"lastVerifyDuration"`
+	// LastChecksumCheck is when an encrypted backup's checksums were last
+	// verified without a restore (no identity on the host).
+	LastChecksumCheck time.Time `json:"lastChecksumCheck,omitzero"`
 	// Backups is how many good backups the local target holds.
 	Backups int `json:"backups"`
 }
@@ -129,7 +132,7 @@ func tryLock(dir string) (func(), error) {
 type Collector struct {
 	Dir string
 
-	lastSuccess, size, duration, failures, verified, verifyDuration, backups, statusOK *prometheus.Desc
+	lastSuccess, size, duration, failures, verified, verifyDuration, backups, statusOK, checksums *prometheus.Desc
 }
 
 // NewCollector describes the metrics.
@@ -143,12 +146,13 @@ func NewCollector(dir string) *Collector {
 		verified:       prometheus.NewDesc("kit_backup_last_verified_restore_timestamp_seconds", "When a scheduled restore of the newest backup last passed its checks.", nil, nil),
 		verifyDuration: prometheus.NewDesc("kit_backup_verify_duration_seconds", "Duration of the last successful verification restore.", nil, nil),
 		backups:        prometheus.NewDesc("kit_backup_backups", "Good backups held by the local target.", nil, nil),
+		checksums:      prometheus.NewDesc("kit_backup_last_checksum_check_timestamp_seconds", "When the newest encrypted backup's checksums were last verified on the host (no identity there for a restore).", nil, nil),
 		statusOK:       prometheus.NewDesc("kit_backup_status_readable", "1 when the service can read its status file.", nil, nil),
 	}
 }
 
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.lastSuccess, c.size, c.duration, c.failures, c.verified, c.verifyDuration, c.backups, c.statusOK} {
+	for _, d := range []*prometheus.Desc{c.lastSuccess, c.size, c.duration, c.failures, c.verified, c.verifyDuration, c.backups, c.statusOK, c.checksums} {
 		ch <- d
 	}
 }
@@ -174,6 +178,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if !s.LastVerified.IsZero() {
 		ch <- prometheus.MustNewConstMetric(c.verified, prometheus.GaugeValue, float64(s.LastVerified.Unix()))
+	}
+	if !s.LastChecksumCheck.IsZero() {
+		ch <- prometheus.MustNewConstMetric(c.checksums, prometheus.GaugeValue, float64(s.LastChecksumCheck.Unix()))
 	}
 	ch <- prometheus.MustNewConstMetric(c.verifyDuration, prometheus.GaugeValue, s.LastVerifyDuration)
 	ch <- prometheus.MustNewConstMetric(c.backups, prometheus.GaugeValue, float64(s.Backups))

@@ -100,6 +100,10 @@ func run(args []string) error {
 			return err
 		}
 		m, err := svc.Verify(ctx, *identity)
+		if errors.Is(err, service.ErrChecksumsOnly) {
+			fmt.Printf("backup %s: %v\n", m.ID, err)
+			return nil
+		}
 		if err != nil {
 			return err
 		}

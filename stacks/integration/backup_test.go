@@ -55,7 +55,9 @@ func TestBackupDrill(t *testing.T) {
 	def := stacktest.LocalDev(t, cfg)
 
 	// The original stack, with a finished job and one still running while the backup is taken.
-	src := stacktest.Start(t, def, stacktest.With(fixturesvc.Service(0), offsiteService()))
+	// Fixture sites answer slowly, so the second job below is still running
+	// when the backup is taken.
+	src := stacktest.Start(t, def, stacktest.With(fixturesvc.Service(150*time.Millisecond), offsiteService()))
 	putFile(ctx, t, src, "/tmp/identity", []byte(identity.String()+"\n"))
 	done := submit(ctx, t, src, fixture.SyntheticRowsFrom(3001, 60))
 	waitComplete(ctx, t, src, done)
@@ -63,12 +65,22 @@ func TestBackupDrill(t *testing.T) {
 	t.Logf("original stack: %d workflows in visibility, results %v", len(before.listed), before.results)
 	// A second job runs while the backup is taken: its workflows change
 	// between the dump of temporal and that of temporal_visibility.
-	running := submit(ctx, t, src, fixture.SyntheticRowsFrom(4001, 1500))
-	time.Sleep(time.Second)
+	running := submit(ctx, t, src, fixture.SyntheticRowsFrom(4001, 600))
+	for {
+		if _, n := stored(ctx, src, running); n > 0 {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 
 	began := time.Now()
 	id := backupNow(ctx, t, src)
 	t.Logf("FIGURE backup of the drill stack: %s", time.Since(began).Round(100*time.Millisecond))
+	if v, n := stored(ctx, src, running); v.Complete {
+		t.Logf("WARNING: the second job completed before the backup ended: the drill does not show a restore mid-job this time")
+	} else {
+		t.Logf("the second job was running when the backup ended (%d of %d rows stored)", n, v.Rows)
+	}
 	manifestJSON := readFile(ctx, t, src, path.Join(stacks.BackupDir, id, "manifest.json"))
 	t.Logf("manifest:\n%s", manifestJSON)
 	var man manifest.Manifest
@@ -137,7 +149,7 @@ func TestBackupDrill(t *testing.T) {
 
 	// The new stack: its PostgreSQL and backup service only, until the restore.
 	// Its backup volume is a small tmpfs, for the full-volume case below.
-	dst := stacktest.Start(t, def, stacktest.With(fixturesvc.Service(0)), stacktest.Only(stacks.ServiceBackup),
+	dst := stacktest.Start(t, def, stacktest.With(fixturesvc.Service(150*time.Millisecond)), stacktest.Only(stacks.ServiceBackup),
 		stacktest.WithTmpfsVolume(stacks.VolumeBackups, 48, backupUID))
 	content := map[string][]byte{"manifest.json": []byte(manifestJSON)}
 	for _, f := range man.Files() {
@@ -389,17 +401,16 @@ func readFile(ctx context.Context, t testing.TB, st *stacktest.Stack, p string) 
 }
 
 // putBackup writes a backup's files into the stack's backup volume, as an
-// operator copies one from off-site storage.
+// operator copies one from off-site storage: through the container's own
+// file system, since a copy into a container lands beneath a tmpfs mount.
 func putBackup(ctx context.Context, t *testing.T, st *stacktest.Stack, id string, files map[string][]byte) {
 	t.Helper()
-	dir := path.Join(stacks.BackupDir, id)
-	if code, out, err := st.Exec(ctx, stacks.ServiceBackup, "mkdir", "-p", dir); err != nil || code != 0 {
-		t.Fatalf("mkdir %s: %d %v %s", dir, code, err, out)
-	}
+	in := path.Join("/tmp/incoming", id)
 	for name, b := range files {
-		if err := st.Container(stacks.ServiceBackup).CopyToContainer(ctx, b, path.Join(dir, name), 0o644); err != nil {
-			t.Fatalf("copy %s: %v", name, err)
-		}
+		putFile(ctx, t, st, path.Join(in, name), b)
+	}
+	if code, out, err := st.Exec(ctx, stacks.ServiceBackup, "cp", "-r", in, path.Join(stacks.BackupDir, id)); err != nil || code != 0 {
+		t.Fatalf("copy %s into %s: %d %v %s", in, stacks.BackupDir, code, err, out)
 	}
 }
 

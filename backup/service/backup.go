@@ -55,7 +55,7 @@ func (e *BackupError) Error() string {
 	case StageDisk:
 		return fmt.Sprintf("backup failed: the backup volume is full (%v); the partial backup was removed and older backups are intact; free space or grow the volume", e.Err)
 	case StageOffsite:
-		return fmt.Sprintf("off-site copy failed (%v); the local backup is kept and counts as good", e.Err)
+		return fmt.Sprintf("off-site copy failed (%v); the local backup is kept and counts as good, and nothing is pruned until an off-site copy succeeds", e.Err)
 	default:
 		return fmt.Sprintf("backup failed (%v); the partial backup was removed and older backups are intact", e.Err)
 	}
@@ -105,14 +105,15 @@ func (s *Service) Backup(ctx context.Context) (manifest.Manifest, error) {
 	}
 	s.Log.Info("backup complete", "id", m.ID, "duration", end.Sub(start).Round(time.Millisecond), "bytes", totalSize(m))
 
-	var offErr error
 	if s.Offsite != nil {
-		offErr = s.copyOffsite(ctx, m)
+		if err := s.copyOffsite(ctx, m); err != nil {
+			// Nothing is pruned while the off-site copy fails: the local
+			// backups are then the only ones, and retention waits.
+			s.Log.Warn("not pruning while the off-site copy fails", "id", m.ID)
+			return m, err
+		}
 	}
 	s.prune(ctx)
-	if offErr != nil {
-		return m, offErr
-	}
 	return m, nil
 }
 

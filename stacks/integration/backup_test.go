@@ -292,9 +292,9 @@ func TestBackupDrill(t *testing.T) {
 	})
 
 	t.Run("bad cases: backup volume full during a dump", func(t *testing.T) {
-		// Fill the volume but for a few hundred kB: the next dump cannot fit.
+		// Fill the volume but for 32 kB: the next dump cannot fit.
 		code, out, err := dst.Exec(ctx, stacks.ServiceBackup, "sh", "-c",
-			`free=$(df -k --output=avail /backups | tail -1); dd if=/dev/zero of=/backups/filler bs=1k count=$((free - 256)) 2>&1; df -k /backups`)
+			`free=$(df -k --output=avail /backups | tail -1); dd if=/dev/zero of=/backups/filler bs=1k count=$((free - 32)) 2>&1; df -k /backups`)
 		if err != nil || code != 0 {
 			t.Fatalf("fill volume: %d %v\n%s", code, err, out)
 		}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/ampledata/temporal-kit/backup/manifest"
 )
 
@@ -31,6 +33,9 @@ type RestoreOptions struct {
 	Rename map[string]string
 	// HistoryShards is the target stack's shard count; 0 takes Config.HistoryShards.
 	HistoryShards int
+	// KeepOrphans keeps visibility records of workflows the restored
+	// history does not have (see reconcileVisibility).
+	KeepOrphans bool
 }
 
 // RestoreReport says what was restored.
@@ -39,6 +44,8 @@ type RestoreReport struct {
 	// Targets maps dumped database -> restored database.
 	Targets  map[string]string
 	Duration time.Duration
+	// Orphans are the visibility records removed because history has no such run.
+	Orphans []string
 }
 
 // RefusedError is a restore that stopped before it touched the target.
@@ -189,8 +196,80 @@ func (s *Service) Restore(ctx context.Context, o RestoreOptions) (RestoreReport,
 		}
 		s.Log.Info("restored", "database", d.Name, "into", target)
 	}
+	if !o.KeepOrphans {
+		t, hasT := rep.Targets["temporal"]
+		v, hasV := rep.Targets["temporal_visibility"]
+		if hasT && hasV {
+			orphans, err := reconcileVisibility(ctx, t, v)
+			if err != nil {
+				return rep, fmt.Errorf("restored, but the visibility check failed: %w", err)
+			}
+			rep.Orphans = orphans
+			if len(orphans) > 0 {
+				s.Log.Info("removed visibility records without history", "count", len(orphans))
+			}
+		}
+	}
 	rep.Duration = time.Since(began)
 	return rep, nil
+}
+
+// reconcileVisibility deletes the visibility records of runs the restored
+// history does not know. The databases are dumped one after the other,
+// temporal first, so visibility can only be ahead: a workflow started
+// between the two dumps is listed but has no history. The server cannot
+// describe, delete or ever finish such a run, and retention never removes
+// its record (retention follows history); the list would show it forever.
+// Records of runs history does know are left alone: a state a little ahead
+// of history is rewritten on the run's next transition.
+func reconcileVisibility(ctx context.Context, temporalDB, visibilityDB string) ([]string, error) {
+	tc, err := connect(ctx, temporalDB)
+	if err != nil {
+		return nil, err
+	}
+	defer tc.Close(context.Background())
+	rows, err := tc.Query(ctx, `SELECT encode(run_id, 'hex') FROM executions`)
+	if err != nil {
+		return nil, fmt.Errorf("read history runs: %w", err)
+	}
+	runs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("read history runs: %w", err)
+	}
+	known := map[string]bool{}
+	for _, r := range runs {
+		known[r] = true
+	}
+	vc, err := connect(ctx, visibilityDB)
+	if err != nil {
+		return nil, err
+	}
+	defer vc.Close(context.Background())
+	type rec struct{ ns, run, wf string }
+	vrows, err := vc.Query(ctx, `SELECT namespace_id, run_id, workflow_id FROM executions_visibility`)
+	if err != nil {
+		return nil, fmt.Errorf("read visibility records: %w", err)
+	}
+	recs, err := pgx.CollectRows(vrows, func(r pgx.CollectableRow) (rec, error) {
+		var x rec
+		err := r.Scan(&x.ns, &x.run, &x.wf)
+		return x, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read visibility records: %w", err)
+	}
+	var removed []string
+	for _, r := range recs {
+		run := strings.TrimSpace(r.run)
+		if known[strings.ReplaceAll(run, "-", "")] {
+			continue
+		}
+		if _, err := vc.Exec(ctx, `DELETE FROM executions_visibility WHERE namespace_id = $1 AND run_id = $2`, r.ns, r.run); err != nil {
+			return removed, fmt.Errorf("delete visibility record of %s/%s: %w", r.wf, run, err)
+		}
+		removed = append(removed, r.wf+"/"+run)
+	}
+	return removed, nil
 }
 
 // tableCount counts the user tables of database.
@@ -211,6 +290,10 @@ func NextSteps(r RestoreReport) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Restored backup %s (taken %s, Temporal %s, %d history shards, schema %v) in %s.\n",
 		r.Manifest.ID, r.Manifest.Time.Format(time.RFC3339), r.Manifest.TemporalVersion, r.Manifest.HistoryShards, r.Manifest.SchemaVersions, r.Duration.Round(time.Second))
+	if len(r.Orphans) > 0 {
+		fmt.Fprintf(&b, "Removed %d visibility record(s) of runs the restored history does not have (started between the dumps of temporal and temporal_visibility): %s\n",
+			len(r.Orphans), strings.Join(r.Orphans, ", "))
+	}
 	b.WriteString(`Next:
   1. Bring Temporal up on the restored data: pulumi up --stack <stack>
      (the schema job finds the schema in place and only applies newer
@@ -220,9 +303,9 @@ func NextSteps(r RestoreReport) string {
      docker exec temporal-kit-<stack>-temporal-admin-tools temporal workflow list -n <namespace>
   3. Workflows that were running when the backup was taken resume from
      their last recorded event; work done after the backup is lost
-     (resubmit those jobs). Visibility (the workflow list) can disagree with
-     history for workflows that changed while the dumps ran: see README,
-     "Restore".
+     (resubmit those jobs). The workflow list can show a run in a later
+     state than its history for a while: history wins on the run's next
+     step (see README, "Restore").
 `)
 	return b.String()
 }

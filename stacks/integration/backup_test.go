@@ -65,7 +65,7 @@ func TestBackupDrill(t *testing.T) {
 	t.Logf("original stack: %d workflows in visibility, results %v", len(before.listed), before.results)
 	// A second job runs while the backup is taken: its workflows change
 	// between the dump of temporal and that of temporal_visibility.
-	running := submit(ctx, t, src, fixture.SyntheticRowsFrom(4001, 600))
+	running := submit(ctx, t, src, fixture.SyntheticRowsFrom(4001, 1500))
 	for {
 		if _, n := stored(ctx, src, running); n > 0 {
 			break
@@ -301,7 +301,8 @@ func TestBackupDrill(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if code, out := restore("--backup", mixed.ID, "--identity", "/tmp/identity", "--replace"); code != 0 {
+		// First as the server would see it without the restore's clean-up.
+		if code, out := restore("--backup", mixed.ID, "--identity", "/tmp/identity", "--replace", "--keep-orphans"); code != 0 {
 			t.Fatalf("restore of the mixed backup: %d\n%s", code, out)
 		}
 		for _, svc := range []string{stacks.ServiceTemporal, stacks.ServiceAdminTools, stacks.ServiceWorker} {
@@ -353,6 +354,38 @@ func TestBackupDrill(t *testing.T) {
 			}
 		}
 		t.Logf("FIGURE after temporal workflow delete: still listed without history: %v", still)
+
+		// The restore's own clean-up: the same mixed backup, restored
+		// without --keep-orphans, removes exactly those records.
+		for _, svc := range []string{stacks.ServiceWorker, stacks.ServiceAdminTools, stacks.ServiceTemporal} {
+			if err := dst.Stop(ctx, svc); err != nil {
+				t.Fatal(err)
+			}
+		}
+		code, out := restore("--backup", mixed.ID, "--identity", "/tmp/identity", "--replace")
+		if code != 0 || !strings.Contains(out, fmt.Sprintf("Removed %d visibility record(s)", len(missing))) {
+			t.Fatalf("restore with the clean-up: %d\n%s", code, out)
+		}
+		for _, key := range missing {
+			if !strings.Contains(out, key) {
+				t.Errorf("the restore did not name %s among the removed records:\n%s", key, out)
+			}
+		}
+		for _, svc := range []string{stacks.ServiceTemporal, stacks.ServiceAdminTools, stacks.ServiceWorker} {
+			if err := dst.Start(ctx, svc); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := dst.WaitHealthy(ctx, svc); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clean := observe(ctx, t, dst)
+		for key := range clean.listed {
+			if _, ok := clean.described[key]; !ok {
+				t.Errorf("after the restore's clean-up, %s is still listed without history", key)
+			}
+		}
+		waitComplete(ctx, t, dst, running)
 		// The server on this data takes new work.
 		fresh := submit(ctx, t, dst, fixture.SyntheticRowsFrom(6001, 10))
 		waitComplete(ctx, t, dst, fresh)

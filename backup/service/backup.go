@@ -307,11 +307,9 @@ func (s *Service) prune(ctx context.Context) {
 		times = append(times, e.Time)
 		byTime[e.Time] = e
 	}
-	keep := map[string]bool{}
 	for _, d := range retention.Plan(times, s.Cfg.Retention) {
 		e := byTime[d.Time]
 		if d.Keep {
-			keep[e.ID] = true
 			continue
 		}
 		if err := os.RemoveAll(e.Dir); err != nil {
@@ -321,24 +319,38 @@ func (s *Service) prune(ctx context.Context) {
 		s.Log.Info("pruned", "id", e.ID)
 	}
 	if s.Offsite != nil {
-		ids, err := s.Offsite.List(ctx)
-		if err != nil {
-			s.recordFailure(StageOffsite, fmt.Errorf("list %s: %w", s.Offsite.Name(), err))
-		}
-		for _, id := range ids {
-			if keep[id] {
-				continue
-			}
-			if _, err := time.Parse(manifest.IDFormat, id); err != nil {
-				continue
-			}
-			if err := s.Offsite.Delete(ctx, id); err != nil {
-				s.recordFailure(StageOffsite, fmt.Errorf("delete %s from %s: %w", id, s.Offsite.Name(), err))
-			}
-		}
+		s.pruneOffsite(ctx)
 	}
 	remaining, _ := List(s.Cfg.Dir)
 	_ = UpdateStatus(s.Cfg.Dir, func(st *Status) { st.Backups = len(remaining) })
+}
+
+// pruneOffsite applies the retention policy to the backups the off-site
+// target holds, on their own: after a lost volume the local list is short,
+// and must not decide what the off-site copies keep.
+func (s *Service) pruneOffsite(ctx context.Context) {
+	ids, err := s.Offsite.List(ctx)
+	if err != nil {
+		s.recordFailure(StageOffsite, fmt.Errorf("list %s: %w", s.Offsite.Name(), err))
+		return
+	}
+	var times []time.Time
+	byTime := map[time.Time]string{}
+	for _, id := range ids {
+		t, err := time.Parse(manifest.IDFormat, id)
+		if err != nil {
+			continue // not a backup of ours
+		}
+		times = append(times, t)
+		byTime[t] = id
+	}
+	for _, del := range retention.Prune(times, s.Cfg.Retention) {
+		if err := s.Offsite.Delete(ctx, byTime[del]); err != nil {
+			s.recordFailure(StageOffsite, fmt.Errorf("delete %s from %s: %w", byTime[del], s.Offsite.Name(), err))
+			continue
+		}
+		s.Log.Info("pruned off-site", "id", byTime[del])
+	}
 }
 
 func (s *Service) copyOffsite(ctx context.Context, m manifest.Manifest) error {

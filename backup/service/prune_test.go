@@ -88,3 +88,38 @@ func TestPruneFollowsThePolicy(t *testing.T) {
 }
 
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// fakeOffsite holds backup ids in memory.
+type fakeOffsite struct{ ids map[string]bool }
+
+func (f *fakeOffsite) Name() string                                           { return "fake" }
+func (f *fakeOffsite) Upload(context.Context, string, string, []string) error { return nil }
+func (f *fakeOffsite) Delete(_ context.Context, id string) error              { delete(f.ids, id); return nil }
+func (f *fakeOffsite) List(context.Context) ([]string, error) {
+	var out []string
+	for id := range f.ids {
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+// After a lost volume the local target holds one backup: the off-site
+// copies follow the policy on their own, not the local list.
+func TestOffsitePruneIgnoresTheLocalList(t *testing.T) {
+	dir := t.TempDir()
+	off := &fakeOffsite{ids: map[string]bool{"not-a-backup": true}}
+	var times []time.Time
+	for d := range 60 {
+		at := time.Date(2028, 2, 1, 3, 0, 0, 0, time.UTC).AddDate(0, 0, d)
+		times = append(times, at)
+		off.ids[manifest.ID(at)] = true
+	}
+	fakeBackup(t, dir, times[len(times)-1])
+	p := retention.Policy{Daily: 7, Weekly: 4, Monthly: 12}
+	s := &Service{Cfg: Config{Dir: dir, Retention: p}, Offsite: off, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), now: time.Now}
+	s.prune(context.Background())
+	want := len(times) - len(retention.Prune(times, p)) + 1 // + the foreign object
+	if len(off.ids) != want || !off.ids["not-a-backup"] {
+		t.Errorf("off-site keeps %d objects, want %d (the policy over its own list, foreign objects untouched)", len(off.ids), want)
+	}
+}

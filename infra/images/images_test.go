@@ -478,3 +478,37 @@ func TestWorkerDockerfileMatchesRecipe(t *testing.T) {
 		t.Errorf("worker/Dockerfile must install wget: the Definition's health check uses it")
 	}
 }
+
+// backup/Dockerfile (for hosts with a registry, the official catalog) and
+// the offline recipe make the same contract: the Definition, its health
+// check and a restore rely on it.
+func TestBackupDockerfileMatchesRecipe(t *testing.T) {
+	root, err := FindRepoRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "backup", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, _ := Select("backup")
+	im := set[len(set)-1]
+	local, err := RenderDockerfile(im, RuntimeBase, Mirrors{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, loc := dockerfileDirectives(string(b)), dockerfileDirectives(local)
+	for _, k := range []string{"ENTRYPOINT", "CMD", "USER", "EXPOSE", "STOPSIGNAL", "VOLUME", "ENV"} {
+		if last(up, k) != last(loc, k) {
+			t.Errorf("%s: backup/Dockerfile has %q, the offline recipe %q", k, last(up, k), last(loc, k))
+		}
+	}
+	for _, s := range []string{"useradd -u 10002", "postgresql-client-" + PostgresMajor, "chmod 0700 /backups"} {
+		if !strings.Contains(string(b), s) || !strings.Contains(local, s) {
+			t.Errorf("both backup recipes must have %q", s)
+		}
+	}
+	if !strings.Contains(string(b), "wget") || !strings.Contains(string(b), "-buildvcs=false") {
+		t.Errorf("backup/Dockerfile must install wget (the health check) and build without a VCS stamp")
+	}
+}

@@ -175,6 +175,7 @@ func TestDevStackFileExamplesLoad(t *testing.T) {
 	maps.Copy(cfg, examples)
 	// The file says the password is then set as a secret, outside it.
 	cfg["postgresPassword"] = "any-value"
+	cfg["backupOffsiteAccessKey"], cfg["backupOffsiteSecretKey"] = "any-value", "any-value"
 	if _, err := stacks.LoadConfig("dev", stacks.MapSource(cfg)); err != nil {
 		t.Errorf("Pulumi.dev.yaml examples do not load: %v", err)
 	}

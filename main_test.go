@@ -113,8 +113,13 @@ func TestDevStackFileDeploys(t *testing.T) {
 	if got := img.Inputs["build"].ObjectValue()["dockerfile"].StringValue(); got != infra.WorkerDockerfile {
 		t.Errorf("worker Dockerfile = %q, want %q", got, infra.WorkerDockerfile)
 	}
-	if n := len(m.Of(infratest.TypeContainer)); n != 16 {
-		t.Errorf("dev stack registered %d containers, want 16 (PostgreSQL, monitoring and Grafana password jobs, postgresql, schema job, temporal, namespace job, ui, admin tools, worker, prometheus, alertmanager, node-exporter, postgres-exporter, container-exporter, grafana)", n)
+	if img, ok := m.Find(infratest.TypeImage, "image-backup"); !ok {
+		t.Error("the dev stack does not build the backup image")
+	} else if got := img.Inputs["build"].ObjectValue()["dockerfile"].StringValue(); got != infra.BackupDockerfile {
+		t.Errorf("backup Dockerfile = %q, want %q", got, infra.BackupDockerfile)
+	}
+	if n := len(m.Of(infratest.TypeContainer)); n != 17 {
+		t.Errorf("dev stack registered %d containers, want 17 (PostgreSQL, monitoring and Grafana password jobs, postgresql, schema job, temporal, namespace job, ui, admin tools, worker, prometheus, alertmanager, node-exporter, postgres-exporter, container-exporter, grafana, backup)", n)
 	}
 }
 
@@ -135,8 +140,8 @@ func TestProdStackFileDeploys(t *testing.T) {
 	if _, ok := m.Find(infratest.TypeHcloudServer, hetzner.NameServer); !ok {
 		t.Error("the prod stack provisions no server")
 	}
-	if n := len(m.Of(infratest.TypeContainer)); n != 16 {
-		t.Errorf("prod stack registered %d containers, want 16 (with Grafana and its password job)", n)
+	if n := len(m.Of(infratest.TypeContainer)); n != 17 {
+		t.Errorf("prod stack registered %d containers, want 17 (with Grafana, its password job and the backup service)", n)
 	}
 }
 

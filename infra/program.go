@@ -28,6 +28,9 @@ type Options struct {
 // WorkerDockerfile is the worker image's Dockerfile, relative to Root.
 const WorkerDockerfile = "worker/Dockerfile"
 
+// BackupDockerfile is the backup service image's Dockerfile, relative to Root.
+const BackupDockerfile = "backup/Dockerfile"
+
 // Program is the Pulumi program run by the root main.go.
 func Program(ctx *pulumi.Context) error { return NewProgram(Options{Root: "."})(ctx) }
 
@@ -129,9 +132,18 @@ func hostImages(ctx *pulumi.Context, cfg stacks.Config, def stacks.Definition, o
 		}
 		return host.Transfer(ctx, refs)
 	}
+	// The kit's own programs are built from the repository; the rest is pulled.
+	builds := []struct{ resource, service, ref, dockerfile string }{
+		{"image-worker", stacks.ServiceWorker, cfg.Images.Worker, WorkerDockerfile},
+		{"image-backup", stacks.ServiceBackup, cfg.Images.Backup, BackupDockerfile},
+	}
+	built := map[string]bool{}
+	for _, b := range builds {
+		built[b.ref] = true
+	}
 	var pulls []string
 	for _, svc := range def.Services {
-		if svc.Image != cfg.Images.Worker {
+		if !built[svc.Image] {
 			pulls = append(pulls, svc.Image)
 		}
 	}
@@ -139,24 +151,26 @@ func hostImages(ctx *pulumi.Context, cfg stacks.Config, def stacks.Definition, o
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := def.Service(stacks.ServiceWorker); !ok {
-		return images, nil
+	for _, b := range builds {
+		if _, ok := def.Service(b.service); !ok {
+			continue
+		}
+		dockerfile := filepath.Join(o.Root, b.dockerfile)
+		if _, err := os.Stat(dockerfile); err != nil {
+			return nil, fmt.Errorf("%s image: %s not found (%v); the official image catalog builds the %s from it. "+
+				"Run pulumi from the repository root, or build the offline images with `go run ./infra/images/cmd/kit-images build` "+
+				"and set `pulumi config set %s:imageCatalog local`", b.service, b.dockerfile, err, b.service, stacks.Namespace)
+		}
+		img, err := render.BuildImage(ctx, b.resource, render.Build{
+			Ref:        b.ref,
+			Context:    o.Root,
+			Dockerfile: dockerfile,
+		}, opts...)
+		if err != nil {
+			return nil, err
+		}
+		images[b.ref] = img
 	}
-	dockerfile := filepath.Join(o.Root, WorkerDockerfile)
-	if _, err := os.Stat(dockerfile); err != nil {
-		return nil, fmt.Errorf("worker image: %s not found (%v); the official image catalog builds the worker from it. "+
-			"Run pulumi from the repository root, or build the offline images with `go run ./infra/images/cmd/kit-images build` "+
-			"and set `pulumi config set %s:imageCatalog local`", WorkerDockerfile, err, stacks.Namespace)
-	}
-	worker, err := render.BuildImage(ctx, "image-worker", render.Build{
-		Ref:        cfg.Images.Worker,
-		Context:    o.Root,
-		Dockerfile: dockerfile,
-	}, opts...)
-	if err != nil {
-		return nil, err
-	}
-	images[cfg.Images.Worker] = worker
 	return images, nil
 }
 

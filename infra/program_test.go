@@ -36,16 +36,18 @@ type run struct {
 	secretOutputs []string
 }
 
-// workerRoot is a repository root with a worker Dockerfile, as the official
+// workerRoot is a repository root with the worker's and the backup's Dockerfiles, as the official
 // catalog needs it (the real one is another package's business).
 func workerRoot(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(root, "worker"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, infra.WorkerDockerfile), []byte("FROM scratch\n"), 0o644); err != nil {
-		t.Fatal(err)
+	for _, df := range []string{infra.WorkerDockerfile, infra.BackupDockerfile} {
+		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(df)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, df), []byte("FROM scratch\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return root
 }
@@ -107,6 +109,7 @@ func TestDevStackRegistersExactlyTheseResources(t *testing.T) {
 		"command:local:Command temporal-namespace-run",
 		"command:local:Command temporal-schema-run",
 		"docker:index/container:Container alertmanager",
+		"docker:index/container:Container backup",
 		"docker:index/container:Container container-exporter",
 		"docker:index/container:Container grafana",
 		"docker:index/container:Container node-exporter",
@@ -122,6 +125,7 @@ func TestDevStackRegistersExactlyTheseResources(t *testing.T) {
 		"docker:index/container:Container temporal-schema",
 		"docker:index/container:Container temporal-ui",
 		"docker:index/container:Container worker",
+		"docker:index/image:Image image-backup",
 		"docker:index/image:Image image-worker",
 		"docker:index/network:Network backend",
 		"docker:index/remoteImage:RemoteImage image-grafana-grafana",
@@ -134,6 +138,7 @@ func TestDevStackRegistersExactlyTheseResources(t *testing.T) {
 		"docker:index/remoteImage:RemoteImage image-temporalio-server",
 		"docker:index/remoteImage:RemoteImage image-temporalio-ui",
 		"docker:index/volume:Volume alertmanager-data",
+		"docker:index/volume:Volume backups",
 		"docker:index/volume:Volume postgres-data",
 		"docker:index/volume:Volume prometheus-data",
 		"docker:index/volume:Volume secrets",
@@ -147,7 +152,7 @@ func TestDevStackRegistersExactlyTheseResources(t *testing.T) {
 	wantNames := []string{
 		"temporal-kit-dev-secret-postgres-password", "temporal-kit-dev-secret-grafana-admin-password", "temporal-kit-dev-secret-monitoring-password", "temporal-kit-dev-postgresql", "temporal-kit-dev-temporal-schema", "temporal-kit-dev-temporal",
 		"temporal-kit-dev-temporal-namespace", "temporal-kit-dev-temporal-ui", "temporal-kit-dev-temporal-admin-tools",
-		"temporal-kit-dev-worker", "temporal-kit-dev-grafana", "temporal-kit-dev-alertmanager", "temporal-kit-dev-prometheus", "temporal-kit-dev-node-exporter",
+		"temporal-kit-dev-worker", "temporal-kit-dev-backup", "temporal-kit-dev-grafana", "temporal-kit-dev-alertmanager", "temporal-kit-dev-prometheus", "temporal-kit-dev-node-exporter",
 		"temporal-kit-dev-container-exporter", "temporal-kit-dev-postgres-exporter",
 	}
 	if !reflect.DeepEqual(r.containers, wantNames) {
@@ -212,7 +217,9 @@ func TestImageCatalogs(t *testing.T) {
 		for _, svc := range definition(t, "dev", map[string]string{}).Services {
 			c, _ := r.m.Find(C, svc.Name)
 			want := infratest.BuiltID("image-worker")
-			if svc.Image != official.Worker {
+			if svc.Image == official.Backup {
+				want = infratest.BuiltID("image-backup")
+			} else if svc.Image != official.Worker {
 				name, ok := byRef[svc.Image]
 				if !ok {
 					t.Errorf("%s: image %s is not pulled", svc.Name, svc.Image)

@@ -63,6 +63,11 @@ func Build(c Config) (Definition, error) {
 	if c.Worker.SerpKeySet {
 		d.Secrets = append(d.Secrets, Secret{Name: SecretSerpAPIKey, ConfigKey: "serpApiKey"})
 	}
+	if c.Backup.S3 != nil {
+		d.Secrets = append(d.Secrets,
+			Secret{Name: SecretBackupOffsiteAccessKey, ConfigKey: "backupOffsiteAccessKey"},
+			Secret{Name: SecretBackupOffsiteSecretKey, ConfigKey: "backupOffsiteSecretKey"})
+	}
 	if c.Proxy.Enabled() {
 		proxySecret := Secret{Name: SecretProxyPassword, Length: 32}
 		if c.Proxy.PasswordSet {
@@ -98,6 +103,7 @@ func Build(c Config) (Definition, error) {
 		ui(c),
 		adminTools(c),
 		readsSecrets(worker(c, pgHost, pgDep)),
+		readsSecrets(backupService(c, pgHost, pgDep)),
 	)
 	if grafanaEnabled(c) {
 		g, err := grafana(c)
@@ -106,6 +112,7 @@ func Build(c Config) (Definition, error) {
 		}
 		d.Services = append(d.Services, readsSecrets(g))
 	}
+	d.Volumes = append(d.Volumes, Volume{Name: VolumeBackups})
 	if c.Proxy.Enabled() {
 		d.Volumes = append(d.Volumes, Volume{Name: VolumeProxyData})
 		d.Services = append(d.Services, readsSecrets(proxy(c)))

@@ -26,7 +26,7 @@ func TestBuildDevServices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"secret-postgres-password", "secret-grafana-admin-password", "secret-monitoring-password", ServicePostgres, ServiceSchema, ServiceTemporal, ServiceNamespace, ServiceUI, ServiceAdminTools, ServiceWorker, ServiceGrafana,
+	want := []string{"secret-postgres-password", "secret-grafana-admin-password", "secret-monitoring-password", ServicePostgres, ServiceSchema, ServiceTemporal, ServiceNamespace, ServiceUI, ServiceAdminTools, ServiceWorker, ServiceBackup, ServiceGrafana,
 		ServiceAlertmanager, ServicePrometheus, ServiceNodeExporter, ServiceContainerMetrics, ServicePostgresExporter}
 	if !slices.Equal(order, want) {
 		t.Errorf("start order %v, want %v", order, want)
@@ -152,6 +152,7 @@ func TestSecretsAreFilesNeverEnv(t *testing.T) {
 		ServiceTemporal:         {"KIT_POSTGRES_PWD": SecretPostgresPassword},
 		ServiceWorker:           {"PGPASSWORD": SecretPostgresPassword, "SERP_API_KEY": SecretSerpAPIKey},
 		ServiceGrafana:          {"GF_SECURITY_ADMIN_PASSWORD": SecretGrafanaAdminPassword},
+		ServiceBackup:           {"PGPASSWORD": SecretPostgresPassword},
 	}
 	for _, s := range d.Services {
 		got := s.SecretFileEnv()

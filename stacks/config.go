@@ -67,6 +67,7 @@ type Config struct {
 	Proxy       Proxy
 	// Observability: Prometheus retention, alert thresholds and receivers.
 	Observability Observability
+	Backup        Backup
 	Hetzner       Hetzner
 	// SSH is how targets ssh and hetzner reach the server.
 	SSH SSH
@@ -100,6 +101,7 @@ var defaultMemoryMB = map[string]int{
 	ServiceNodeExporter:     64,
 	ServicePostgresExporter: 64,
 	ServiceContainerMetrics: 64,
+	ServiceBackup:           256,
 }
 
 // ConfigError lists every problem of a stack config, each naming its key and fix.
@@ -271,6 +273,7 @@ func (l *loader) load(stack string) Config {
 
 	c.Worker = loadWorker(l)
 	c.Observability = loadObservability(l)
+	c.Backup = loadBackup(l)
 	c.Hetzner = loadHetzner(l, c.Target)
 	c.SSH = loadSSH(l, c.Target)
 

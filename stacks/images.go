@@ -28,6 +28,7 @@ type Images struct {
 	Alertmanager     string `json:"alertmanager,omitempty"`
 	NodeExporter     string `json:"nodeExporter,omitempty"`
 	PostgresExporter string `json:"postgresExporter,omitempty"`
+	Backup           string `json:"backup,omitempty"`
 }
 
 // Catalogs are the known image sets. Versions move together: the local set
@@ -45,6 +46,8 @@ var Catalogs = map[string]Images{
 		Alertmanager:       "prom/alertmanager:v0.35.0",
 		NodeExporter:       "prom/node-exporter:v1.10.2",
 		PostgresExporter:   "quay.io/prometheuscommunity/postgres-exporter:v0.17.1",
+		// The kit's own program: built from backup/Dockerfile, as the worker is.
+		Backup: "temporal-kit/backup:dev",
 	},
 	CatalogLocal: {
 		Postgres:           "temporal-kit-local/postgresql:15",
@@ -57,6 +60,7 @@ var Catalogs = map[string]Images{
 		Alertmanager:       "temporal-kit-local/alertmanager:0.35.0",
 		NodeExporter:       "temporal-kit-local/node-exporter:1.10.2",
 		PostgresExporter:   "temporal-kit-local/postgres-exporter:0.17.1",
+		Backup:             "temporal-kit-local/backup:dev",
 	},
 }
 
@@ -80,6 +84,7 @@ func (im Images) With(o Images) Images {
 		Alertmanager:       pick(im.Alertmanager, o.Alertmanager),
 		NodeExporter:       pick(im.NodeExporter, o.NodeExporter),
 		PostgresExporter:   pick(im.PostgresExporter, o.PostgresExporter),
+		Backup:             pick(im.Backup, o.Backup),
 	}
 }
 
@@ -98,6 +103,7 @@ func (im Images) fields() []imageField {
 		{"alertmanager", im.Alertmanager},
 		{"nodeExporter", im.NodeExporter},
 		{"postgresExporter", im.PostgresExporter},
+		{"backup", im.Backup},
 	}
 }
 

@@ -221,6 +221,14 @@ func TestImageContracts(t *testing.T) {
 		t.Parallel()
 		testContainerExporter(t, ctx)
 	})
+	t.Run("backup", func(t *testing.T) {
+		t.Parallel()
+		testBackup(t, ctx)
+	})
+	t.Run("versitygw", func(t *testing.T) {
+		t.Parallel()
+		testVersityGW(t, ctx)
+	})
 }
 
 // metricsOf starts image with args, waits for its /metrics on port, and
@@ -671,4 +679,37 @@ func testCaddy(t *testing.T, ctx context.Context) {
 			t.Errorf("start script with a %s password: want a refusal, got %v\n%s", name, err, lastLines(out, 5))
 		}
 	}
+}
+
+// The backup image: kit-backup as its entrypoint, run as its own user, and
+// PostgreSQL client tools of the server's major version first on PATH
+// (pg_dump refuses a server newer than itself).
+func testBackup(t *testing.T, ctx context.Context) {
+	image := tagOf("backup")
+	if u := userOf(t, ctx, image); u != "kitbackup" {
+		t.Errorf("runs as %q, want kitbackup", u)
+	}
+	for _, tool := range []string{"pg_dump", "pg_dumpall", "pg_restore", "psql"} {
+		if out := runOnce(t, ctx, "--entrypoint", tool, image, "--version"); !strings.Contains(out, "PostgreSQL) "+PostgresMajor+".") {
+			t.Errorf("%s --version: %q, want major %s", tool, out, PostgresMajor)
+		}
+	}
+	if out := runOnce(t, ctx, "--entrypoint", "sh", image, "-c", "id -u; stat -c %U:%a /backups; kit-backup 2>&1 || true"); !strings.Contains(out, "10002\nkitbackup:700\n") || !strings.Contains(out, "usage: kit-backup run|backup") {
+		t.Errorf("user, data directory, usage: %q", out)
+	}
+}
+
+// versitygw serves S3 on its port with the root keys from the env.
+func testVersityGW(t *testing.T, ctx context.Context) {
+	image := tagOf("versitygw")
+	id := start(t, ctx, "-p", "127.0.0.1::7070", "-e", "ROOT_ACCESS_KEY_ID=contractkey", "-e", "ROOT_SECRET_ACCESS_KEY=contractsecret", image)
+	addr := hostPort(t, ctx, id, VersityGWPort)
+	eventually(t, 20*time.Second, "S3 on :7070", func() error {
+		code, body, err := httpGet("http://" + addr + "/")
+		// Anonymous requests are refused the S3 way.
+		if err != nil || code != 403 || !strings.Contains(body, "AccessDenied") {
+			return fmt.Errorf("%d %v %.200s", code, err, body)
+		}
+		return nil
+	})
 }

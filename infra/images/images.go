@@ -26,6 +26,10 @@ const (
 	// SimulatedVPS is a Debian server in a container (sshd, Docker,
 	// cloud-init): the SSH deploy's test target (infra/vpsring).
 	SimulatedVPS = "temporal-kit-local/simulated-vps:bookworm"
+	// VersityGW is an S3-compatible server serving a directory: the
+	// off-site target of the backup service's tests.
+	VersityGW     = "temporal-kit-local/versitygw:" + VersityGWRelease
+	VersityGWPort = 7070
 )
 
 // InputsLabel carries the hash of an image's inputs; an image whose label
@@ -44,6 +48,8 @@ const (
 	AlertmanagerVersion     = "v0.35.0"
 	PostgresMajor           = "15"
 	DebianSuite             = "bookworm"
+	VersityGWVersion        = "v1.8.0"
+	VersityGWRelease        = "1.8.0"
 )
 
 // Image is one image of the set and how to make it.
@@ -82,6 +88,7 @@ const (
 	nodeExporterModule = "github.com/prometheus/node_exporter"
 	pgExporterModule   = "github.com/prometheus-community/postgres_exporter"
 	alertmanagerModule = "github.com/prometheus/alertmanager"
+	versityModule      = "github.com/versity/versitygw"
 )
 
 // alertmanagerUI stands in for the web UI that Alertmanager's source embeds
@@ -175,9 +182,20 @@ func Set() []Image {
 		{Name: "worker", Tag: im.Worker, Parent: "runtime", Recipe: "worker",
 			Binaries: []GoBinary{{Name: "worker", Package: "./worker/cmd/worker"}, {Name: "container-exporter", Package: "./prometheus/cmd/container-exporter"}},
 			Vars:     map[string]string{"Port": fmt.Sprint(stacks.PortWorkerAPI)}},
+		{Name: "backup", Tag: im.Backup, Parent: "runtime", Recipe: "backup",
+			Binaries: []GoBinary{{Name: "kit-backup", Package: "./backup/cmd/kit-backup"}},
+			Vars:     map[string]string{"Port": fmt.Sprint(stacks.PortBackupMetrics), "PGMajor": PostgresMajor}},
 		{Name: "fixture-server", Tag: FixtureServer, Parent: "runtime", Recipe: "fixture-server",
 			Binaries: []GoBinary{{Name: "fixture-server", Package: "./worker/cmd/fixture-server"}},
 			Vars:     map[string]string{"Port": fmt.Sprint(FixtureServerPort)}},
+		{Name: "versitygw", Tag: VersityGW, Parent: "runtime", Recipe: "versitygw",
+			Binaries: []GoBinary{{Name: "versitygw", Module: versityModule, Version: VersityGWVersion, Package: versityModule + "/cmd/versitygw",
+				LDFlags: "-X main.Version=" + VersityGWVersion}},
+			ModuleFiles: []ModuleFile{
+				{versityModule, VersityGWVersion, "LICENSE", "LICENSE"},
+				{versityModule, VersityGWVersion, "NOTICE", "NOTICE"},
+			},
+			Vars: map[string]string{"Port": fmt.Sprint(VersityGWPort)}},
 		{Name: "vps", Tag: SimulatedVPS, Parent: "runtime", Recipe: "vps"},
 	}
 }

@@ -133,6 +133,8 @@ func TestRecipesRenderWithTheirContract(t *testing.T) {
 		"alertmanager": {"ENTRYPOINT": `["/bin/alertmanager"]`, "CMD": `["--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"]`,
 			"USER": "nobody", "WORKDIR": "/alertmanager", "EXPOSE": "9093", "VOLUME": `["/alertmanager"]`},
 		"worker":         {"ENTRYPOINT": `["/usr/local/bin/worker"]`, "USER": "worker", "EXPOSE": "8000", "STOPSIGNAL": "SIGTERM"},
+		"backup":         {"ENTRYPOINT": `["/usr/local/bin/kit-backup"]`, "CMD": `["run"]`, "USER": "kitbackup", "EXPOSE": "9630", "VOLUME": "/backups", "STOPSIGNAL": "SIGTERM"},
+		"versitygw":      {"ENTRYPOINT": `["/usr/local/bin/versitygw"]`, "USER": "vgw", "EXPOSE": "7070", "VOLUME": "/data"},
 		"fixture-server": {"ENTRYPOINT": `["/usr/local/bin/fixture-server"]`, "USER": "fixture", "EXPOSE": "8080"},
 		"vps":            {"ENTRYPOINT": `["/usr/local/sbin/vps-init.sh"]`, "EXPOSE": "22", "VOLUME": "/var/lib/docker", "STOPSIGNAL": "SIGTERM"},
 	}
@@ -478,5 +480,39 @@ func TestWorkerDockerfileMatchesRecipe(t *testing.T) {
 	}
 	if !strings.Contains(string(b), "wget") {
 		t.Errorf("worker/Dockerfile must install wget: the Definition's health check uses it")
+	}
+}
+
+// backup/Dockerfile (for hosts with a registry, the official catalog) and
+// the offline recipe make the same contract: the Definition, its health
+// check and a restore rely on it.
+func TestBackupDockerfileMatchesRecipe(t *testing.T) {
+	root, err := FindRepoRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "backup", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, _ := Select("backup")
+	im := set[len(set)-1]
+	local, err := RenderDockerfile(im, RuntimeBase, Mirrors{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, loc := dockerfileDirectives(string(b)), dockerfileDirectives(local)
+	for _, k := range []string{"ENTRYPOINT", "CMD", "USER", "EXPOSE", "STOPSIGNAL", "VOLUME", "ENV"} {
+		if last(up, k) != last(loc, k) {
+			t.Errorf("%s: backup/Dockerfile has %q, the offline recipe %q", k, last(up, k), last(loc, k))
+		}
+	}
+	for _, s := range []string{"useradd -u 10002", "postgresql-client-" + PostgresMajor, "chmod 0700 /backups"} {
+		if !strings.Contains(string(b), s) || !strings.Contains(local, s) {
+			t.Errorf("both backup recipes must have %q", s)
+		}
+	}
+	if !strings.Contains(string(b), "wget") || !strings.Contains(string(b), "-buildvcs=false") {
+		t.Errorf("backup/Dockerfile must install wget (the health check) and build without a VCS stamp")
 	}
 }

@@ -283,10 +283,10 @@ func TestDataVolumeOutlivesDestroy(t *testing.T) {
 	if len(vols) == 0 {
 		t.Fatal("no docker volume registered")
 	}
-	// The data volumes stay (the database, the metrics history, the
-	// silences); the secrets volume, written anew on every deploy, goes
+	// The data volumes stay (the database, the backups, the metrics
+	// history, the silences); the secrets volume, written anew on every deploy, goes
 	// with the stack. Host paths (the exporters' binds) are no volumes.
-	want := map[string]bool{stacks.VolumePostgresData: true, stacks.VolumePrometheusData: true, stacks.VolumeAlertmanagerData: true, stacks.VolumeSecrets: false}
+	want := map[string]bool{stacks.VolumePostgresData: true, stacks.VolumePrometheusData: true, stacks.VolumeAlertmanagerData: true, stacks.VolumeBackups: true, stacks.VolumeSecrets: false}
 	got := map[string]bool{}
 	for name, v := range vols {
 		got[name] = v.RetainOnDelete

@@ -230,3 +230,23 @@ func (s *Stack) WaitHealthy(ctx context.Context, service string) (time.Duration,
 		}
 	}
 }
+
+// StartMore starts the named services of the Definition and whatever they
+// depend on that this stack has not started yet, in dependency order: the
+// rest of a stack started with Only, say after a restore into its database.
+func (s *Stack) StartMore(ctx context.Context, services ...string) error {
+	names, err := s.Def.Closure(services...)
+	if err != nil {
+		return err
+	}
+	var todo []string
+	for _, n := range names {
+		if s.Container(n) == nil {
+			todo = append(todo, n)
+		}
+	}
+	if err := checkImages(ctx, s.Def, todo); err != nil {
+		return err
+	}
+	return s.startAll(ctx, todo)
+}

@@ -82,10 +82,18 @@ func (s *Stack) request(svc stacks.Service, name string) (testcontainers.Generic
 
 	var mounts testcontainers.ContainerMounts
 	var binds []mount.Mount
+	tmpfs := map[string]string{}
 	for _, m := range svc.Mounts {
 		v, ok := s.Def.Volume(m.Volume)
 		if !ok {
 			return testcontainers.GenericContainerRequest{}, fmt.Errorf("service %s: unknown volume %q", svc.Name, m.Volume)
+		}
+		if t, ok := s.tmpfs[m.Volume]; ok {
+			// A small file system that fills up (WithTmpfsVolume). The
+			// legacy tmpfs option, since only it passes uid= to the mount:
+			// the engine keeps the image's mode on the mount point.
+			tmpfs[m.Target] = fmt.Sprintf("size=%dm,uid=%d,gid=%d", t.sizeMB, t.uid, t.uid)
+			continue
 		}
 		if v.HostPath != "" {
 			// A host directory (prod: the Hetzner volume), bound as Pulumi binds it.
@@ -165,6 +173,9 @@ func (s *Stack) request(svc stacks.Service, name string) (testcontainers.Generic
 		HostConfigModifier: func(hc *container.HostConfig) {
 			hc.PortBindings = bindings
 			hc.Mounts = append(hc.Mounts, binds...)
+			if len(tmpfs) > 0 {
+				hc.Tmpfs = tmpfs
+			}
 			if svc.MemoryMB > 0 {
 				hc.Resources.Memory = int64(svc.MemoryMB) << 20
 				hc.Resources.MemorySwap = hc.Resources.Memory // no swap, as Pulumi renders it

@@ -40,9 +40,14 @@ type Stack struct {
 	reruns     int
 	// asDefined publishes ports as the Definition does (PublishAsDefined).
 	asDefined bool
+	// tmpfs replaces volumes by size-limited tmpfs mounts (WithTmpfsVolume).
+	tmpfs map[string]tmpfsVolume
 }
 
+type tmpfsVolume struct{ sizeMB, uid int }
+
 type options struct {
+	tmpfs     map[string]tmpfsVolume
 	only      []string
 	extra     []stacks.Service
 	secrets   map[string]string
@@ -71,6 +76,18 @@ func With(services ...stacks.Service) Option {
 // default every container port is published on the loopback.
 func PublishAsDefined() Option {
 	return func(o *options) { o.asDefined = true }
+}
+
+// WithTmpfsVolume mounts a Definition volume as a tmpfs of sizeMB
+// megabytes owned by uid, in every service that mounts it: a disk that
+// fills up (and takes no space on the host's disk).
+func WithTmpfsVolume(volume string, sizeMB, uid int) Option {
+	return func(o *options) {
+		if o.tmpfs == nil {
+			o.tmpfs = map[string]tmpfsVolume{}
+		}
+		o.tmpfs[volume] = tmpfsVolume{sizeMB, uid}
+	}
 }
 
 // WithSecret fixes a secret's value instead of generating one.
@@ -115,6 +132,7 @@ func StartStack(ctx context.Context, def stacks.Definition, opts ...Option) (*St
 		containers: map[string]*testcontainers.DockerContainer{},
 		started:    map[string]time.Duration{},
 		asDefined:  o.asDefined,
+		tmpfs:      o.tmpfs,
 	}
 	for _, sec := range def.Secrets {
 		if v, ok := o.secrets[sec.Name]; ok {
@@ -168,8 +186,12 @@ func (s *Stack) startAll(ctx context.Context, names []string) error {
 		go func() {
 			defer wg.Done()
 			for _, dep := range svc.DependsOn {
+				ch, ok := done[dep.Service]
+				if !ok {
+					continue // started before (StartMore)
+				}
 				select {
-				case <-done[dep.Service]:
+				case <-ch:
 				case <-ctx.Done():
 					return
 				}

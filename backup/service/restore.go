@@ -1,0 +1,317 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ampledata/temporal-kit/backup/manifest"
+)
+
+// RestoreOptions choose what to restore where. The target server is the
+// one the PG* environment names.
+type RestoreOptions struct {
+	// ID of the backup; "" or "latest" is the newest good one.
+	ID string
+	// From is the directory holding the backups (default Config.Dir).
+	From string
+	// Identity is an age identity file, needed for encrypted backups.
+	Identity string
+	// Replace allows restoring over databases that hold tables: they are dropped first.
+	Replace bool
+	// Globals also replays pg_dumpall --globals-only (roles, tablespaces)
+	// into the target; off by default, since a stack's PostgreSQL creates its user itself.
+	Globals bool
+	// Rename maps a dumped database to another target name (verification's scratch databases).
+	Rename map[string]string
+	// HistoryShards is the target stack's shard count; 0 takes Config.HistoryShards.
+	HistoryShards int
+	// KeepOrphans keeps visibility records of workflows the restored
+	// history does not have (see reconcileVisibility).
+	KeepOrphans bool
+}
+
+// RestoreReport says what was restored.
+type RestoreReport struct {
+	Manifest manifest.Manifest
+	// Targets maps dumped database -> restored database.
+	Targets  map[string]string
+	Duration time.Duration
+	// Orphans are the visibility records removed because history has no such run.
+	Orphans []string
+}
+
+// RefusedError is a restore that stopped before it touched the target.
+type RefusedError struct{ Reason string }
+
+func (e *RefusedError) Error() string {
+	return "restore refused, the target was not touched: " + e.Reason
+}
+
+// Resolve finds the backup directory of id ("latest" = newest good one).
+func Resolve(from, id string) (string, error) {
+	if id == "" || id == "latest" {
+		good, err := List(from)
+		if err != nil {
+			return "", err
+		}
+		if len(good) == 0 {
+			return "", fmt.Errorf("no good backup in %s", from)
+		}
+		return good[0].Dir, nil
+	}
+	if id != filepath.Base(id) || strings.HasPrefix(id, ".") {
+		return "", fmt.Errorf("%q is not a backup id (like 20261130T030000Z); `kit-backup list` shows them", id)
+	}
+	dir := filepath.Join(from, id)
+	if _, err := os.Stat(dir); err != nil {
+		return "", fmt.Errorf("backup %s: %w; `kit-backup list` shows the backups", id, err)
+	}
+	return dir, nil
+}
+
+// Restore checks a backup completely, then restores it: checksums (and
+// decryption) first, then the history shard count, then the target's
+// databases; only when all pass does it create and fill databases.
+func (s *Service) Restore(ctx context.Context, o RestoreOptions) (RestoreReport, error) {
+	began := time.Now()
+	from := o.From
+	if from == "" {
+		from = s.Cfg.Dir
+	}
+	dir, err := Resolve(from, o.ID)
+	if err != nil {
+		return RestoreReport{}, &RefusedError{err.Error()}
+	}
+	m, err := manifest.Read(dir)
+	if err != nil {
+		return RestoreReport{}, &RefusedError{err.Error()}
+	}
+	rep := RestoreReport{Manifest: m, Targets: map[string]string{}}
+	if err := manifest.Check(dir, m); err != nil {
+		return rep, &RefusedError{err.Error()}
+	}
+	want := o.HistoryShards
+	if want == 0 {
+		want = s.Cfg.HistoryShards
+	}
+	switch {
+	case want == 0:
+		return rep, &RefusedError{fmt.Sprintf("the target stack's history shard count is unknown; set %s (the stack's historyShards) or pass --history-shards", EnvHistoryShards)}
+	case m.HistoryShards != 0 && m.HistoryShards != want:
+		return rep, &RefusedError{fmt.Sprintf("backup %s was taken with %d history shards, the target stack has %d; Temporal cannot change its shard count: set the stack's historyShards to %d before restoring", m.ID, m.HistoryShards, want, m.HistoryShards)}
+	}
+
+	// Plain copies of encrypted files go to a scratch directory beside the backups.
+	plain := dir
+	if m.Encrypted {
+		if o.Identity == "" {
+			return rep, &RefusedError{fmt.Sprintf("backup %s is encrypted to %s; pass --identity FILE with a matching age private key", m.ID, strings.Join(m.Recipients, ", "))}
+		}
+		ids, err := readIdentities(o.Identity)
+		if err != nil {
+			return rep, &RefusedError{err.Error()}
+		}
+		tmp, err := os.MkdirTemp(from, ".restore-")
+		if err != nil {
+			return rep, &RefusedError{fmt.Sprintf("scratch directory for decryption: %v", err)}
+		}
+		defer os.RemoveAll(tmp)
+		for _, f := range m.Files() {
+			if err := decryptFile(filepath.Join(dir, f.Name), filepath.Join(tmp, plainName(f.Name)), ids); err != nil {
+				return rep, &RefusedError{err.Error()}
+			}
+		}
+		plain = tmp
+	}
+	for _, d := range m.Databases {
+		if err := run(ctx, "pg_restore", "--list", "--file", os.DevNull, filepath.Join(plain, plainName(d.File.Name))); err != nil {
+			return rep, &RefusedError{fmt.Sprintf("%s is not a readable pg_dump archive: %v", d.File.Name, err)}
+		}
+		rep.Targets[d.Name] = d.Name
+		if t, ok := o.Rename[d.Name]; ok {
+			rep.Targets[d.Name] = t
+		}
+	}
+
+	// The target: refuse databases that hold tables unless told to replace them.
+	admin, err := connect(ctx, "postgres")
+	if err != nil {
+		return rep, &RefusedError{err.Error()}
+	}
+	defer admin.Close(context.Background())
+	exists := map[string]bool{}
+	var busy []string
+	for _, d := range m.Databases {
+		target := rep.Targets[d.Name]
+		var ok bool
+		if err := admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, target).Scan(&ok); err != nil {
+			return rep, &RefusedError{err.Error()}
+		}
+		exists[target] = ok
+		if !ok {
+			continue
+		}
+		n, err := tableCount(ctx, target)
+		if err != nil {
+			return rep, &RefusedError{err.Error()}
+		}
+		if n > 0 {
+			busy = append(busy, fmt.Sprintf("%s (%d tables)", target, n))
+		}
+	}
+	if len(busy) > 0 && !o.Replace {
+		sort.Strings(busy)
+		return rep, &RefusedError{fmt.Sprintf("the target already holds %s; restore into a fresh PostgreSQL, or pass --replace to drop and replace these databases", strings.Join(busy, ", "))}
+	}
+
+	// From here on the target changes.
+	if o.Globals {
+		if err := run(ctx, "psql", "-X", "--no-password", "-q", "-d", "postgres", "-f", filepath.Join(plain, plainName(m.Globals.Name))); err != nil {
+			return rep, fmt.Errorf("globals: %w", err)
+		}
+	}
+	for _, d := range m.Databases {
+		target := rep.Targets[d.Name]
+		if exists[target] && o.Replace {
+			if _, err := admin.Exec(ctx, `DROP DATABASE `+q(target)+` WITH (FORCE)`); err != nil {
+				return rep, fmt.Errorf("drop %s: %w", target, err)
+			}
+			exists[target] = false
+		}
+		if !exists[target] {
+			if _, err := admin.Exec(ctx, `CREATE DATABASE `+q(target)); err != nil {
+				return rep, fmt.Errorf("create %s: %w", target, err)
+			}
+		}
+		if err := run(ctx, "pg_restore", "--no-password", "--exit-on-error", "--no-owner", "--jobs", "2", "--dbname", target, filepath.Join(plain, plainName(d.File.Name))); err != nil {
+			return rep, fmt.Errorf("restore %s into %s: %w", d.Name, target, err)
+		}
+		s.Log.Info("restored", "database", d.Name, "into", target)
+	}
+	if !o.KeepOrphans {
+		t, hasT := rep.Targets["temporal"]
+		v, hasV := rep.Targets["temporal_visibility"]
+		if hasT && hasV {
+			orphans, err := reconcileVisibility(ctx, t, v)
+			if err != nil {
+				return rep, fmt.Errorf("restored, but the visibility check failed: %w", err)
+			}
+			rep.Orphans = orphans
+			if len(orphans) > 0 {
+				s.Log.Info("removed visibility records without history", "count", len(orphans))
+			}
+		}
+	}
+	rep.Duration = time.Since(began)
+	return rep, nil
+}
+
+// reconcileVisibility deletes the visibility records of runs the restored
+// history does not know. The databases are dumped one after the other,
+// temporal first, so visibility can only be ahead: a workflow started
+// between the two dumps is listed but has no history. The server cannot
+// describe, delete or ever finish such a run, and retention never removes
+// its record (retention follows history); the list would show it forever.
+// Records of runs history does know are left alone: a state a little ahead
+// of history is rewritten on the run's next transition.
+func reconcileVisibility(ctx context.Context, temporalDB, visibilityDB string) ([]string, error) {
+	tc, err := connect(ctx, temporalDB)
+	if err != nil {
+		return nil, err
+	}
+	defer tc.Close(context.Background())
+	rows, err := tc.Query(ctx, `SELECT encode(run_id, 'hex') FROM executions`)
+	if err != nil {
+		return nil, fmt.Errorf("read history runs: %w", err)
+	}
+	runs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("read history runs: %w", err)
+	}
+	known := map[string]bool{}
+	for _, r := range runs {
+		known[r] = true
+	}
+	vc, err := connect(ctx, visibilityDB)
+	if err != nil {
+		return nil, err
+	}
+	defer vc.Close(context.Background())
+	type rec struct{ ns, run, wf string }
+	vrows, err := vc.Query(ctx, `SELECT namespace_id, run_id, workflow_id FROM executions_visibility`)
+	if err != nil {
+		return nil, fmt.Errorf("read visibility records: %w", err)
+	}
+	recs, err := pgx.CollectRows(vrows, func(r pgx.CollectableRow) (rec, error) {
+		var x rec
+		err := r.Scan(&x.ns, &x.run, &x.wf)
+		return x, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read visibility records: %w", err)
+	}
+	var removed []string
+	for _, r := range recs {
+		run := strings.TrimSpace(r.run)
+		if known[strings.ReplaceAll(run, "-", "")] {
+			continue
+		}
+		if _, err := vc.Exec(ctx, `DELETE FROM executions_visibility WHERE namespace_id = $1 AND run_id = $2`, r.ns, r.run); err != nil {
+			return removed, fmt.Errorf("delete visibility record of %s/%s: %w", r.wf, run, err)
+		}
+		removed = append(removed, r.wf+"/"+run)
+	}
+	return removed, nil
+}
+
+// tableCount counts the user tables of database.
+func tableCount(ctx context.Context, database string) (int, error) {
+	c, err := connect(ctx, database)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close(context.Background())
+	var n int
+	err = c.QueryRow(ctx, `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`).Scan(&n)
+	return n, err
+}
+
+// NextSteps is what an operator runs after a restore.
+func NextSteps(r RestoreReport) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Restored backup %s (taken %s, Temporal %s, %d history shards, schema %v) in %s.\n",
+		r.Manifest.ID, r.Manifest.Time.Format(time.RFC3339), r.Manifest.TemporalVersion, r.Manifest.HistoryShards, r.Manifest.SchemaVersions, r.Duration.Round(time.Second))
+	if len(r.Orphans) > 0 {
+		fmt.Fprintf(&b, "Removed %d visibility record(s) of runs the restored history does not have (started between the dumps of temporal and temporal_visibility): %s\n",
+			len(r.Orphans), strings.Join(r.Orphans, ", "))
+	}
+	b.WriteString(`Next:
+  1. Bring Temporal up on the restored data: pulumi up --stack <stack>
+     (the schema job finds the schema in place and only applies newer
+     versions; keep historyShards as the backup has it).
+  2. Check the cluster and the namespace:
+     docker exec temporal-kit-<stack>-temporal-admin-tools temporal operator cluster health
+     docker exec temporal-kit-<stack>-temporal-admin-tools temporal workflow list -n <namespace>
+  3. Workflows that were running when the backup was taken resume from
+     their last recorded event; work done after the backup is lost
+     (resubmit those jobs). The workflow list can show a run in a later
+     state than its history for a while: history wins on the run's next
+     step (see README, "Restore").
+`)
+	return b.String()
+}
+
+// IsRefused tells a refusal (nothing touched) from a failure midway.
+func IsRefused(err error) bool {
+	var r *RefusedError
+	return errors.As(err, &r)
+}

@@ -101,7 +101,7 @@ func TestDeployRing(t *testing.T) {
 			[]string{"replace worker"}, ""}, // visible: the port number itself
 		{"the PostgreSQL password", "postgresPassword", newPassword, true,
 			[]string{"delete postgresPassword", "replace secret-postgres-password", "replace secret-postgres-password-run", "replace postgresql", "replace temporal",
-				"replace temporal-schema", "replace temporal-schema-run", "replace worker"}, ""},
+				"replace temporal-schema", "replace temporal-schema-run", "replace worker", "replace backup"}, ""},
 	}
 	if !t.Run("each config change touches only its resources", func(t *testing.T) {
 		for _, c := range changes {
@@ -250,8 +250,9 @@ func TestDeployRingFailedJob(t *testing.T) {
 			pgDef.Services[i].Networks = []stacks.NetworkAttachment{{Network: stacks.NetworkBackend, Aliases: []string{dbHost}}}
 		}
 	}
+	// The kit's PostgreSQL also keeps its monitoring role's password (any value: this stack has no exporter for it).
 	stacktest.JoinNetwork(t, pgDef, []string{stacks.ServicePostgres}, def.Prefix+"-"+stacks.NetworkBackend,
-		map[string]string{stacks.SecretPostgresPassword: password})
+		map[string]string{stacks.SecretPostgresPassword: password, stacks.SecretMonitoringPassword: randomHex(12)})
 
 	res := r.up(ctx)
 	t.Logf("FIGURE up after the cause was fixed, no --replace: %s", res.Took.Round(100*time.Millisecond))

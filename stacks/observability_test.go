@@ -110,6 +110,7 @@ func TestObservabilityConfigErrorsNameTheKey(t *testing.T) {
 		{"alertThresholds": `{"diskFreeRatio": 20}`}:      "diskFreeRatio",
 		{"alertThresholds": `{"targetDownFor": "2 min"}`}: "targetDownFor",
 		{"alertThresholds": `{"diskFree": 0.2}`}:          "alertThresholds",
+		{"alertThresholds": `{"backupMaxAgeHours": 0}`}:   "backupMaxAgeHours",
 		{"alertWebhookUrl": "hooks.example.com"}:          "alertWebhookUrl",
 		{"alertEmail": `{"to": "ops"}`}:                   "alertEmail",
 		{"alertSmtpPassword": "x"}:                        "alertSmtpPassword",

@@ -67,7 +67,7 @@ func TestObservability(t *testing.T) {
 	t.Logf("job of %d rows: %d ok, %d failed", len(rows), v.OK, v.Failed)
 
 	t.Run("every scrape target is up", func(t *testing.T) {
-		want := []string{stacks.ServiceAlertmanager, stacks.ServiceContainerMetrics, stacks.ServiceNodeExporter, stacks.ServicePostgresExporter,
+		want := []string{stacks.ServiceAlertmanager, stacks.ServiceBackup, stacks.ServiceContainerMetrics, stacks.ServiceNodeExporter, stacks.ServicePostgresExporter,
 			stacks.ServicePrometheus, stacks.ServiceTemporal, stacks.ServiceWorker}
 		var last string
 		deadline := time.Now().Add(60 * time.Second)

@@ -65,6 +65,8 @@ func TestObservability(t *testing.T) {
 	id := submit(ctx, t, st, rows)
 	v := waitComplete(ctx, t, st, id)
 	t.Logf("job of %d rows: %d ok, %d failed", len(rows), v.OK, v.Failed)
+	// A backup, so the backup service's per-database metrics exist.
+	t.Logf("backup %s taken", backupNow(ctx, t, st))
 
 	t.Run("every scrape target is up", func(t *testing.T) {
 		want := []string{stacks.ServiceAlertmanager, stacks.ServiceBackup, stacks.ServiceContainerMetrics, stacks.ServiceNodeExporter, stacks.ServicePostgresExporter,

@@ -10,7 +10,7 @@
 // stacks/integration): the Temporal server's tally reporter (counters
 // without _total, timers as _bucket histograms in seconds), the worker's
 // SDK bridge and pipeline metrics (worker/metrics), node_exporter,
-// postgres_exporter and cAdvisor.
+// postgres_exporter, cAdvisor and the backup service.
 package dashboards
 
 //go:generate go run gen.go
@@ -56,6 +56,7 @@ func All() ([]Dashboard, error) {
 		{"enrichment-pipeline.json", pipeline()},
 		{"host-containers.json", hostContainers()},
 		{"postgresql.json", postgresql()},
+		{"backups.json", backups()},
 	}
 	out := make([]Dashboard, 0, len(builders))
 	for _, d := range builders {

@@ -244,3 +244,39 @@ func postgresql() *dashboard.DashboardBuilder {
 			"Size on disk of each database.",
 			q("A", `sum by (datname) (pg_database_size_bytes)`, "{{datname}}")))
 }
+
+func backups() *dashboard.DashboardBuilder {
+	return newDashboard("temporal-kit-backups", "Backups",
+		"The backup service (kit-backup, metrics on backup:9630): age of the newest backup per database and target, sizes, duration, failures by stage, and the last verified restore.",
+		"backup").
+		WithRow(row("Freshness")).
+		WithPanel(st("Local backup age, worst database", "s",
+			"Age of the newest local backup of the database backed up longest ago. Alert: BackupTooOld (alertThresholds.backupMaxAgeHours, 26 h).",
+			q("A", `time() - min(max by (database) (kit_backup_last_success_timestamp_seconds{target="local"}))`, ""))).
+		WithPanel(st("Failed runs, all time", "short",
+			"Failed backup runs of every stage, as the status file in the backups volume counts them (by stage below). Alert: BackupFailing.",
+			q("A", `sum(kit_backup_failures_total)`, ""))).
+		WithPanel(st("Backups held", "short",
+			"Good backups in the backups volume, after retention (backupRetention).",
+			q("A", `max(kit_backup_backups)`, ""))).
+		WithPanel(st("Since the last verified restore", "s",
+			"Time since a scheduled restore of the newest backup passed its checks (backupVerifySchedule; plain backups only, the host holds no age identity).",
+			q("A", `time() - max(kit_backup_last_verified_restore_timestamp_seconds)`, ""))).
+		WithPanel(ts("Age of the newest backup", "s",
+			"Time since the last successful backup, per database and target (local, offsite).",
+			q("A", `time() - max by (database, target) (kit_backup_last_success_timestamp_seconds)`, "{{database}} {{target}}"))).
+		WithPanel(ts("Failures by stage", "short",
+			"Failed runs by stage: dump, disk, offsite, prune, verify.",
+			q("A", `sum by (stage) (increase(kit_backup_failures_total`+ri+`))`, "{{stage}}"))).
+		WithRow(row("Size and duration")).
+		WithPanel(ts("Dump size by database", "bytes",
+			"Size of the last successful dump of each database.",
+			q("A", `max by (database) (kit_backup_size_bytes)`, "{{database}}"))).
+		WithPanel(ts("Duration", "s",
+			"Duration of the last successful backup run and of the last verification restore.",
+			q("A", `max(kit_backup_duration_seconds)`, "backup"),
+			q("B", `max(kit_backup_verify_duration_seconds)`, "verify restore"))).
+		WithPanel(ts("Checksums checked on the host", "s",
+			"With backupAgeRecipients the host cannot restore: time since the newest backup's checksums were verified instead.",
+			q("A", `time() - max(kit_backup_last_checksum_check_timestamp_seconds)`, "since the checksum check")))
+}

@@ -73,6 +73,9 @@ type Thresholds struct {
 	PostgresConnectionsRatio     float64 `json:"postgresConnectionsRatio"`
 	DiskFreeRatio                float64 `json:"diskFreeRatio"`
 	MemoryLimitRatio             float64 `json:"memoryLimitRatio"`
+	// BackupMaxAgeHours is how old the newest local backup of a database
+	// may be before BackupTooOld fires: a day plus slack for a slow run.
+	BackupMaxAgeHours float64 `json:"backupMaxAgeHours"`
 }
 
 // DefaultThresholds are the thresholds of a stack that sets none.
@@ -88,6 +91,7 @@ func DefaultThresholds() Thresholds {
 		PostgresConnectionsRatio:     0.8,
 		DiskFreeRatio:                0.2,
 		MemoryLimitRatio:             0.9,
+		BackupMaxAgeHours:            26,
 	}
 }
 
@@ -118,6 +122,9 @@ func (t Thresholds) Problems() []string {
 		if s.v <= 0 {
 			out = append(out, fmt.Sprintf("%s: %g is not a positive number of seconds", s.name, s.v))
 		}
+	}
+	if t.BackupMaxAgeHours < 1 {
+		out = append(out, fmt.Sprintf("backupMaxAgeHours: %g is not a number of hours of at least 1; write it like 26 (a daily backupSchedule plus 2 h)", t.BackupMaxAgeHours))
 	}
 	return out
 }

@@ -112,6 +112,7 @@ func TestThresholdsReachTheRules(t *testing.T) {
 	th := DefaultThresholds()
 	th.FailedRowRatio = 0.42
 	th.TargetDownFor = "45s"
+	th.BackupMaxAgeHours = 50
 	files, err := RuleFiles(th)
 	if err != nil {
 		t.Fatal(err)
@@ -122,6 +123,10 @@ func TestThresholdsReachTheRules(t *testing.T) {
 			if !strings.Contains(r.Expr, "> 0.42") {
 				t.Errorf("failedRowRatio 0.42 not in %s", r.Expr)
 			}
+		case "BackupTooOld":
+			if !strings.Contains(r.Expr, "> 50 * 3600") {
+				t.Errorf("backupMaxAgeHours 50 not in %s", r.Expr)
+			}
 		case "TargetDown":
 			if r.For != model.Duration(45*time.Second) {
 				t.Errorf("targetDownFor 45s: for is %s", r.For)
@@ -131,6 +136,11 @@ func TestThresholdsReachTheRules(t *testing.T) {
 	th.DiskFreeRatio = 1.5
 	if _, err := RuleFiles(th); err == nil || !strings.Contains(err.Error(), "diskFreeRatio") {
 		t.Errorf("a ratio of 1.5 passed: %v", err)
+	}
+	th.DiskFreeRatio = 0.2
+	th.BackupMaxAgeHours = 0
+	if _, err := RuleFiles(th); err == nil || !strings.Contains(err.Error(), "backupMaxAgeHours") {
+		t.Errorf("backupMaxAgeHours 0 passed: %v", err)
 	}
 }
 

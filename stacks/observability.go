@@ -161,6 +161,7 @@ func scrapeTargets(pgExporter bool) []kitprom.Target {
 		{Job: ServiceWorker, Addresses: []string{hostPort(ServiceWorker, PortWorkerAPI)}},
 		{Job: ServiceNodeExporter, Addresses: []string{hostPort(ServiceNodeExporter, PortNodeExporter)}},
 		{Job: ServiceContainerMetrics, Addresses: []string{hostPort(ServiceContainerMetrics, PortContainerMetrics)}},
+		{Job: ServiceBackup, Addresses: []string{hostPort(ServiceBackup, PortBackupMetrics)}},
 	}
 	if pgExporter {
 		t = append(t, kitprom.Target{Job: ServicePostgresExporter, Addresses: []string{hostPort(ServicePostgresExporter, PortPostgresExporter)}})

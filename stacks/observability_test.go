@@ -22,7 +22,7 @@ func TestObservabilityDefaults(t *testing.T) {
 		"time: 15d", "size: 4GB", `"alertmanager:9093"`, `"/etc/prometheus/rules/temporal-kit.rules.yml"`,
 		`job_name: "temporal"`, `"temporal:8000"`, `job_name: "worker"`, `"worker:8000"`, `"node-exporter:9100"`,
 		`"postgres-exporter:9187"`, `"container-exporter:9338"`, `job_name: "alertmanager"`, `job_name: "prometheus"`,
-		"scrape_interval: 15s", "evaluation_interval: 15s",
+		`job_name: "backup"`, `"backup:9630"`, "scrape_interval: 15s", "evaluation_interval: 15s",
 	} {
 		if !strings.Contains(cfg, want) {
 			t.Errorf("prometheus.yml lacks %s:\n%s", want, cfg)
@@ -56,6 +56,10 @@ func TestObservabilityDefaults(t *testing.T) {
 	}
 	if p, _ := ex.Service(ServicePrometheus); strings.Contains(p.Files[0].Content, "postgres-exporter") {
 		t.Error("prometheus scrapes a postgres-exporter that does not run")
+	}
+	// The backup service runs beside an existing PostgreSQL too: still scraped.
+	if p, _ := ex.Service(ServicePrometheus); !strings.Contains(p.Files[0].Content, `"backup:9630"`) {
+		t.Error("with an existing PostgreSQL, prometheus does not scrape the backup service")
 	}
 }
 
@@ -110,6 +114,7 @@ func TestObservabilityConfigErrorsNameTheKey(t *testing.T) {
 		{"alertThresholds": `{"diskFreeRatio": 20}`}:      "diskFreeRatio",
 		{"alertThresholds": `{"targetDownFor": "2 min"}`}: "targetDownFor",
 		{"alertThresholds": `{"diskFree": 0.2}`}:          "alertThresholds",
+		{"alertThresholds": `{"backupMaxAgeHours": 0}`}:   "backupMaxAgeHours",
 		{"alertWebhookUrl": "hooks.example.com"}:          "alertWebhookUrl",
 		{"alertEmail": `{"to": "ops"}`}:                   "alertEmail",
 		{"alertSmtpPassword": "x"}:                        "alertSmtpPassword",

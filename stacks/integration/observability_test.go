@@ -65,9 +65,24 @@ func TestObservability(t *testing.T) {
 	id := submit(ctx, t, st, rows)
 	v := waitComplete(ctx, t, st, id)
 	t.Logf("job of %d rows: %d ok, %d failed", len(rows), v.OK, v.Failed)
+	// A backup, so the backup service's per-database metrics exist, and a
+	// scrape that holds them.
+	t.Logf("backup %s taken", backupNow(ctx, t, st))
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Second) {
+		n, err := seriesCount(ctx, prom, `kit_backup_last_success_timestamp_seconds{target="local"}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no kit_backup_last_success_timestamp_seconds in Prometheus 30s after a backup")
+		}
+	}
 
 	t.Run("every scrape target is up", func(t *testing.T) {
-		want := []string{stacks.ServiceAlertmanager, stacks.ServiceContainerMetrics, stacks.ServiceNodeExporter, stacks.ServicePostgresExporter,
+		want := []string{stacks.ServiceAlertmanager, stacks.ServiceBackup, stacks.ServiceContainerMetrics, stacks.ServiceNodeExporter, stacks.ServicePostgresExporter,
 			stacks.ServicePrometheus, stacks.ServiceTemporal, stacks.ServiceWorker}
 		var last string
 		deadline := time.Now().Add(60 * time.Second)

@@ -130,6 +130,15 @@ func TestDevStack(t *testing.T) {
 		}
 	})
 
+	t.Run("a backup and a verification restore, for the backups dashboard", func(t *testing.T) {
+		id := backupNow(ctx, t, st)
+		code, out, err := st.Exec(ctx, stacks.ServiceBackup, "kit-backup", "verify")
+		if err != nil || code != 0 {
+			t.Fatalf("verify: code=%d err=%v\n%s", code, err, out)
+		}
+		t.Logf("backup %s taken and verified by a restore", id)
+	})
+
 	t.Run("every dashboard query returns data", func(t *testing.T) {
 		proveDashboards(ctx, t, st, began, scrapeInterval(t))
 	})

@@ -117,7 +117,7 @@ func TestDeployRing(t *testing.T) {
 			got := p.Changes()
 			t.Logf("FIGURE config change %s (%s): %v", c.name, c.key, got)
 			if !reflect.DeepEqual(got, slices.Sorted(slices.Values(c.want))) {
-				t.Errorf("%s: plan %v, want %v", c.name, got, slices.Sorted(slices.Values(c.want)))
+				t.Errorf("%s: plan %v, want %v; why: %s", c.name, got, slices.Sorted(slices.Values(c.want)), p.Reasons())
 			}
 			if c.secret && strings.Contains(p.Raw, c.value) {
 				t.Errorf("%s: the secret value is in the preview's output", c.name)

@@ -76,7 +76,10 @@ func newRing(t *testing.T, ctx context.Context, name string, base map[string]str
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.cleanup() })
-	ports := fmt.Sprintf(`{"temporal": %d, "ui": %d, "postgres": 0, "worker": %d}`, freePort(t), freePort(t), freePort(t))
+	// Every published port free on this machine: other stacks (and other
+	// tests' tunnels) may hold the defaults.
+	ports := fmt.Sprintf(`{"temporal": %d, "ui": %d, "postgres": 0, "worker": %d, "prometheus": %d, "grafana": %d}`,
+		freePort(t), freePort(t), freePort(t), freePort(t), freePort(t))
 	r.set(ctx, "imageCatalog", stacks.CatalogLocal, false)
 	r.set(ctx, "hostPorts", ports, false)
 	for k, v := range fixturesvc.Config(nil) {

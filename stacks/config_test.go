@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -187,5 +188,22 @@ func TestValidImageRef(t *testing.T) {
 		if validImageRef(r) {
 			t.Errorf("%q must be invalid", r)
 		}
+	}
+}
+
+// `pulumi config set --path temporal-kit:workerEnv.BATCH 200` stores a
+// number: env values are taken as the text written; nested values refused.
+func TestWorkerEnvTakesScalarsAsText(t *testing.T) {
+	c, err := LoadConfig("dev", MapSource{"workerEnv": `{"BATCH": 200, "RATE": 2.50, "DEBUG": true, "NAME": "x"}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"BATCH": "200", "RATE": "2.50", "DEBUG": "true", "NAME": "x"}
+	if !maps.Equal(c.Worker.Env, want) {
+		t.Errorf("workerEnv = %v, want %v", c.Worker.Env, want)
+	}
+	_, err = LoadConfig("dev", MapSource{"workerEnv": `{"NESTED": {"a": 1}}`})
+	if err == nil || !strings.Contains(err.Error(), "temporal-kit:workerEnv: NESTED:") {
+		t.Errorf("a nested workerEnv value: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"encoding/json"
 	"net/url"
 	"strconv"
 	"time"
@@ -38,7 +39,7 @@ func loadWorker(l *loader) Worker {
 	if v, ok := l.get("serpApiKey"); ok && v != "" {
 		w.SerpKeySet = true
 	}
-	l.object("workerEnv", &w.Env)
+	w.Env = envMap(l, "workerEnv")
 	for k := range w.Env {
 		switch k {
 		case "PGPASSWORD", "SERP_API_KEY", "PGPASSWORD_FILE", "SERP_API_KEY_FILE":
@@ -88,4 +89,33 @@ func worker(c Config, pgHost string, pgDeps []Dependency) Service {
 		StopSignal:  "SIGTERM",
 		StopTimeout: workerShutdown + 15*time.Second,
 	}
+}
+
+// envMap reads an object of env values. `pulumi config set --path key.NAME 8`
+// stores 8 as a number (true as a bool): env values are text, so scalars
+// are taken as the text they were written as; nested values are refused.
+func envMap(l *loader, key string) map[string]string {
+	var raw map[string]json.RawMessage
+	l.object(key, &raw)
+	if raw == nil {
+		return nil
+	}
+	env := make(map[string]string, len(raw))
+	for name, v := range raw {
+		var s string
+		if err := json.Unmarshal(v, &s); err == nil {
+			env[name] = s
+			continue
+		}
+		var scalar any
+		if err := json.Unmarshal(v, &scalar); err == nil {
+			switch scalar.(type) {
+			case float64, bool:
+				env[name] = string(v)
+				continue
+			}
+		}
+		l.fail(key, "%s: %s is not a text value; env values are strings (`pulumi config set --path %s:%s.%s <value>`)", name, v, Namespace, key, name)
+	}
+	return env
 }

@@ -84,7 +84,7 @@ func init() {
 	for _, f := range []string{"datasources/prometheus.yaml", "dashboards/temporal-kit.yaml"} {
 		wantUpload["/etc/grafana/provisioning/"+f] = "0644 executable=false"
 	}
-	for _, f := range []string{"temporal-server", "workers-sdk", "enrichment-pipeline", "host-containers", "postgresql"} {
+	for _, f := range []string{"temporal-server", "workers-sdk", "enrichment-pipeline", "host-containers", "postgresql", "backups"} {
 		wantUpload["/etc/grafana/dashboards/temporal-kit/"+f+".json"] = "0644 executable=false"
 	}
 }

@@ -32,6 +32,8 @@ type run struct {
 	out        *infra.Outputs
 	containers []string
 	jobs       map[string]string
+	// tunnel is the sshTunnel output of a target over SSH.
+	tunnel string
 	// secretOutputs names the Output-typed stack outputs that came out secret.
 	secretOutputs []string
 }
@@ -71,6 +73,9 @@ func deploy(t *testing.T, stack string, cfg map[string]string, secret []string, 
 		// Exported, so Run waits for the applies before it returns.
 		ctx.Export("testContainers", out.Containers.ApplyT(func(v []string) []string { r.containers = v; return v }))
 		ctx.Export("testJobs", out.Jobs.ApplyT(func(v map[string]string) map[string]string { r.jobs = v; return v }))
+		if out.SSHTunnel != nil {
+			ctx.Export("testSSHTunnel", out.SSHTunnel.ToStringOutput().ApplyT(func(v string) string { r.tunnel = v; return v }))
+		}
 		out.Export(ctx)
 		if pulumi.IsSecret(out.Containers) {
 			r.secretOutputs = append(r.secretOutputs, "containers")

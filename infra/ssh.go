@@ -58,6 +58,8 @@ func tunnelCommand(cfg stacks.Config, host *sshdeploy.Target) pulumi.StringOutpu
 			fw = append(fw, "-L "+strconv.Itoa(p)+":127.0.0.1:"+strconv.Itoa(p))
 		}
 	}
-	return pulumi.Sprintf("ssh -N %s -p %d -i %s -o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes %s",
-		strings.Join(fw, " "), host.Port, host.Files.Key, host.Files.KnownHosts, host.Dest)
+	// The deploy's own options: the pinned key only (no global known_hosts,
+	// no learning of new keys), the stack's key only.
+	return pulumi.Sprintf("ssh -N %s -p %d -i %s -o UserKnownHostsFile=%s %s %s",
+		strings.Join(fw, " "), host.Port, host.Files.Key, host.Files.KnownHosts, strings.Join(sshdeploy.Options(), " "), host.Dest)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -92,8 +93,10 @@ func TestSSHTargetDeploysThroughThePinnedHost(t *testing.T) {
 	}
 	for _, res := range r.m.Resources() {
 		inputs := fmt.Sprint(res.Inputs.Mappable())
-		if strings.Contains(inputs, "StrictHostKeyChecking=no") {
-			t.Errorf("%s turns host key checking off", res.Key())
+		for _, m := range regexp.MustCompile(`StrictHostKeyChecking=(\w+)`).FindAllStringSubmatch(inputs, -1) {
+			if m[1] != "yes" {
+				t.Errorf("%s sets %s: host key checking must stay strict", res.Key(), m[0])
+			}
 		}
 		if strings.Contains(inputs, strings.Split(private, "\n")[1]) {
 			t.Errorf("%s holds the private key in its inputs", res.Key())
@@ -145,6 +148,13 @@ func TestSSHTargetDeploysThroughThePinnedHost(t *testing.T) {
 	}
 	if r.out == nil || r.out.SSHTunnel == nil {
 		t.Error("no sshTunnel output")
+	}
+	// The tunnel an operator opens trusts what the deploy trusts: the pinned
+	// key in the stack's known_hosts and nothing else.
+	for _, want := range append([]string{"-i " + files.Key, "-o UserKnownHostsFile=" + files.KnownHosts}, sshdeploy.Options()...) {
+		if !strings.Contains(r.tunnel, want) {
+			t.Errorf("sshTunnel %q lacks %q", r.tunnel, want)
+		}
 	}
 }
 

@@ -220,7 +220,7 @@ while :; do
   case "$out" in
   *"Host key verification failed"*|*"REMOTE HOST IDENTIFICATION HAS CHANGED"*)
     printf '%s\n' "$out" | tail -n 5
-    echo "ssh: the host key of $KIT_SSH_DEST (port $KIT_SSH_PORT) is not the pinned one: it does not match the stack's host key (sshHostKey; known_hosts $KIT_SSH_KNOWN_HOSTS). Nothing was deployed. Check the server's key (cat /etc/ssh/ssh_host_ed25519_key.pub on its console) and the address; never turn StrictHostKeyChecking off."
+    echo "ssh: the host key of $KIT_SSH_DEST (port $KIT_SSH_PORT) is not the pinned one: it does not match the stack's host key (sshHostKey; known_hosts $KIT_SSH_KNOWN_HOSTS). Nothing was deployed. Check the server's key (cat /etc/ssh/ssh_host_ed25519_key.pub on its console) and the address; host key checking stays strict."
     exit 1 ;;
   *"Permission denied"*)
     denied=$((denied + 1))

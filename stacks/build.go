@@ -29,7 +29,9 @@ const (
 	PortPostgres        = 5432
 	PortTemporalGRPC    = 7233
 	PortTemporalMetrics = 8000
-	PortUI              = 8080
+	// PortTemporalPprof listens on the server container's loopback only.
+	PortTemporalPprof = 7936
+	PortUI            = 8080
 )
 
 var (
@@ -185,7 +187,7 @@ func postgres(c Config) Service {
 		// The image's entrypoint, wrapped: it also applies the stack's current
 		// password to a database that was initialised with another one.
 		Entrypoint: []string{"sh", start},
-		Command:    []string{"postgres"},
+		Command:    postgresCommand(c),
 		Env: []EnvVar{
 			{Name: "POSTGRES_USER", Value: c.Postgres.User},
 			{Name: "POSTGRES_PASSWORD_FILE", Value: SecretPath(SecretPostgresPassword)},
@@ -209,6 +211,29 @@ func postgres(c Config) Service {
 		StopSignal:  "SIGINT", // fast shutdown: aborts sessions, checkpoints, exits cleanly
 		StopTimeout: 60 * time.Second,
 	}
+}
+
+// postgresCommand is the server's command line: settings sized for its
+// memory limit (README, Tuning), and pg_stat_statements loaded so an
+// operator (and the load tool) can see the busiest statements.
+func postgresCommand(c Config) []string {
+	mem := c.MemoryMB[ServicePostgres]
+	settings := []string{
+		"shared_preload_libraries=pg_stat_statements",
+		"pg_stat_statements.track=top",
+		fmt.Sprintf("shared_buffers=%dMB", mem/4),
+		fmt.Sprintf("effective_cache_size=%dMB", mem/2),
+		"work_mem=4MB",
+		fmt.Sprintf("maintenance_work_mem=%dMB", max(16, mem/16)),
+		"wal_buffers=16MB",
+		"max_wal_size=1GB",
+		"random_page_cost=1.1",
+	}
+	cmd := []string{"postgres"}
+	for _, s := range settings {
+		cmd = append(cmd, "-c", s)
+	}
+	return cmd
 }
 
 func sqlEnv(c Config, host string) []EnvVar {
@@ -260,6 +285,9 @@ func temporalServer(c Config, pgHost string) Service {
 			{Name: "PROMETHEUS_ENDPOINT", Value: "0.0.0.0:" + strconv.Itoa(PortTemporalMetrics)},
 			{Name: "DYNAMIC_CONFIG_FILE_PATH", Value: "config/dynamicconfig/temporal-kit.yaml"},
 			{Name: "LOG_LEVEL", Value: c.LogLevel},
+			// Go's pprof on the container's own loopback only (the server's
+			// default host): reachable with docker exec, published nowhere.
+			{Name: "PPROF_PORT", Value: strconv.Itoa(PortTemporalPprof)},
 		},
 		Ports: append(publish(c, "grpc", PortTemporalGRPC, c.HostPorts.Temporal),
 			Port{Name: "metrics", Container: PortTemporalMetrics}),

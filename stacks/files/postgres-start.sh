@@ -44,12 +44,19 @@ set_monitoring() {
 		"GRANT pg_monitor TO :\"role\";" | KIT_MPW="$KIT_MPW" psql_local -v role="$KIT_MONITORING_ROLE"
 }
 
+# set_statements creates the view of pg_stat_statements (the library is
+# preloaded by the command line) in the postgres database, where an
+# operator looks for the busiest statements of every database.
+set_statements() {
+	psql_local -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements;"
+}
+
 # Wait for the server (the first-start init server counts too: the change
 # is durable either way), unless it died; retry, since that init server
 # stops soon after it answers.
 waited=0
 while kill -0 "$pg" 2>/dev/null; do
-	if [ "$(psql_local -tAc 'select 1' 2>/dev/null)" = 1 ] && set_password && set_monitoring; then
+	if [ "$(psql_local -tAc 'select 1' 2>/dev/null)" = 1 ] && set_password && set_monitoring && set_statements; then
 		echo "temporal-kit: password of role $POSTGRES_USER set from the stack${KIT_MONITORING_ROLE:+; monitoring role $KIT_MONITORING_ROLE ready}"
 		break
 	fi

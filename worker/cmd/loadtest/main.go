@@ -32,6 +32,8 @@ type options struct {
 	latency, every                                       time.Duration
 	temporalAddress, paths                               string
 	verbose                                              bool
+	mode                                                 string
+	wf                                                   wfOptions
 }
 
 func main() {
@@ -46,6 +48,18 @@ func main() {
 	flag.StringVar(&o.paths, "paths", "inprocess,temporal", "paths to run, in order")
 	flag.DurationVar(&o.every, "progress", 2*time.Second, "progress line interval")
 	flag.BoolVar(&o.verbose, "v", false, "worker logs at info level (default: warnings)")
+	flag.StringVar(&o.mode, "mode", "rows", "rows: an enrichment job through both paths; workflows: the seed's test, N workflows of K activities at once")
+	flag.IntVar(&o.wf.workflows, "workflows", 1000, "workflows mode: workflows started at once")
+	flag.IntVar(&o.wf.activities, "activities", 4, "workflows mode: activities per workflow, in sequence")
+	flag.DurationVar(&o.wf.duration, "activity-duration", 50*time.Millisecond, "workflows mode: how long each activity takes")
+	flag.BoolVar(&o.wf.local, "local", false, "workflows mode: local activities instead of activities")
+	flag.IntVar(&o.wf.slots, "activity-slots", 200, "workflows mode: concurrent activities (and local activities) in the worker")
+	flag.IntVar(&o.wf.wftPollers, "wft-pollers", 2, "workflows mode: the worker's concurrent workflow-task polls")
+	flag.IntVar(&o.wf.actPollers, "activity-pollers", 2, "workflows mode: the worker's concurrent activity-task polls")
+	flag.IntVar(&o.wf.starters, "starters", 50, "workflows mode: concurrent StartWorkflowExecution calls")
+	flag.BoolVar(&o.wf.eagerStart, "eager-start", false, "workflows mode: eager workflow start (the first workflow task comes back with the start)")
+	flag.StringVar(&o.wf.namespace, "namespace", "ampledata", "workflows mode with -temporal-address: the namespace")
+	flag.StringVar(&o.wf.temporalContainer, "temporal-container", "", "workflows mode with -temporal-address: the server's container (e.g. dev-temporal), for its CPU and memory")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
@@ -60,6 +74,13 @@ func run(o options) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	fmt.Printf("command: %s\n", strings.Join(os.Args, " "))
+	switch o.mode {
+	case "rows":
+	case "workflows":
+		return runWorkflows(ctx, o)
+	default:
+		return fmt.Errorf("-mode %q: use rows or workflows", o.mode)
+	}
 
 	fx, fxSrv := harness.StartFixtures(o.latency)
 	defer fxSrv.Close()

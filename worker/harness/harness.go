@@ -29,9 +29,15 @@ var CoreServices = []string{stacks.ServicePostgres, stacks.ServiceSchema, stacks
 const FixtureKey = "harness-serp-key"
 
 // StartCore starts the Temporal core of the dev Definition with the local
-// image catalog, outside a test (the load tool); Close it when done.
-func StartCore(ctx context.Context) (*stacktest.Stack, error) {
-	cfg, err := stacks.LoadConfig("dev", stacks.MapSource{"imageCatalog": stacks.CatalogLocal})
+// image catalog, outside a test (the load tool); Close it when done. config
+// holds stack config values on top (e.g. historyShards), as
+// `pulumi config set` would.
+func StartCore(ctx context.Context, config map[string]string) (*stacktest.Stack, error) {
+	src := stacks.MapSource{"imageCatalog": stacks.CatalogLocal}
+	for k, v := range config {
+		src[k] = v
+	}
+	cfg, err := stacks.LoadConfig("dev", src)
 	if err != nil {
 		return nil, fmt.Errorf("dev config: %w", err)
 	}

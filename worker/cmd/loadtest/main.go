@@ -33,6 +33,7 @@ type options struct {
 	temporalAddress, paths                               string
 	verbose                                              bool
 	mode                                                 string
+	stackConfig                                          configFlag
 	wf                                                   wfOptions
 }
 
@@ -48,6 +49,8 @@ func main() {
 	flag.StringVar(&o.paths, "paths", "inprocess,temporal", "paths to run, in order")
 	flag.DurationVar(&o.every, "progress", 2*time.Second, "progress line interval")
 	flag.BoolVar(&o.verbose, "v", false, "worker logs at info level (default: warnings)")
+	o.stackConfig = configFlag{}
+	flag.Var(o.stackConfig, "config", "stack config key=value for the core this tool starts (repeatable), e.g. -config historyShards=64")
 	flag.StringVar(&o.mode, "mode", "rows", "rows: an enrichment job through both paths; workflows: the seed's test, N workflows of K activities at once")
 	flag.IntVar(&o.wf.workflows, "workflows", 1000, "workflows mode: workflows started at once")
 	flag.IntVar(&o.wf.activities, "activities", 4, "workflows mode: activities per workflow, in sequence")
@@ -91,7 +94,7 @@ func run(o options) error {
 		fmt.Println("starting the Temporal core of the dev Definition (postgresql, temporal-schema, temporal, temporal-namespace) ...")
 		began := time.Now()
 		var err error
-		if st, err = harness.StartCore(ctx); err != nil {
+		if st, err = harness.StartCore(ctx, o.stackConfig); err != nil {
 			return err
 		}
 		defer func() {
@@ -159,5 +162,19 @@ func run(o options) error {
 	}
 	fmt.Printf("fixture server answered %d SERP queries and %d page requests\n", fx.Searches.Load(), fx.Pages.Load())
 	report(ctx, o, results, st)
+	return nil
+}
+
+// configFlag collects -config key=value pairs.
+type configFlag map[string]string
+
+func (c configFlag) String() string { return fmt.Sprint(map[string]string(c)) }
+
+func (c configFlag) Set(kv string) error {
+	k, v, ok := strings.Cut(kv, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("%q is not key=value (a stack config key without the temporal-kit: prefix)", kv)
+	}
+	c[k] = v
 	return nil
 }

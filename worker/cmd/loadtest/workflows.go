@@ -39,7 +39,7 @@ func runWorkflows(ctx context.Context, o options) error {
 	if address == "" {
 		fmt.Println("starting the Temporal core of the dev Definition (postgresql, temporal-schema, temporal, temporal-namespace) ...")
 		began := time.Now()
-		st, err := harness.StartCore(ctx)
+		st, err := harness.StartCore(ctx, o.stackConfig)
 		if err != nil {
 			return err
 		}

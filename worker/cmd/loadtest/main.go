@@ -47,6 +47,13 @@ func main() {
 	flag.DurationVar(&o.every, "progress", 2*time.Second, "progress line interval")
 	flag.BoolVar(&o.verbose, "v", false, "worker logs at info level (default: warnings)")
 	flag.Parse()
+	if *serveFixturesFlag {
+		if err := serveFixtures(o.latency); err != nil {
+			fmt.Fprintln(os.Stderr, "loadtest -serve-fixtures:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
@@ -61,7 +68,10 @@ func run(o options) error {
 	defer stop()
 	fmt.Printf("command: %s\n", strings.Join(os.Args, " "))
 
-	fx, fxSrv := harness.StartFixtures(o.latency)
+	fxSrv, err := startFixtures(o.latency) // a child process: its CPU is not the worker's
+	if err != nil {
+		return err
+	}
 	defer fxSrv.Close()
 
 	var env map[string]string
@@ -69,7 +79,6 @@ func run(o options) error {
 	if o.temporalAddress == "" {
 		fmt.Println("starting the Temporal core of the dev Definition (postgresql, temporal-schema, temporal, temporal-namespace) ...")
 		began := time.Now()
-		var err error
 		if st, err = harness.StartCore(ctx); err != nil {
 			return err
 		}
@@ -117,11 +126,14 @@ func run(o options) error {
 	fmt.Printf("concurrency (both paths): %d searches, %d rows fetching, %d requests per site; Temporal path: batches of %d rows, %d batches in each stage (search, enrich)\n",
 		o.concurrency, o.concurrency, o.perDomain, o.batchSize, o.parallelism)
 
+	acct := newAccounting(ctx, o, st, env, w.Svc.Temporal)
+	defer acct.close()
 	results := map[string]pathResult{}
 	next := 1 // each path gets its own companies, so no robots.txt is cached across paths
 	for _, p := range strings.Split(o.paths, ",") {
 		var r pathResult
 		var err error
+		acct.begin(ctx, strings.TrimSpace(p))
 		switch strings.TrimSpace(p) {
 		case "inprocess":
 			r, err = runInProcess(ctx, w, o, next)
@@ -130,13 +142,19 @@ func run(o options) error {
 		default:
 			return fmt.Errorf("-paths: unknown path %q; use inprocess and/or temporal", p)
 		}
+		acct.end(ctx, r.wall)
 		if err != nil {
 			return fmt.Errorf("%s path: %w", p, err)
 		}
 		results[strings.TrimSpace(p)] = r
 		next += o.rows
 	}
-	fmt.Printf("fixture server answered %d SERP queries and %d page requests\n", fx.Searches.Load(), fx.Pages.Load())
+	searches, pages, err := fxSrv.Counts()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("fixture server answered %d SERP queries and %d page requests\n", searches, pages)
 	report(ctx, o, results, st)
+	acct.report(ctx, results)
 	return nil
 }

@@ -111,7 +111,7 @@ func (a *accounting) reportGrowth(ctx context.Context, res map[string]pathResult
 			ids[svc] = a.st.Container(svc).GetContainerID()
 		}
 	} else {
-		for _, svc := range []string{stacks.ServicePostgres, stacks.ServiceTemporal} {
+		for _, svc := range []string{stacks.ServicePostgres, stacks.ServiceTemporal, stacks.ServiceWorker} {
 			if c, ok := a.containers[svc]; ok {
 				names = append(names, svc)
 				ids[svc] = c
@@ -119,7 +119,11 @@ func (a *accounting) reportGrowth(ctx context.Context, res map[string]pathResult
 		}
 	}
 	if a.docker == nil {
-		fmt.Printf("  not read: %s\n", strings.TrimPrefix(a.noCount, "containers are not counted: "))
+		if a.st == nil && len(a.containers) == 0 && !strings.HasPrefix(a.noCount, "containers are not counted: ") {
+			fmt.Println("  not read: no container named (-temporal-container, -postgres-container, -worker-container)")
+		} else {
+			fmt.Printf("  not read: %s\n", strings.TrimPrefix(a.noCount, "containers are not counted: "))
+		}
 		return
 	}
 	for _, svc := range names {

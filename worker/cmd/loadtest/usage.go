@@ -26,13 +26,14 @@ var (
 	profileSeconds    = flag.Int("profile-seconds", 0, "with -profile: seconds of the Temporal server's CPU profile, from the temporal path's start (0: twice the in-process path's time if it ran first, at least 5, else 30); the report waits for it to end")
 	temporalContainer = flag.String("temporal-container", "", "with -temporal-address: the Temporal server's container (name or ID, e.g. temporal-kit-dev-temporal) to count and profile")
 	postgresContainer = flag.String("postgres-container", "", "with -temporal-address: PostgreSQL's container (name or ID, e.g. temporal-kit-dev-postgresql) to count")
+	workerContainer   = flag.String("worker-container", "", "with -temporal-address: the stack's own worker container (e.g. temporal-kit-dev-worker), which polls the same task queues and so runs some of the temporal path's activities, to count on that path")
 )
 
 // pathContainers are the services whose CPU belongs to a path, besides the
 // worker (this process).
 var pathContainers = map[string][]string{
 	"inprocess": {stacks.ServicePostgres},
-	"temporal":  {stacks.ServiceTemporal, stacks.ServicePostgres},
+	"temporal":  {stacks.ServiceTemporal, stacks.ServicePostgres, stacks.ServiceWorker},
 }
 
 func pathLabel(p string) string {
@@ -127,8 +128,11 @@ func newAccounting(ctx context.Context, o options, st *stacktest.Stack, env map[
 		if *postgresContainer != "" {
 			a.containers[stacks.ServicePostgres] = *postgresContainer
 		}
+		if *workerContainer != "" {
+			a.containers[stacks.ServiceWorker] = *workerContainer
+		}
 		if len(a.containers) == 0 {
-			a.noCount = "containers are not counted (-temporal-address without -temporal-container and -postgres-container): the figures are the worker's alone"
+			a.noCount = "containers are not counted (-temporal-address without -temporal-container, -postgres-container, -worker-container): the figures are this process's alone"
 		}
 	}
 	if len(a.containers) > 0 {
@@ -230,7 +234,11 @@ func (a *accounting) end(ctx context.Context, wall time.Duration) {
 			u.cpuNote = fmt.Sprintf("containers not counted: %v", err)
 		} else {
 			for _, svc := range a.services(u.name) {
-				u.cpu = append(u.cpu, cpuPart{svc, now[svc] - u.ctrBase[svc]})
+				name := svc
+				if svc == stacks.ServiceWorker {
+					name = "worker container" // "worker" is this process
+				}
+				u.cpu = append(u.cpu, cpuPart{name, now[svc] - u.ctrBase[svc]})
 			}
 		}
 	}

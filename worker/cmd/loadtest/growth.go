@@ -130,11 +130,11 @@ func (a *accounting) reportGrowth(ctx context.Context, res map[string]pathResult
 		s, err := a.docker.Sample(ctx, ids[svc])
 		switch {
 		case err != nil:
-			fmt.Printf("  %-20s %v\n", svc, err)
+			fmt.Printf("  %-26s %v\n", svc, err)
 		case !s.Running:
-			fmt.Printf("  %-20s (not running: a job that ended)\n", svc)
+			fmt.Printf("  %-26s (not running: a job that ended)\n", svc)
 		default:
-			fmt.Printf("  %-20s %7.1f MiB\n", svc, float64(s.Memory)/(1<<20))
+			fmt.Printf("  %-26s %7.1f MiB\n", svc, float64(s.Memory)/(1<<20))
 		}
 	}
 }

@@ -146,7 +146,38 @@ func printTop(label, file string) {
 	}
 	top, total := topFunctions(prof, 10)
 	fmt.Printf("%s: %s CPU sampled, profile %s (go tool pprof -top %s)\n", label, total.Round(10*time.Millisecond), file, file)
+	fmt.Println("  by flat time (the function's own code):")
 	fmt.Print(formatTop(top, total))
+	fmt.Println("  by cumulative time (with its callees), outside the Go runtime:")
+	fmt.Print(formatTop(topCumulative(prof, 10), total))
+}
+
+// inRuntime is true for the Go runtime's own functions (scheduler, GC,
+// syscalls), whose cumulative time says nothing about the program.
+func inRuntime(name string) bool {
+	for _, p := range []string{"runtime.", "runtime/", "internal/", "syscall.", "sync.", "sync/atomic."} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// topCumulative returns the n functions outside the runtime with the most
+// cumulative time.
+func topCumulative(p *profile.Profile, n int) []funcTime {
+	all, _ := topFunctions(p, -1)
+	out := all[:0]
+	for _, f := range all {
+		if !inRuntime(f.name) {
+			out = append(out, f)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].cum > out[j].cum })
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
 }
 
 // funcTime is a function's flat time (its own code) and cumulative time
@@ -156,8 +187,8 @@ type funcTime struct {
 	flat, cum time.Duration
 }
 
-// topFunctions returns the n functions with the most flat time, and the
-// total time sampled.
+// topFunctions returns the n functions with the most flat time (all of
+// them when n < 0), and the total time sampled.
 func topFunctions(p *profile.Profile, n int) ([]funcTime, time.Duration) {
 	idx := len(p.SampleType) - 1 // cpu nanoseconds is the last of a Go CPU profile
 	for i, st := range p.SampleType {
@@ -221,7 +252,7 @@ func topFunctions(p *profile.Profile, n int) ([]funcTime, time.Duration) {
 		}
 		return all[i].name < all[j].name
 	})
-	if len(all) > n {
+	if n >= 0 && len(all) > n {
 		all = all[:n]
 	}
 	return all, total

@@ -78,6 +78,22 @@ func TestTopFunctions(t *testing.T) {
 	}
 }
 
+func TestTopCumulative(t *testing.T) {
+	got := topCumulative(testProfile(), 2)
+	want := []funcTime{
+		{"main.main", 10 * time.Millisecond, 105 * time.Millisecond},
+		{"main.work", 5 * time.Millisecond, 75 * time.Millisecond},
+	}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("topCumulative = %+v, want %+v (runtime.idle left out)", got, want)
+	}
+	for _, f := range topCumulative(testProfile(), 10) {
+		if inRuntime(f.name) {
+			t.Errorf("%s is in the runtime", f.name)
+		}
+	}
+}
+
 func TestFormatStatements(t *testing.T) {
 	long := "SELECT a,\n   b FROM t WHERE " + strings.Repeat("x = 1 AND ", 20) + "y = 2"
 	out := formatStatements([]statement{{database: "temporal", calls: 1200, rows: 1200, totalMs: 345.67, meanMs: 0.288, query: long}})

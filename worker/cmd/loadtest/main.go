@@ -62,8 +62,14 @@ func main() {
 	flag.IntVar(&o.wf.starters, "starters", 50, "workflows mode: concurrent StartWorkflowExecution calls")
 	flag.BoolVar(&o.wf.eagerStart, "eager-start", false, "workflows mode: eager workflow start (the first workflow task comes back with the start)")
 	flag.StringVar(&o.wf.namespace, "namespace", "ampledata", "workflows mode with -temporal-address: the namespace")
-	flag.StringVar(&o.wf.temporalContainer, "temporal-container", "", "workflows mode with -temporal-address: the server's container (e.g. dev-temporal), for its CPU and memory")
 	flag.Parse()
+	if *serveFixturesFlag {
+		if err := serveFixtures(o.latency); err != nil {
+			fmt.Fprintln(os.Stderr, "loadtest -serve-fixtures:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
@@ -85,7 +91,10 @@ func run(o options) error {
 		return fmt.Errorf("-mode %q: use rows or workflows", o.mode)
 	}
 
-	fx, fxSrv := harness.StartFixtures(o.latency)
+	fxSrv, err := startFixtures(o.latency) // a child process: its CPU is not the worker's
+	if err != nil {
+		return err
+	}
 	defer fxSrv.Close()
 
 	var env map[string]string
@@ -93,17 +102,10 @@ func run(o options) error {
 	if o.temporalAddress == "" {
 		fmt.Println("starting the Temporal core of the dev Definition (postgresql, temporal-schema, temporal, temporal-namespace) ...")
 		began := time.Now()
-		var err error
 		if st, err = harness.StartCore(ctx, o.stackConfig); err != nil {
 			return err
 		}
-		defer func() {
-			closeCtx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			if err := st.Close(closeCtx); err != nil {
-				fmt.Fprintln(os.Stderr, "closing the stack:", err)
-			}
-		}()
+		defer closeStack(st)
 		fmt.Printf("stack up in %s\n", time.Since(began).Round(100*time.Millisecond))
 		if env, err = harness.WorkerEnv(st, fxSrv.URL, nil); err != nil {
 			return err
@@ -141,11 +143,14 @@ func run(o options) error {
 	fmt.Printf("concurrency (both paths): %d searches, %d rows fetching, %d requests per site; Temporal path: batches of %d rows, %d batches in each stage (search, enrich)\n",
 		o.concurrency, o.concurrency, o.perDomain, o.batchSize, o.parallelism)
 
+	acct := newAccounting(ctx, o, st, env, w.Svc.Temporal)
+	defer acct.close()
 	results := map[string]pathResult{}
 	next := 1 // each path gets its own companies, so no robots.txt is cached across paths
 	for _, p := range strings.Split(o.paths, ",") {
 		var r pathResult
 		var err error
+		acct.begin(ctx, strings.TrimSpace(p))
 		switch strings.TrimSpace(p) {
 		case "inprocess":
 			r, err = runInProcess(ctx, w, o, next)
@@ -154,14 +159,20 @@ func run(o options) error {
 		default:
 			return fmt.Errorf("-paths: unknown path %q; use inprocess and/or temporal", p)
 		}
+		acct.end(ctx, r.wall)
 		if err != nil {
 			return fmt.Errorf("%s path: %w", p, err)
 		}
 		results[strings.TrimSpace(p)] = r
 		next += o.rows
 	}
-	fmt.Printf("fixture server answered %d SERP queries and %d page requests\n", fx.Searches.Load(), fx.Pages.Load())
+	searches, pages, err := fxSrv.Counts()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("fixture server answered %d SERP queries and %d page requests\n", searches, pages)
 	report(ctx, o, results, st)
+	acct.report(ctx, results)
 	return nil
 }
 

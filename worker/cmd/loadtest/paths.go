@@ -21,6 +21,7 @@ type pathResult struct {
 	wall             time.Duration
 	peakRSS          int64 // bytes, this process, during the path
 	actions          *actionCount
+	workflowID       string // the temporal path's job workflow
 }
 
 func (r pathResult) rowsPerSec() float64 { return float64(r.rows) / r.wall.Seconds() }
@@ -65,7 +66,7 @@ func runTemporal(ctx context.Context, w *harness.Worker, o options, first int) (
 	if a.status != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
 		return r, fmt.Errorf("workflow ended %s", a.status)
 	}
-	r.actions = &a
+	r.actions, r.workflowID = &a, enrichment.WorkflowID(created.ID)
 	fmt.Printf("[temporal] done: %d rows (%d ok, %d failed) in %s, job %s\n", o.rows, p.OK, p.Failed, wall.Round(10*time.Millisecond), created.ID)
 	return r, nil
 }

@@ -28,6 +28,7 @@ type actionCount struct {
 	heartbeats       int // RecordActivityTaskHeartbeat requests (SDK request counter)
 	workflowTasks    int // WorkflowTaskCompleted: not billed, shown for the server's load
 	events           int
+	runIDs           []string // oldest first
 	status           enumspb.WorkflowExecutionStatus
 }
 
@@ -42,6 +43,7 @@ func countActions(ctx context.Context, c client.Client, workflowID string) (acti
 	}
 	var a actionCount
 	for _, r := range runs {
+		a.runIDs = append(a.runIDs, r.RunID)
 		for _, e := range r.History.GetEvents() {
 			a.events++
 			switch e.GetEventType() {

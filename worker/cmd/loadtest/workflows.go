@@ -2,21 +2,18 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
 	"time"
 
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
-	"github.com/testcontainers/testcontainers-go"
 	enumspb "go.temporal.io/api/enums/v1"
 	temporalclient "go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/ampledata/temporal-kit/stacks"
+	"github.com/ampledata/temporal-kit/stacks/dockerstats"
 	"github.com/ampledata/temporal-kit/stacks/stacktest"
 	"github.com/ampledata/temporal-kit/worker/harness"
 	"github.com/ampledata/temporal-kit/worker/loadwf"
@@ -27,7 +24,7 @@ type wfOptions struct {
 	workflows, activities, slots, wftPollers, actPollers, starters int
 	duration                                                       time.Duration
 	local, eagerStart                                              bool
-	namespace, temporalContainer                                   string
+	namespace                                                      string
 }
 
 // runWorkflows runs the seed's checklist test: N workflows at once, K
@@ -35,7 +32,7 @@ type wfOptions struct {
 // stack at -temporal-address or the Temporal core it starts.
 func runWorkflows(ctx context.Context, o options) error {
 	w := o.wf
-	address, namespace, serverContainer := o.temporalAddress, w.namespace, w.temporalContainer
+	address, namespace, serverContainer := o.temporalAddress, w.namespace, *temporalContainer
 	if address == "" {
 		fmt.Println("starting the Temporal core of the dev Definition (postgresql, temporal-schema, temporal, temporal-namespace) ...")
 		began := time.Now()
@@ -104,9 +101,9 @@ func runWorkflows(ctx context.Context, o options) error {
 	case berr != nil || aerr != nil:
 		fmt.Printf("server CPU and memory: unreadable: %v\n", firstErr(berr, aerr))
 	default:
-		cpu := time.Duration(after.cpuNanos - before.cpuNanos)
+		cpu := after.CPU - before.CPU
 		fmt.Printf("temporal server: %.1f CPU-seconds (%.2f cores on average over the run), memory at the end %.1f MiB\n",
-			cpu.Seconds(), cpu.Seconds()/res.Wall.Seconds(), float64(after.memBytes)/(1<<20))
+			cpu.Seconds(), cpu.Seconds()/res.Wall.Seconds(), float64(after.Memory)/(1<<20))
 	}
 	return runErr
 }
@@ -147,34 +144,17 @@ func closeStack(st *stacktest.Stack) {
 	}
 }
 
-// usage is a container's cumulative CPU time and its memory now.
-type usage struct{ cpuNanos, memBytes uint64 }
-
-// readUsage reads a container's cgroup counters through the Docker API
-// (container ID or name).
-func readUsage(ctx context.Context, containerID string) (usage, error) {
-	if containerID == "" {
-		return usage{}, nil
+// readUsage samples a container's counters (none without a container).
+func readUsage(ctx context.Context, container string) (dockerstats.Sample, error) {
+	if container == "" {
+		return dockerstats.Sample{}, nil
 	}
-	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+	cli, err := dockerstats.New()
 	if err != nil {
-		return usage{}, err
+		return dockerstats.Sample{}, err
 	}
 	defer cli.Close()
-	res, err := cli.ContainerStats(ctx, containerID, client.ContainerStatsOptions{Stream: false})
-	if err != nil {
-		return usage{}, err
-	}
-	defer res.Body.Close()
-	var st container.StatsResponse
-	if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
-		return usage{}, err
-	}
-	mem := st.MemoryStats.Usage
-	if cache, ok := st.MemoryStats.Stats["inactive_file"]; ok && cache < mem {
-		mem -= cache
-	}
-	return usage{cpuNanos: st.CPUStats.CPUUsage.TotalUsage, memBytes: mem}, nil
+	return cli.Sample(ctx, container)
 }
 
 func firstErr(errs ...error) error {

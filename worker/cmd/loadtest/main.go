@@ -57,10 +57,10 @@ func main() {
 	flag.DurationVar(&o.wf.duration, "activity-duration", 50*time.Millisecond, "workflows mode: how long each activity takes")
 	flag.BoolVar(&o.wf.local, "local", false, "workflows mode: local activities instead of activities")
 	flag.IntVar(&o.wf.slots, "activity-slots", 200, "workflows mode: concurrent activities (and local activities) in the worker")
-	flag.IntVar(&o.wf.wftPollers, "wft-pollers", 2, "workflows mode: the worker's concurrent workflow-task polls")
-	flag.IntVar(&o.wf.actPollers, "activity-pollers", 2, "workflows mode: the worker's concurrent activity-task polls")
+	flag.IntVar(&o.wf.wftPollers, "wft-pollers", 16, "workflows mode: the worker's concurrent workflow-task polls")
+	flag.IntVar(&o.wf.actPollers, "activity-pollers", 16, "workflows mode: the worker's concurrent activity-task polls")
 	flag.IntVar(&o.wf.starters, "starters", 50, "workflows mode: concurrent StartWorkflowExecution calls")
-	flag.BoolVar(&o.wf.eagerStart, "eager-start", false, "workflows mode: eager workflow start (the first workflow task comes back with the start)")
+	flag.BoolVar(&o.wf.eagerStart, "eager-start", true, "workflows mode: eager workflow start (the first workflow task comes back with the start)")
 	flag.StringVar(&o.wf.namespace, "namespace", "ampledata", "workflows mode with -temporal-address: the namespace")
 	flag.Parse()
 	if *serveFixturesFlag {

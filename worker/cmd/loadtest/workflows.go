@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -32,7 +33,7 @@ type wfOptions struct {
 // stack at -temporal-address or the Temporal core it starts.
 func runWorkflows(ctx context.Context, o options) error {
 	w := o.wf
-	address, namespace, serverContainer := o.temporalAddress, w.namespace, *temporalContainer
+	address, namespace, serverContainer, pgContainer := o.temporalAddress, w.namespace, *temporalContainer, *postgresContainer
 	if address == "" {
 		fmt.Println("starting the Temporal core of the dev Definition (postgresql, temporal-schema, temporal, temporal-namespace) ...")
 		began := time.Now()
@@ -49,6 +50,7 @@ func runWorkflows(ctx context.Context, o options) error {
 		}
 		namespace = env["TEMPORAL_NAMESPACE"]
 		serverContainer = st.Container(stacks.ServiceTemporal).GetContainerID()
+		pgContainer = st.Container(stacks.ServicePostgres).GetContainerID()
 	}
 	rec := loadwf.NewRecorder()
 	c, err := dialTemporal(ctx, address, namespace, rec)
@@ -77,8 +79,12 @@ func runWorkflows(ctx context.Context, o options) error {
 	fmt.Printf("temporal: %s, namespace %s, task queue %s\n", address, namespace, lo.TaskQueue)
 
 	before, berr := readUsage(ctx, serverContainer)
+	pgBefore, pberr := readUsage(ctx, pgContainer)
+	toolBefore := workerCPU()
 	res, runErr := loadwf.Run(ctx, c, rec, lo)
+	toolCPU := workerCPU() - toolBefore
 	after, aerr := readUsage(ctx, serverContainer)
+	pgAfter, paerr := readUsage(ctx, pgContainer)
 
 	fmt.Println()
 	fmt.Println("==== results (workflows) ====")
@@ -104,6 +110,16 @@ func runWorkflows(ctx context.Context, o options) error {
 		cpu := after.CPU - before.CPU
 		fmt.Printf("temporal server: %.1f CPU-seconds (%.2f cores on average over the run), memory at the end %.1f MiB\n",
 			cpu.Seconds(), cpu.Seconds()/res.Wall.Seconds(), float64(after.Memory)/(1<<20))
+		parts := []cpuPart{{"tool (starters and worker)", toolCPU}, {stacks.ServiceTemporal, cpu}}
+		if pgContainer != "" && pberr == nil && paerr == nil {
+			parts = append(parts, cpuPart{stacks.ServicePostgres, pgAfter.CPU - pgBefore.CPU})
+		}
+		each := make([]string, len(parts))
+		for i, p := range parts {
+			each[i] = fmt.Sprintf("%s %.1f", p.name, p.cpu.Seconds()*1000/float64(res.Workflows))
+		}
+		fmt.Printf("cpu per workflow: %.1f ms (%s); %.2f cores on average\n",
+			sumCPU(parts).Seconds()*1000/float64(res.Workflows), strings.Join(each, ", "), sumCPU(parts).Seconds()/res.Wall.Seconds())
 	}
 	return runErr
 }

@@ -91,8 +91,8 @@ func LoadWith(get Getenv, read ReadFile) (Config, error) {
 		ShutdownTimeout:   p.duration("SHUTDOWN_TIMEOUT", 30*time.Second, time.Second, time.Hour),
 		LogLevel:          strings.ToLower(p.str("LOG_LEVEL", "info")),
 
-		BatchSize:         p.intRange("BATCH_SIZE", 200, 1, 5000),
-		BatchParallelism:  p.intRange("BATCH_PARALLELISM", 8, 1, 1000),
+		BatchSize:         p.intRange("BATCH_SIZE", 1000, 1, 5000),
+		BatchParallelism:  p.intRange("BATCH_PARALLELISM", 4, 1, 1000),
 		BatchesPerRun:     p.intRange("BATCHES_PER_RUN", 100, 1, 2000),
 		RowAttempts:       p.intRange("ROW_ATTEMPTS", 5, 1, 100),
 		ActivitySlots:     p.intRange("ACTIVITY_SLOTS", 16, 1, 1000),

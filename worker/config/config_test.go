@@ -30,7 +30,7 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("%s = %q, want %q", ch.name, ch.got, ch.want)
 		}
 	}
-	if c.BatchSize != 200 || c.FetchMaxBytes != 1<<20 || c.FetchTimeout != 10*time.Second {
+	if c.BatchSize != 1000 || c.BatchParallelism != 4 || c.FetchMaxBytes != 1<<20 || c.FetchTimeout != 10*time.Second {
 		t.Errorf("tuning defaults: %+v", c)
 	}
 }

@@ -89,7 +89,7 @@ func report(ctx context.Context, o options, res map[string]pathResult, st *stack
 	}
 	if hasT && tp.actions != nil {
 		a := tp.actions
-		fmt.Printf("Temporal actions per row: %.4f (goal <= 2)\n", float64(a.total())/float64(tp.rows))
+		fmt.Printf("Temporal actions per row: %.4f (goal <= 0.02)\n", float64(a.total())/float64(tp.rows))
 		fmt.Printf("  = (%d workflow runs started [1 + continue-as-new] + %d activity attempts [%d activities, retries included]"+
 			" + %d heartbeat RPCs + %d timers + %d signals) / %d rows = %d actions\n",
 			a.runs, a.activityAttempts, a.activities, a.heartbeats, a.timers, a.signals, tp.rows, a.total())

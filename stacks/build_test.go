@@ -298,3 +298,25 @@ func TestScriptsAreIdempotentByConstruction(t *testing.T) {
 		t.Error("register-namespace.sh must check for an existing namespace")
 	}
 }
+
+func TestPostgresSettingsFollowItsMemoryLimit(t *testing.T) {
+	for mem, want := range map[string][]string{
+		"":     {"shared_buffers=192MB", "effective_cache_size=384MB", "maintenance_work_mem=48MB"}, // the 768 MB default
+		"2048": {"shared_buffers=512MB", "effective_cache_size=1024MB", "maintenance_work_mem=128MB"},
+		"128":  {"shared_buffers=32MB", "effective_cache_size=64MB", "maintenance_work_mem=16MB"},
+	} {
+		src := MapSource{}
+		if mem != "" {
+			src["memoryMB"] = `{"postgresql":` + mem + `}`
+		}
+		svc, _ := mustBuild(t, src).Service(ServicePostgres)
+		if svc.Command[0] != "postgres" {
+			t.Fatalf("memoryMB.postgresql=%q: command %v does not start the server", mem, svc.Command)
+		}
+		for _, s := range append(want, "shared_preload_libraries=pg_stat_statements") {
+			if !slices.Contains(svc.Command, s) || svc.Command[slices.Index(svc.Command, s)-1] != "-c" {
+				t.Errorf("memoryMB.postgresql=%q: command %v lacks -c %s", mem, svc.Command, s)
+			}
+		}
+	}
+}

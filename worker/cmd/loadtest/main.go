@@ -3,9 +3,12 @@
 // pipeline with the same stages and concurrency (the "simple fixes"
 // baseline), against the fixture server with a simulated latency per
 // external call, and prints rows/s of each, their ratio, the Temporal
-// actions per row and the peak RSS.
+// actions per row, CPU per 1000 rows, the databases' growth and the peak
+// RSS. With -mode workflows it runs the seed's test instead: N workflows
+// at once, K activities (or local activities) each, one worker.
 //
 //	go run ./worker/cmd/loadtest -rows 10000 -latency 50ms
+//	go run ./worker/cmd/loadtest -mode workflows [-local]
 //
 // Without -temporal-address it starts the Temporal core of the dev
 // Definition (local images) with testcontainers and removes it at the end.

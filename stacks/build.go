@@ -85,11 +85,6 @@ func Build(c Config) (Definition, error) {
 
 	d.Secrets = append(d.Secrets, observabilitySecrets(c)...)
 
-	d.Volumes = append(d.Volumes, Volume{Name: VolumeSecrets, Discard: true})
-	for _, sec := range d.Secrets {
-		d.Services = append(d.Services, secretJob(c, sec.Name))
-	}
-
 	pgHost, pgDep := c.Postgres.Host, []Dependency(nil)
 	if !c.Postgres.Existing {
 		d.Volumes = append(d.Volumes, Volume{Name: VolumePostgresData})
@@ -142,6 +137,9 @@ func Build(c Config) (Definition, error) {
 	}
 	for i := range d.Services {
 		applyDefaults(c, &d.Services[i])
+	}
+	if err := giveSecrets(c, &d); err != nil {
+		return Definition{}, fmt.Errorf("stack definition: %w", err)
 	}
 	if _, err := d.StartOrder(); err != nil {
 		return Definition{}, fmt.Errorf("stack definition: %w", err)

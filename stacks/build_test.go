@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -26,8 +27,10 @@ func TestBuildDevServices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"secret-postgres-password", "secret-grafana-admin-password", "secret-monitoring-password", ServicePostgres, ServiceSchema, ServiceTemporal, ServiceNamespace, ServiceUI, ServiceAdminTools, ServiceWorker, ServiceBackup, ServiceGrafana,
-		ServiceAlertmanager, ServicePrometheus, ServiceNodeExporter, ServiceContainerMetrics, ServicePostgresExporter}
+	// Each service that reads secrets comes right after the job that writes them.
+	want := []string{"secrets-postgresql", ServicePostgres, "secrets-temporal-schema", ServiceSchema, "secrets-temporal", ServiceTemporal, ServiceNamespace, ServiceUI, ServiceAdminTools,
+		"secrets-worker", ServiceWorker, "secrets-backup", ServiceBackup, "secrets-grafana", ServiceGrafana,
+		ServiceAlertmanager, ServicePrometheus, ServiceNodeExporter, ServiceContainerMetrics, "secrets-postgres-exporter", ServicePostgresExporter}
 	if !slices.Equal(order, want) {
 		t.Errorf("start order %v, want %v", order, want)
 	}
@@ -132,19 +135,9 @@ func TestSecretsAreFilesNeverEnv(t *testing.T) {
 			}
 		}
 	}
-	// One job per secret, each writing that secret only.
-	for job, secret := range map[string]string{"secret-postgres-password": SecretPostgresPassword, "secret-serp-api-key": SecretSerpAPIKey, "secret-monitoring-password": SecretMonitoringPassword} {
-		j, ok := d.Service(job)
-		if !ok {
-			t.Fatalf("no job %s", job)
-		}
-		if len(j.Files) != 1 || j.Files[0].Secret != secret || j.Files[0].Content != "" || j.Files[0].Mode != 0o400 {
-			t.Errorf("%s writes %+v, want the %s secret only, 0400", job, j.Files, secret)
-		}
-	}
-	// Who reads which secret, through which variable; each also mounts the
-	// volume read-only and is recreated when that secret's job runs anew,
-	// and only then: a changed SERP key leaves PostgreSQL alone.
+	// Who reads which secret, through which variable; each also mounts its
+	// own secrets volume read-only and is recreated when its secrets job
+	// runs anew, and only then: a changed SERP key leaves PostgreSQL alone.
 	want := map[string]map[string]string{
 		ServicePostgres:         {"POSTGRES_PASSWORD": SecretPostgresPassword, "KIT_MONITORING_PASSWORD": SecretMonitoringPassword},
 		ServicePostgresExporter: {"DATA_SOURCE_PASS": SecretMonitoringPassword},
@@ -165,8 +158,8 @@ func TestSecretsAreFilesNeverEnv(t *testing.T) {
 		if want[s.Name] == nil {
 			continue
 		}
-		if !slices.Contains(s.Mounts, Mount{Volume: VolumeSecrets, Target: "/run/temporal-kit/secrets", ReadOnly: true}) {
-			t.Errorf("%s does not mount the secrets read-only: %+v", s.Name, s.Mounts)
+		if !slices.Contains(s.Mounts, Mount{Volume: "secrets-" + s.Name, Target: "/run/temporal-kit/secrets", ReadOnly: true}) {
+			t.Errorf("%s does not mount its own secrets read-only: %+v", s.Name, s.Mounts)
 		}
 		var follows []string
 		for _, dep := range s.DependsOn {
@@ -177,23 +170,21 @@ func TestSecretsAreFilesNeverEnv(t *testing.T) {
 				}
 			}
 		}
-		wantFollows := []string{"secret-postgres-password"}
-		switch s.Name {
-		case ServiceWorker:
-			wantFollows = append(wantFollows, "secret-serp-api-key")
-		case ServiceGrafana:
-			wantFollows = []string{"secret-grafana-admin-password"}
-		case ServicePostgres:
-			wantFollows = []string{"secret-monitoring-password", "secret-postgres-password"}
-		case ServicePostgresExporter:
-			wantFollows = []string{"secret-monitoring-password"}
-		}
-		if !slices.Equal(follows, wantFollows) {
+		if wantFollows := []string{"secrets-" + s.Name}; !slices.Equal(follows, wantFollows) {
 			t.Errorf("%s follows %v, want %v", s.Name, follows, wantFollows)
 		}
-	}
-	if v, _ := d.Volume(VolumeSecrets); !v.Discard {
-		t.Error("the secrets volume outlives the stack")
+		job, ok := d.Service("secrets-" + s.Name)
+		if !ok {
+			t.Fatalf("no job secrets-%s", s.Name)
+		}
+		for _, f := range job.Files {
+			if f.Content != "" || f.Mode != 0o400 || !slices.Contains(slices.Collect(maps.Values(want[s.Name])), f.Secret) {
+				t.Errorf("%s writes %+v, want one of %s's secrets, 0400", job.Name, f, s.Name)
+			}
+		}
+		if v, _ := d.Volume("secrets-" + s.Name); !v.Discard {
+			t.Errorf("the secrets volume of %s outlives the stack", s.Name)
+		}
 	}
 }
 
@@ -275,7 +266,7 @@ func TestClosure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"secret-postgres-password", "secret-monitoring-password", ServicePostgres, ServiceSchema, ServiceTemporal, ServiceNamespace}
+	want := []string{"secrets-postgresql", ServicePostgres, "secrets-temporal-schema", ServiceSchema, "secrets-temporal", ServiceTemporal, ServiceNamespace}
 	if !slices.Equal(got, want) {
 		t.Errorf("closure %v, want %v", got, want)
 	}

@@ -153,6 +153,9 @@ type Service struct {
 	Files      []File
 	Networks   []NetworkAttachment
 	DependsOn  []Dependency
+	// Secrets names the Definition secrets the service reads, each the file
+	// SecretPath(name) in a volume of its own (stacks: secrets).
+	Secrets []string
 	// Health is required for LongRunning services, nil for OneShot jobs.
 	Health *HealthCheck
 	// Restart is a Docker restart policy: "unless-stopped", "on-failure" or "no".

@@ -50,11 +50,11 @@ func TestGrafanaService(t *testing.T) {
 	if _, set := env["GF_SECURITY_ADMIN_PASSWORD"]; set {
 		t.Error("the admin password is an env value; it must come from its file")
 	}
-	// The admin password: generated, a Pulumi secret written by its own job.
+	// The admin password: generated, a Pulumi secret written by Grafana's own job.
 	if sec, ok := d.Secret(SecretGrafanaAdminPassword); !ok || sec.ConfigKey != "" || sec.Length < 16 {
 		t.Errorf("admin password secret %+v %v: want a generated one", sec, ok)
 	}
-	if !slices.Contains(g.DependsOn, Dependency{Service: "secret-grafana-admin-password", Condition: Completed, Recreate: true}) {
+	if !slices.Contains(g.DependsOn, Dependency{Service: "secrets-grafana", Condition: Completed, Recreate: true}) {
 		t.Errorf("grafana does not follow its password's job: %+v", g.DependsOn)
 	}
 

@@ -90,14 +90,14 @@ func TestObservabilityConfig(t *testing.T) {
 			t.Errorf("alertmanager.yml lacks %q:\n%s", want, cfg)
 		}
 	}
-	// The secrets reach Alertmanager as files, and it follows their jobs.
+	// The secrets reach Alertmanager as files, and it follows their job.
 	var follows []string
 	for _, dep := range am.DependsOn {
 		if dep.Recreate {
 			follows = append(follows, dep.Service)
 		}
 	}
-	if want := []string{SecretJob(SecretSlackWebhookURL), SecretJob(SecretSMTPPassword)}; !slices.Equal(follows, want) {
+	if want := []string{SecretsJob(ServiceAlertmanager)}; !slices.Equal(follows, want) {
 		t.Errorf("alertmanager follows %v, want %v", follows, want)
 	}
 	for _, s := range []string{SecretSMTPPassword, SecretSlackWebhookURL} {

@@ -153,8 +153,8 @@ func TestDefinitionHasAProxyOnlyWithADomain(t *testing.T) {
 	if _, ok := without.Secret(SecretProxyPassword); ok {
 		t.Error("a proxy password without a domain")
 	}
-	if _, ok := without.Service(SecretJob(SecretProxyPassword)); ok {
-		t.Error("a proxy password job without a domain")
+	if _, ok := without.Service(SecretsJob(ServiceProxy)); ok {
+		t.Error("a proxy secrets job without a domain")
 	}
 	if _, ok := without.Volume(VolumeProxyData); ok {
 		t.Error("a proxy data volume without a domain")
@@ -168,18 +168,18 @@ func TestDefinitionHasAProxyOnlyWithADomain(t *testing.T) {
 	if p.Image != Catalogs[CatalogOfficial].Proxy || p.Kind != LongRunning || p.Health == nil || p.MemoryMB != 128 || p.Restart != "unless-stopped" {
 		t.Errorf("proxy service: image %s kind %s health %v memory %d restart %s", p.Image, p.Kind, p.Health, p.MemoryMB, p.Restart)
 	}
-	// The password: generated (no config key), written by its own job, read as a file.
+	// The password: generated (no config key), written by the proxy's own job, read as a file.
 	sec, ok := d.Secret(SecretProxyPassword)
 	if !ok || sec.ConfigKey != "" || sec.Length < 16 {
 		t.Errorf("proxy password secret: %+v %v", sec, ok)
 	}
-	if job := SecretJob(SecretProxyPassword); job != "secret-proxy-password" {
+	if job := SecretsJob(ServiceProxy); job != "secrets-proxy" {
 		t.Errorf("job name %s", job)
 	}
-	if _, ok := d.Service("secret-proxy-password"); !ok {
-		t.Error("no secret-proxy-password job")
+	if _, ok := d.Service("secrets-proxy"); !ok {
+		t.Error("no secrets-proxy job")
 	}
-	if !slices.Contains(p.DependsOn, Dependency{Service: "secret-proxy-password", Condition: Completed, Recreate: true}) {
+	if !slices.Contains(p.DependsOn, Dependency{Service: "secrets-proxy", Condition: Completed, Recreate: true}) {
 		t.Errorf("the proxy does not follow its password's job: %+v", p.DependsOn)
 	}
 	if got := p.SecretFileEnv(); len(got) != 1 || got["KIT_PROXY_PASSWORD"] != SecretProxyPassword {

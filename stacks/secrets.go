@@ -1,41 +1,41 @@
 package stacks
 
 import (
+	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
-	"unicode"
 )
 
 // Secrets reach containers as files, never as env values: `docker inspect`
 // would show an env value, and Pulumi's docker provider, which takes no
-// secrets, would hide a container's whole env list from every diff. One
-// one-shot job per secret writes it into a volume they share; the services
-// that need a secret mount the volume read-only, name the file in an env
-// var, and follow that secret's job only, so a changed SERP key restarts the
-// worker and not the database.
+// secrets, would hide a container's whole env list from every diff.
+//
+// Each service that reads secrets gets a volume of its own, which no other
+// container mounts, and a one-shot job that writes into it the secrets
+// that service's config names, and only those, owned by the user the
+// service reads them as, mode 0440. So the internet-facing proxy holds its
+// password and nothing else, and the worker, which parses hostile HTML,
+// cannot read the keys that could delete the off-site backups. Docker's
+// file upload cannot do this: it writes every file as root.
+//
+// The service follows its job (Dependency.Recreate): a changed SERP key
+// runs the worker's job anew and recreates the worker, not the database.
 const (
-	VolumeSecrets = "secrets"
-	// SecretsDir is where services find the secret files.
+	// SecretsDir is where services find their secret files.
 	SecretsDir   = "/run/temporal-kit/secrets"
 	secretsInDir = kitScriptsDir + "/secrets-in"
-	// secretJobPrefix starts the name of each secret's job.
-	secretJobPrefix = "secret-"
+	// secretsPrefix starts the name of each service's secrets job and volume.
+	secretsPrefix = "secrets-"
 )
 
-// SecretJob is the name of the one-shot service that writes the named secret.
-func SecretJob(secret string) string {
-	var b strings.Builder
-	b.WriteString(secretJobPrefix)
-	for _, r := range secret {
-		if unicode.IsUpper(r) {
-			b.WriteByte('-')
-			r = unicode.ToLower(r)
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
+// SecretsJob is the name of the one-shot service that writes the named
+// service's secrets.
+func SecretsJob(service string) string { return secretsPrefix + service }
+
+// SecretsVolume is the name of the volume holding the named service's secrets.
+func SecretsVolume(service string) string { return secretsPrefix + service }
 
 // SecretPath is the file holding the named secret inside a service.
 func SecretPath(name string) string { return SecretsDir + "/" + name }
@@ -56,41 +56,134 @@ func (s Service) SecretFileEnv() map[string]string {
 	return out
 }
 
-// writeSecretScript copies one secret file into the volume, atomically,
-// readable by the services' users (they run as several uids; only the
-// stack's own containers mount the volume).
-const writeSecretScript = `set -eu
-tmp="` + SecretsDir + `/.$KIT_SECRET.tmp"
-cp "` + secretsInDir + `/$KIT_SECRET" "$tmp"
-chmod 0444 "$tmp"
-mv -f "$tmp" "` + SecretsDir + `/$KIT_SECRET"
-echo "secret $KIT_SECRET written"`
+// Owner is a numeric user and group.
+type Owner struct{ UID, GID int }
 
-// secretJob writes one secret into the secrets volume. A changed secret
-// changes its file, so the job runs anew, and the services that read the
-// secret follow it (Dependency.Recreate).
-func secretJob(c Config, secret string) Service {
-	return Service{
-		Name:    SecretJob(secret),
-		Kind:    OneShot,
-		Image:   c.Images.TemporalAdminTools,
-		User:    "root", // the fresh volume belongs to root
-		Command: []string{"sh", "-c", writeSecretScript},
-		Env:     []EnvVar{{Name: "KIT_SECRET", Value: secret}},
-		Files:   []File{{Path: secretsInDir + "/" + secret, Secret: secret, Mode: 0o400}},
-		Mounts:  []Mount{{Volume: VolumeSecrets, Target: SecretsDir}},
-		// Copies one small file: no knob for it in the stack config.
-		MemoryMB: 64,
-	}
+func (o Owner) String() string { return strconv.Itoa(o.UID) + ":" + strconv.Itoa(o.GID) }
+
+// imageUsers is who reads a service's secret files: the user its image
+// runs the process as, the official image and the kit's local build alike
+// (infra/images/recipes). A service whose User is numeric uses that instead.
+var imageUsers = map[string]Owner{
+	// The entrypoints read the files as root, then drop to postgres (999),
+	// which then needs none of them.
+	ServicePostgres: {0, 0},
+	// temporalio/server and temporalio/admin-tools: temporal.
+	ServiceSchema:   {1000, 1000},
+	ServiceTemporal: {1000, 1000},
+	ServiceWorker:   {10001, 10001},
+	ServiceBackup:   {10002, 10002},
+	// grafana/grafana: grafana, in group root.
+	ServiceGrafana: {472, 0},
+	// caddy runs as root; its start script hashes the password.
+	ServiceProxy: {0, 0},
+	// prom/alertmanager and the postgres exporter: nobody.
+	ServiceAlertmanager:     {65534, 65534},
+	ServicePostgresExporter: {65534, 65534},
 }
 
-// readsSecrets gives s the secrets volume, read-only, and makes it start
-// after, and be recreated with, the jobs of the secrets its env names.
-func readsSecrets(s Service) Service {
-	s.Mounts = append(s.Mounts, Mount{Volume: VolumeSecrets, Target: SecretsDir, ReadOnly: true})
-	names := slices.Sorted(maps.Values(s.SecretFileEnv()))
-	for _, n := range slices.Compact(names) {
-		s.DependsOn = append(s.DependsOn, Dependency{Service: SecretJob(n), Condition: Completed, Recreate: true})
+// SecretOwner is the user that reads the service's secret files: its
+// numeric User ("uid" or "uid:gid"), root for "root", else its image's user.
+func SecretOwner(s Service) (Owner, bool) {
+	if s.User == "root" {
+		return Owner{0, 0}, true
 	}
+	uid, gid, hasGID := strings.Cut(s.User, ":")
+	if u, err := strconv.Atoi(uid); err == nil && u >= 0 {
+		g := u
+		if hasGID {
+			if g, err = strconv.Atoi(gid); err != nil || g < 0 {
+				return Owner{}, false
+			}
+		}
+		return Owner{u, g}, true
+	}
+	o, ok := imageUsers[s.Name]
+	return o, ok
+}
+
+// readsSecrets declares the secrets s reads: those its env names as files.
+// giveSecrets, at the end of Build, delivers them.
+func readsSecrets(s Service) Service {
+	s.Secrets = slices.Compact(slices.Sorted(maps.Values(s.SecretFileEnv())))
 	return s
+}
+
+// giveSecrets gives each service that reads secrets its own volume,
+// read-only, and the job that fills it; the service starts after the job
+// and is recreated with it. It runs once every service is complete, so the
+// owner follows the service's final User.
+func giveSecrets(c Config, d *Definition) error {
+	var jobs []Service
+	for i := range d.Services {
+		s := &d.Services[i]
+		if len(s.Secrets) == 0 {
+			continue
+		}
+		owner, ok := SecretOwner(*s)
+		if !ok {
+			return fmt.Errorf("service %s reads secrets %v but runs as an unknown user; give it a numeric User (uid:gid) or add its image's user to imageUsers", s.Name, s.Secrets)
+		}
+		for _, n := range s.Secrets {
+			if _, ok := d.Secret(n); !ok {
+				return fmt.Errorf("service %s reads secret %q, which the Definition does not have", s.Name, n)
+			}
+		}
+		d.Volumes = append(d.Volumes, Volume{Name: SecretsVolume(s.Name), Discard: true})
+		jobs = append(jobs, secretsJob(c, s.Name, s.Secrets, owner))
+		s.Mounts = append(s.Mounts, Mount{Volume: SecretsVolume(s.Name), Target: SecretsDir, ReadOnly: true})
+		s.DependsOn = append(s.DependsOn, Dependency{Service: SecretsJob(s.Name), Condition: Completed, Recreate: true})
+	}
+	for i := range jobs {
+		applyDefaults(c, &jobs[i])
+	}
+	d.Services = append(d.Services, jobs...)
+	return nil
+}
+
+// writeSecretsScript copies the service's secrets into its volume, each
+// atomically, owned by KIT_SECRETS_OWNER (uid:gid), mode 0440, in a
+// directory only root and that group can enter; files of secrets the
+// service no longer reads are removed.
+const writeSecretsScript = `set -eu
+dir="` + SecretsDir + `"
+chown "0:${KIT_SECRETS_OWNER#*:}" "$dir"
+chmod 0750 "$dir"
+for name in $KIT_SECRETS; do
+	tmp="$dir/.$name.tmp"
+	cp "` + secretsInDir + `/$name" "$tmp"
+	chown "$KIT_SECRETS_OWNER" "$tmp"
+	chmod 0440 "$tmp"
+	mv -f "$tmp" "$dir/$name"
+done
+for f in "$dir"/* "$dir"/.[!.]*; do
+	[ -e "$f" ] || continue
+	case " $KIT_SECRETS " in *" ${f##*/} "*) ;; *) rm -f "$f" ;; esac
+done
+echo "secrets of $KIT_SECRETS_FOR written for $KIT_SECRETS_OWNER: $KIT_SECRETS"`
+
+// secretsJob writes the named secrets into the service's secrets volume. A
+// changed secret changes the job's files, so the job runs anew, and the
+// service, which follows it, is recreated.
+func secretsJob(c Config, service string, secrets []string, owner Owner) Service {
+	files := make([]File, 0, len(secrets))
+	for _, n := range secrets {
+		files = append(files, File{Path: secretsInDir + "/" + n, Secret: n, Mode: 0o400})
+	}
+	return Service{
+		Name:    SecretsJob(service),
+		Kind:    OneShot,
+		Image:   c.Images.TemporalAdminTools,
+		User:    "root", // the fresh volume belongs to root; chown needs it
+		Command: []string{"sh", "-c", writeSecretsScript},
+		Env: []EnvVar{
+			{Name: "KIT_SECRETS", Value: strings.Join(secrets, " ")},
+			{Name: "KIT_SECRETS_FOR", Value: service},
+			{Name: "KIT_SECRETS_OWNER", Value: owner.String()},
+		},
+		Files:  files,
+		Mounts: []Mount{{Volume: SecretsVolume(service), Target: SecretsDir}},
+		// Copies a few small files: no knob for it in the stack config.
+		MemoryMB: 64,
+	}
 }

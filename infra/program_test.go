@@ -108,9 +108,13 @@ func TestDevStackRegistersExactlyTheseResources(t *testing.T) {
 		t.Fatal(r.err)
 	}
 	want := []string{
-		"command:local:Command secret-grafana-admin-password-run",
-		"command:local:Command secret-monitoring-password-run",
-		"command:local:Command secret-postgres-password-run",
+		"command:local:Command secrets-backup-run",
+		"command:local:Command secrets-grafana-run",
+		"command:local:Command secrets-postgres-exporter-run",
+		"command:local:Command secrets-postgresql-run",
+		"command:local:Command secrets-temporal-run",
+		"command:local:Command secrets-temporal-schema-run",
+		"command:local:Command secrets-worker-run",
 		"command:local:Command temporal-namespace-run",
 		"command:local:Command temporal-schema-run",
 		"docker:index/container:Container alertmanager",
@@ -121,9 +125,13 @@ func TestDevStackRegistersExactlyTheseResources(t *testing.T) {
 		"docker:index/container:Container postgres-exporter",
 		"docker:index/container:Container postgresql",
 		"docker:index/container:Container prometheus",
-		"docker:index/container:Container secret-grafana-admin-password",
-		"docker:index/container:Container secret-monitoring-password",
-		"docker:index/container:Container secret-postgres-password",
+		"docker:index/container:Container secrets-backup",
+		"docker:index/container:Container secrets-grafana",
+		"docker:index/container:Container secrets-postgres-exporter",
+		"docker:index/container:Container secrets-postgresql",
+		"docker:index/container:Container secrets-temporal",
+		"docker:index/container:Container secrets-temporal-schema",
+		"docker:index/container:Container secrets-worker",
 		"docker:index/container:Container temporal",
 		"docker:index/container:Container temporal-admin-tools",
 		"docker:index/container:Container temporal-namespace",
@@ -146,7 +154,13 @@ func TestDevStackRegistersExactlyTheseResources(t *testing.T) {
 		"docker:index/volume:Volume backups",
 		"docker:index/volume:Volume postgres-data",
 		"docker:index/volume:Volume prometheus-data",
-		"docker:index/volume:Volume secrets",
+		"docker:index/volume:Volume secrets-backup",
+		"docker:index/volume:Volume secrets-grafana",
+		"docker:index/volume:Volume secrets-postgres-exporter",
+		"docker:index/volume:Volume secrets-postgresql",
+		"docker:index/volume:Volume secrets-temporal",
+		"docker:index/volume:Volume secrets-temporal-schema",
+		"docker:index/volume:Volume secrets-worker",
 		"random:index/randomPassword:RandomPassword grafanaAdminPassword",
 		"random:index/randomPassword:RandomPassword monitoringPassword",
 		"random:index/randomPassword:RandomPassword postgresPassword",
@@ -155,16 +169,19 @@ func TestDevStackRegistersExactlyTheseResources(t *testing.T) {
 		t.Errorf("registered resources:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	wantNames := []string{
-		"temporal-kit-dev-secret-postgres-password", "temporal-kit-dev-secret-grafana-admin-password", "temporal-kit-dev-secret-monitoring-password", "temporal-kit-dev-postgresql", "temporal-kit-dev-temporal-schema", "temporal-kit-dev-temporal",
-		"temporal-kit-dev-temporal-namespace", "temporal-kit-dev-temporal-ui", "temporal-kit-dev-temporal-admin-tools",
-		"temporal-kit-dev-worker", "temporal-kit-dev-backup", "temporal-kit-dev-grafana", "temporal-kit-dev-alertmanager", "temporal-kit-dev-prometheus", "temporal-kit-dev-node-exporter",
-		"temporal-kit-dev-container-exporter", "temporal-kit-dev-postgres-exporter",
+		"temporal-kit-dev-secrets-postgresql", "temporal-kit-dev-postgresql", "temporal-kit-dev-secrets-temporal-schema", "temporal-kit-dev-temporal-schema",
+		"temporal-kit-dev-secrets-temporal", "temporal-kit-dev-temporal", "temporal-kit-dev-temporal-namespace", "temporal-kit-dev-temporal-ui", "temporal-kit-dev-temporal-admin-tools",
+		"temporal-kit-dev-secrets-worker", "temporal-kit-dev-worker", "temporal-kit-dev-secrets-backup", "temporal-kit-dev-backup", "temporal-kit-dev-secrets-grafana", "temporal-kit-dev-grafana",
+		"temporal-kit-dev-alertmanager", "temporal-kit-dev-prometheus", "temporal-kit-dev-node-exporter",
+		"temporal-kit-dev-container-exporter", "temporal-kit-dev-secrets-postgres-exporter", "temporal-kit-dev-postgres-exporter",
 	}
 	if !reflect.DeepEqual(r.containers, wantNames) {
 		t.Errorf("containers output = %v, want %v", r.containers, wantNames)
 	}
-	wantJobs := map[string]string{"secret-postgres-password": "secret-postgres-password is done", "secret-monitoring-password": "secret-monitoring-password is done", "secret-grafana-admin-password": "secret-grafana-admin-password is done",
-		"temporal-schema": "temporal-schema is done", "temporal-namespace": "temporal-namespace is done"}
+	wantJobs := map[string]string{"temporal-schema": "temporal-schema is done", "temporal-namespace": "temporal-namespace is done"}
+	for _, s := range []string{"postgresql", "temporal-schema", "temporal", "worker", "backup", "grafana", "postgres-exporter"} {
+		wantJobs["secrets-"+s] = "secrets-" + s + " is done"
+	}
 	if !reflect.DeepEqual(r.jobs, wantJobs) {
 		t.Errorf("jobs output = %v, want %v", r.jobs, wantJobs)
 	}
@@ -311,10 +328,10 @@ func TestSecretsStaySecret(t *testing.T) {
 					t.Error("a password is generated although the config sets one")
 				}
 			}
-			// Only the secret jobs hold them: as secret file contents.
+			// Only the secrets jobs hold them: as secret file contents.
 			got := map[string]string{}
 			for _, job := range r.m.Of(C) {
-				if !strings.HasPrefix(job.Name, "secret-") {
+				if !strings.HasPrefix(job.Name, "secrets-") {
 					continue
 				}
 				for _, u := range job.Inputs["uploads"].ArrayValue() {

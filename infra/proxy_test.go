@@ -91,9 +91,9 @@ func TestProxyDeploysWithAGeneratedPassword(t *testing.T) {
 	if !strings.Contains(caddyfile, "kit.example.com {") || strings.Contains(caddyfile, infratest.Generated(stacks.SecretProxyPassword)) {
 		t.Errorf("Caddyfile:\n%s", caddyfile)
 	}
-	job, ok := r.m.Find(C, stacks.SecretJob(stacks.SecretProxyPassword))
+	job, ok := r.m.Find(C, stacks.SecretsJob(stacks.ServiceProxy))
 	if !ok {
-		t.Fatal("no secret-proxy-password job")
+		t.Fatal("no secrets-proxy job")
 	}
 	for _, u := range job.Inputs["uploads"].ArrayValue() {
 		if c := u.ObjectValue()["content"]; !c.IsSecret() || c.SecretValue().Element.StringValue() != infratest.Generated(stacks.SecretProxyPassword) {

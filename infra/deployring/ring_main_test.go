@@ -100,8 +100,10 @@ func TestDeployRing(t *testing.T) {
 		{"a host port", "hostPorts.worker", fmt.Sprint(freePort(t)), false,
 			[]string{"replace worker"}, ""}, // visible: the port number itself
 		{"the PostgreSQL password", "postgresPassword", newPassword, true,
-			[]string{"delete postgresPassword", "replace secret-postgres-password", "replace secret-postgres-password-run", "replace postgresql", "replace temporal",
-				"replace temporal-schema", "replace temporal-schema-run", "replace worker", "replace backup"}, ""},
+			// Each reader's own secrets job runs anew, and only the readers follow.
+			[]string{"delete postgresPassword", "replace postgresql", "replace temporal", "replace temporal-schema", "replace temporal-schema-run", "replace worker", "replace backup",
+				"replace secrets-postgresql", "replace secrets-postgresql-run", "replace secrets-temporal-schema", "replace secrets-temporal-schema-run",
+				"replace secrets-temporal", "replace secrets-temporal-run", "replace secrets-worker", "replace secrets-worker-run", "replace secrets-backup", "replace secrets-backup-run"}, ""},
 	}
 	if !t.Run("each config change touches only its resources", func(t *testing.T) {
 		for _, c := range changes {

@@ -284,9 +284,12 @@ func TestDataVolumeOutlivesDestroy(t *testing.T) {
 		t.Fatal("no docker volume registered")
 	}
 	// The data volumes stay (the database, the backups, the metrics
-	// history, the silences); the secrets volume, written anew on every deploy, goes
+	// history, the silences); the secrets volumes, written anew on every deploy, go
 	// with the stack. Host paths (the exporters' binds) are no volumes.
-	want := map[string]bool{stacks.VolumePostgresData: true, stacks.VolumePrometheusData: true, stacks.VolumeAlertmanagerData: true, stacks.VolumeBackups: true, stacks.VolumeSecrets: false}
+	want := map[string]bool{stacks.VolumePostgresData: true, stacks.VolumePrometheusData: true, stacks.VolumeAlertmanagerData: true, stacks.VolumeBackups: true}
+	for _, s := range []string{stacks.ServicePostgres, stacks.ServiceSchema, stacks.ServiceTemporal, stacks.ServiceWorker, stacks.ServiceBackup, stacks.ServiceGrafana, stacks.ServicePostgresExporter} {
+		want[stacks.SecretsVolume(s)] = false
+	}
 	got := map[string]bool{}
 	for name, v := range vols {
 		got[name] = v.RetainOnDelete

@@ -42,9 +42,9 @@ func TestPostgresTakesTheStacksPassword(t *testing.T) {
 
 	const rotated = "rotated-password-0123456789abcdef"
 	st.SetSecret(stacks.SecretPostgresPassword, rotated)
-	// As a deploy does: the secrets job writes the new file, then a new
-	// postgresql container (it follows the job) starts on the kept volume.
-	if _, err := st.RunJob(ctx, stacks.SecretJob(stacks.SecretPostgresPassword)); err != nil {
+	// As a deploy does: PostgreSQL's secrets job writes the new file, then a
+	// new postgresql container (it follows the job) starts on the kept volume.
+	if _, err := st.RunJob(ctx, stacks.SecretsJob(stacks.ServicePostgres)); err != nil {
 		t.Fatalf("secrets job: %v", err)
 	}
 	// Replace waits for the Definition's health check, which logs in over

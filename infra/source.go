@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -13,17 +14,11 @@ import (
 )
 
 // secretKeys are the config keys whose values are secrets: they must be
-// stored as Pulumi secrets and are only ever read as secret Outputs.
-var secretKeys = []string{"postgresPassword", "serpApiKey", "sshPrivateKey", "proxyPassword"}
+// stored as Pulumi secrets and are only ever read as secret Outputs. The
+// loader says which they are; a list kept here by hand once missed half.
+var secretKeys = stacks.SecretKeys()
 
-func isSecretKey(key string) bool {
-	for _, k := range secretKeys {
-		if k == key {
-			return true
-		}
-	}
-	return false
-}
+func isSecretKey(key string) bool { return slices.Contains(secretKeys, key) }
 
 // secretPresent stands in for a secret's value: stacks.LoadConfig only needs
 // to know that one is set, so the plain value never leaves the Pulumi config.

@@ -2,6 +2,7 @@ package infra
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -39,10 +40,27 @@ func TestConfigSourceHidesSecretValues(t *testing.T) {
 	}
 }
 
-// Every config key the Definition reads a secret from must be handled as one here.
+// everySecretKey turns on every feature that brings a secret read from
+// config, each secret with a value of its own.
+var everySecretKey = map[string]string{
+	"postgresPassword": "value-of-postgresPassword", "serpApiKey": "value-of-serpApiKey",
+	"domain": "kit.example.com", "acmeEmail": "ops@example.com", "proxyPassword": "value-of-proxyPassword",
+	"backupOffsite":          `{"endpoint": "fsn1.your-objectstorage.com", "bucket": "kit-backups"}`,
+	"backupOffsiteAccessKey": "value-of-backupOffsiteAccessKey", "backupOffsiteSecretKey": "value-of-backupOffsiteSecretKey",
+	"backupAgeRecipients":  "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p",
+	"alertEmail":           `{"to": "ops@example.com", "from": "kit@example.com", "smarthost": "smtp.example.com:587", "username": "kit"}`,
+	"alertSmtpPassword":    "value-of-alertSmtpPassword",
+	"alertSlackWebhookUrl": "value-of-alertSlackWebhookUrl",
+	"target":               "ssh", "sshHost": "203.0.113.7", "sshHostKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
+	"sshPrivateKey": "value-of-sshPrivateKey",
+}
+
+// Every config key the Definition (or the SSH target) reads a secret from,
+// with every feature that brings one turned on, is handled as a secret
+// here: its value never reaches LoadConfig, and one stored in plain text
+// is reported.
 func TestSecretKeysCoverTheDefinition(t *testing.T) {
-	c, err := stacks.LoadConfig("dev", stacks.MapSource{"postgresHost": "db", "postgresPassword": "x", "serpApiKey": "y",
-		"domain": "kit.example.com", "acmeEmail": "ops@example.com", "proxyPassword": "z"})
+	c, err := stacks.LoadConfig("prod", stacks.MapSource(everySecretKey))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,18 +68,43 @@ func TestSecretKeysCoverTheDefinition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
+	keys := []string{"sshPrivateKey"} // the SSH target's, not a container's
 	for _, s := range def.Secrets {
-		if s.ConfigKey == "" {
-			continue
-		}
-		n++
-		if !isSecretKey(s.ConfigKey) {
-			t.Errorf("secret %s comes from config key %s, which infra does not treat as secret", s.Name, s.ConfigKey)
+		if s.ConfigKey != "" {
+			keys = append(keys, s.ConfigKey)
 		}
 	}
-	if n == 0 {
-		t.Error("no secret read from config; the test checks nothing")
+	slices.Sort(keys)
+	for _, k := range keys {
+		if !isSecretKey(k) {
+			t.Errorf("config key %s holds a secret, which infra does not treat as one", k)
+		}
+	}
+	if want := stacks.SecretKeys(); !slices.Equal(keys, want) {
+		t.Errorf("with every feature on, secrets come from %v; the loader reads %v as secrets: turn the missing feature on here", keys, want)
+	}
+
+	infratest.SetConfig(t, everySecretKey) // every one in plain text
+	got := map[string]string{}
+	var problems []string
+	err = infratest.Run("prod", infratest.NewMocks(), func(ctx *pulumi.Context) error {
+		src := newConfigSource(ctx)
+		for _, k := range keys {
+			got[k], _ = src.Get(k)
+		}
+		problems = plaintextSecrets(ctx)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if got[k] != secretPresent {
+			t.Errorf("Get(%q) = %q: the value reaches LoadConfig", k, got[k])
+		}
+		if !slices.ContainsFunc(problems, func(p string) bool { return strings.HasPrefix(p, stacks.Namespace+":"+k+":") }) {
+			t.Errorf("%s stored in plain text is not reported; problems: %v", k, problems)
+		}
 	}
 }
 

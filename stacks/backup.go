@@ -90,8 +90,8 @@ func loadBackup(l *loader) Backup {
 	}
 	var s3 BackupS3
 	l.object("backupOffsite", &s3)
-	_, akSet := l.get("backupOffsiteAccessKey")
-	_, skSet := l.get("backupOffsiteSecretKey")
+	_, akSet := l.secret("backupOffsiteAccessKey")
+	_, skSet := l.secret("backupOffsiteSecretKey")
 	if s3 != (BackupS3{}) {
 		if u, err := url.Parse("//" + s3.Endpoint); err != nil || s3.Endpoint == "" || u.Host != s3.Endpoint {
 			l.fail("backupOffsite", "endpoint %q is not a host[:port] (no scheme, no path), like fsn1.your-objectstorage.com", s3.Endpoint)

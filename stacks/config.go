@@ -115,11 +115,15 @@ type loader struct {
 	src Source
 	// read records every key the loader asks for: the known keys. Reads must
 	// not depend on other values, so one load of any config reads them all.
-	read     map[string]bool
+	read map[string]bool
+	// secrets records the keys read with secret: their values are secrets.
+	secrets  map[string]bool
 	problems []string
 }
 
-func newLoader(src Source) *loader { return &loader{src: src, read: map[string]bool{}} }
+func newLoader(src Source) *loader {
+	return &loader{src: src, read: map[string]bool{}, secrets: map[string]bool{}}
+}
 
 // get is the loader's only way to the Source, so no key escapes read.
 func (l *loader) get(key string) (string, bool) {
@@ -221,7 +225,7 @@ func (l *loader) load(stack string) Config {
 	if existing {
 		c.Postgres.Host = strings.TrimSpace(rawHost)
 	}
-	pw, pwSet := l.get("postgresPassword")
+	pw, pwSet := l.secret("postgresPassword")
 	c.Postgres.PasswordSet = pwSet && pw != ""
 	if c.Postgres.Existing && !c.Postgres.PasswordSet {
 		l.fail("postgresPassword", "required when postgresHost is set (an existing PostgreSQL); set it with `pulumi config set --secret %s:postgresPassword <password>`", Namespace)

@@ -77,3 +77,20 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(rb)]
 }
+
+// secret reads a key whose value is a secret. Only whether it is set may
+// matter here: infra hands LoadConfig a stand-in for the value (SecretKeys).
+func (l *loader) secret(key string) (string, bool) {
+	l.secrets[key] = true
+	return l.get(key)
+}
+
+// SecretKeys are the keys LoadConfig reads as secrets, sorted: the keys that
+// must be stored with `pulumi config set --secret` and are only ever read
+// as secret Outputs. Derived from the loader, so a new secret key cannot be
+// missed by the code that guards them.
+func SecretKeys() []string {
+	l := newLoader(MapSource{})
+	l.load("")
+	return sortedKeys(l.secrets)
+}

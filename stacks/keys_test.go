@@ -101,3 +101,17 @@ func TestEditDistance(t *testing.T) {
 		}
 	}
 }
+
+// The loader marks every secret key it reads as one, and only those.
+func TestSecretKeysAreTheLoadersSecrets(t *testing.T) {
+	want := []string{"alertSlackWebhookUrl", "alertSmtpPassword", "backupOffsiteAccessKey", "backupOffsiteSecretKey",
+		"postgresPassword", "proxyPassword", "serpApiKey", "sshPrivateKey"}
+	if got := SecretKeys(); !slices.Equal(got, want) {
+		t.Errorf("SecretKeys() = %v, want %v", got, want)
+	}
+	for _, k := range SecretKeys() {
+		if !slices.Contains(KnownKeys(), k) {
+			t.Errorf("secret key %s is not a known key", k)
+		}
+	}
+}

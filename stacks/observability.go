@@ -103,7 +103,7 @@ func loadObservability(l *loader) Observability {
 	}
 	var email alertEmailConfig
 	l.object("alertEmail", &email)
-	smtpPW, smtpSet := l.get(SecretSMTPPassword)
+	smtpPW, smtpSet := l.secret(SecretSMTPPassword)
 	if email != (alertEmailConfig{}) {
 		e := &kitprom.Email{To: email.To, From: email.From, Smarthost: email.Smarthost, Username: email.Username, RequireTLS: email.RequireTLS}
 		if _, err := mail.ParseAddress(e.To); err != nil {
@@ -125,7 +125,7 @@ func loadObservability(l *loader) Observability {
 	} else if smtpSet && smtpPW != "" {
 		l.fail(SecretSMTPPassword, "is set but alertEmail is not; set alertEmail (to, from, smarthost, username) or remove the password")
 	}
-	if v, ok := l.get(SecretSlackWebhookURL); ok && v != "" {
+	if v, ok := l.secret(SecretSlackWebhookURL); ok && v != "" {
 		r.SlackURLFile = SecretPath(SecretSlackWebhookURL)
 	}
 	o.Alerting = kitprom.DefaultAlerting(o.Receivers)

@@ -55,7 +55,7 @@ func loadProxy(l *loader, hp HostPorts) Proxy {
 		TLS:       l.str("proxyTLS", ProxyTLSACME),
 		User:      l.str("proxyUser", defaultProxyUser),
 	}
-	if v, ok := l.get("proxyPassword"); ok && v != "" {
+	if v, ok := l.secret("proxyPassword"); ok && v != "" {
 		p.PasswordSet = true
 	}
 

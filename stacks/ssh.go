@@ -46,7 +46,7 @@ func loadSSH(l *loader, target Target) SSH {
 		SwapMB: l.integer("swapMB", 2048),
 	}
 	rawKey := l.str("sshHostKey", "")
-	if v, ok := l.get("sshPrivateKey"); ok && v != "" {
+	if v, ok := l.secret("sshPrivateKey"); ok && v != "" {
 		s.PrivateKeySet = true
 	}
 

@@ -36,7 +36,7 @@ func loadWorker(l *loader) Worker {
 	if u, err := url.Parse(w.SerpAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		l.fail("serpApiUrl", "%q is not an absolute http(s) URL with a host; write it like https://google.serper.dev (the default)", w.SerpAPIURL)
 	}
-	if v, ok := l.get("serpApiKey"); ok && v != "" {
+	if v, ok := l.secret("serpApiKey"); ok && v != "" {
 		w.SerpKeySet = true
 	}
 	w.Env = envMap(l, "workerEnv")

@@ -150,7 +150,7 @@ func Build(c Config) (Definition, error) {
 }
 
 // applyDefaults gives every container what DESIGN.md promises: a network,
-// capped logs, a memory limit, a restart policy.
+// capped logs, a memory limit, a restart policy, dropped privileges.
 func applyDefaults(c Config, s *Service) {
 	if len(s.Networks) == 0 {
 		s.Networks = []NetworkAttachment{{Network: NetworkBackend, Aliases: []string{s.Name}}}
@@ -172,6 +172,7 @@ func applyDefaults(c Config, s *Service) {
 	s.Labels["temporal-kit.stack"] = c.Stack
 	s.Labels["temporal-kit.service"] = s.Name
 	s.Env = sortEnv(s.Env)
+	dropPrivileges(s)
 }
 
 func publish(c Config, name string, container, host int) []Port {

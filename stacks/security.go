@@ -14,11 +14,14 @@ const CapDropAll = "ALL"
 // other way, the docker provider would read back a difference on every
 // refresh and replace the container.
 var addedCapabilities = map[string][]string{
-	// The postgres entrypoint starts as root: it fixes the ownership and
-	// mode of the data and socket directories (CHOWN, FOWNER), reads them
-	// whatever their owner (DAC_OVERRIDE), then becomes the postgres user
-	// (SETUID, SETGID) before the server starts.
-	ServicePostgres: {"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_SETGID", "CAP_SETUID"},
+	// The postgres entrypoint starts as root: it hands the data directory
+	// to the postgres user (CHOWN), searches it for files it missed, which
+	// on a restart belong to postgres, mode 0700 (DAC_READ_SEARCH), then
+	// becomes that user (SETGID, SETUID). Its chmods of directories it does
+	// not own may fail (FOWNER is not given): it ignores that by design.
+	// Neither DAC_OVERRIDE (write anything) nor FOWNER is needed: both
+	// first start and restart on a kept volume were tried without them.
+	ServicePostgres: {"CAP_CHOWN", "CAP_DAC_READ_SEARCH", "CAP_SETGID", "CAP_SETUID"},
 }
 
 // dropPrivileges gives s the stack's privilege defaults; Build applies it

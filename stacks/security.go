@@ -17,11 +17,15 @@ var addedCapabilities = map[string][]string{
 	// The postgres entrypoint starts as root: it hands the data directory
 	// to the postgres user (CHOWN), searches it for files it missed, which
 	// on a restart belong to postgres, mode 0700 (DAC_READ_SEARCH), then
-	// becomes that user (SETGID, SETUID). Its chmods of directories it does
-	// not own may fail (FOWNER is not given): it ignores that by design.
-	// Neither DAC_OVERRIDE (write anything) nor FOWNER is needed: both
+	// becomes that user (SETGID, SETUID). The kit's wrapper around it,
+	// postgres-start.sh, stays root and watches and signals that server
+	// process, another user's (KILL): without it the wrapper sees the
+	// server as gone, never sets the roles' passwords, and cannot pass on
+	// Docker's SIGINT for a clean shutdown. Its chmods of directories it
+	// does not own may fail (FOWNER is not given): it ignores that by
+	// design. Neither DAC_OVERRIDE (write anything) nor FOWNER is needed:
 	// first start and restart on a kept volume were tried without them.
-	ServicePostgres: {"CAP_CHOWN", "CAP_DAC_READ_SEARCH", "CAP_SETGID", "CAP_SETUID"},
+	ServicePostgres: {"CAP_CHOWN", "CAP_DAC_READ_SEARCH", "CAP_KILL", "CAP_SETGID", "CAP_SETUID"},
 }
 
 // dropPrivileges gives s the stack's privilege defaults; Build applies it

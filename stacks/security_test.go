@@ -53,10 +53,10 @@ func TestEveryServiceDropsItsPrivileges(t *testing.T) {
 // The capabilities the PostgreSQL entrypoint needs as root, found by
 // starting it without each (a fresh volume and a kept one), and nothing
 // that writes past file permissions (DAC_OVERRIDE) or reaches beyond its
-// own files (NET_RAW, SYS_*, MKNOD, KILL).
+// own files (NET_RAW, SYS_*, MKNOD).
 func TestPostgresGetsBackOnlyWhatItsEntrypointNeeds(t *testing.T) {
 	pg, _ := mustBuild(t, MapSource{}).Service(ServicePostgres)
-	want := []string{"CAP_CHOWN", "CAP_DAC_READ_SEARCH", "CAP_SETGID", "CAP_SETUID"}
+	want := []string{"CAP_CHOWN", "CAP_DAC_READ_SEARCH", "CAP_KILL", "CAP_SETGID", "CAP_SETUID"}
 	if got := slices.Sorted(slices.Values(pg.CapAdd)); !slices.Equal(got, want) {
 		t.Errorf("postgresql CapAdd = %v, want %v", got, want)
 	}

@@ -81,9 +81,9 @@ func (o *Outputs) Export(ctx *pulumi.Context) {
 // secrets (the proxy's password is read from there, still secret).
 func newOutputs(cfg stacks.Config, def stacks.Definition, r *render.Rendered, secrets map[string]pulumi.StringOutput) *Outputs {
 	o := &Outputs{
-		TemporalAddress: published(cfg, cfg.HostPorts.Temporal, ""),
+		TemporalAddress: published(cfg, "temporal", cfg.HostPorts.Temporal, ""),
 		UIURL:           uiURL(cfg),
-		WorkerAPIURL:    published(cfg, cfg.HostPorts.Worker, "http://"),
+		WorkerAPIURL:    published(cfg, "worker", cfg.HostPorts.Worker, "http://"),
 		Postgres:        postgresAddress(cfg),
 		Namespace:       cfg.Namespace,
 	}
@@ -119,11 +119,12 @@ func reachHost(bind string) string {
 	return bind
 }
 
-func published(cfg stacks.Config, port int, scheme string) string {
+// published is the address of the host port under hostPorts key.
+func published(cfg stacks.Config, key string, port int, scheme string) string {
 	if port == 0 {
 		return Internal
 	}
-	return scheme + net.JoinHostPort(reachHost(cfg.BindAddress), strconv.Itoa(port))
+	return scheme + net.JoinHostPort(reachHost(cfg.HostIP(key)), strconv.Itoa(port))
 }
 
 // uiURL uses localhost on the loopback: the UI's CORS origin (stacks) names it.
@@ -131,7 +132,7 @@ func uiURL(cfg stacks.Config) string {
 	if cfg.HostPorts.UI == 0 {
 		return Internal
 	}
-	if h := reachHost(cfg.BindAddress); h != "127.0.0.1" {
+	if h := reachHost(cfg.HostIP("ui")); h != "127.0.0.1" {
 		return "http://" + net.JoinHostPort(h, strconv.Itoa(cfg.HostPorts.UI))
 	}
 	return "http://localhost:" + strconv.Itoa(cfg.HostPorts.UI)
@@ -145,7 +146,7 @@ func grafanaURL(cfg stacks.Config) string {
 	if cfg.HostPorts.Grafana == 0 {
 		return Internal
 	}
-	if h := reachHost(cfg.BindAddress); h != "127.0.0.1" {
+	if h := reachHost(cfg.HostIP("grafana")); h != "127.0.0.1" {
 		return "http://" + net.JoinHostPort(h, strconv.Itoa(cfg.HostPorts.Grafana)) + "/"
 	}
 	return "http://localhost:" + strconv.Itoa(cfg.HostPorts.Grafana) + "/"
@@ -155,7 +156,7 @@ func postgresAddress(cfg stacks.Config) string {
 	if cfg.Postgres.Existing {
 		return net.JoinHostPort(cfg.Postgres.Host, strconv.Itoa(cfg.Postgres.Port))
 	}
-	return published(cfg, cfg.HostPorts.Postgres, "")
+	return published(cfg, "postgres", cfg.HostPorts.Postgres, "")
 }
 
 func howToReach(o *Outputs, def stacks.Definition) string {

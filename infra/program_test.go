@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -384,9 +385,13 @@ func TestPortsBindToLoopbackUnlessConfigOpensThem(t *testing.T) {
 		name string
 		cfg  map[string]string
 		ip   string
+		// public are the containers whose ports bind ip; the rest bind 127.0.0.1.
+		public []string
 	}{
-		{"default", map[string]string{}, "127.0.0.1"},
-		{"bindAddress opens them", map[string]string{"bindAddress": "0.0.0.0"}, "0.0.0.0"},
+		{"default", map[string]string{}, "127.0.0.1", []string{"temporal", "temporal-ui", "worker", "grafana"}},
+		{"bindAddress opens what publicPorts names", map[string]string{"bindAddress": "0.0.0.0", "publicPorts": `["temporal","ui","worker","grafana"]`}, "0.0.0.0",
+			[]string{"temporal", "temporal-ui", "worker", "grafana"}},
+		{"and nothing else", map[string]string{"bindAddress": "0.0.0.0", "publicPorts": `["ui"]`}, "0.0.0.0", []string{"temporal-ui"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -402,9 +407,9 @@ func TestPortsBindToLoopbackUnlessConfigOpensThem(t *testing.T) {
 				}
 				for _, port := range p.ArrayValue() {
 					o := port.ObjectValue()
-					want := tc.ip
-					if name == "prometheus" {
-						want = "127.0.0.1" // no login: loopback whatever bindAddress says
+					want := "127.0.0.1" // Prometheus has no login: loopback whatever bindAddress says
+					if slices.Contains(tc.public, name) {
+						want = tc.ip
 					}
 					if got := o["ip"].StringValue(); got != want {
 						t.Errorf("%s: port %v bound to %q, want %q", name, o["internal"].NumberValue(), got, want)
@@ -417,6 +422,18 @@ func TestPortsBindToLoopbackUnlessConfigOpensThem(t *testing.T) {
 				t.Errorf("published host ports = %v, want %v (PostgreSQL and metrics stay internal)", published, want)
 			}
 		})
+	}
+}
+
+// The outputs give each port's real address: a port publicPorts does not
+// name is on the loopback even when bindAddress is another interface.
+func TestOutputsFollowWherePortsBind(t *testing.T) {
+	r := deploy(t, "dev", map[string]string{"bindAddress": "10.0.0.5", "publicPorts": `["ui"]`}, nil, nil, "")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if r.out.UIURL != "http://10.0.0.5:8080" || r.out.TemporalAddress != "127.0.0.1:7233" || r.out.WorkerAPIURL != "http://127.0.0.1:8000" {
+		t.Errorf("uiUrl %q, temporalAddress %q, workerApiUrl %q", r.out.UIURL, r.out.TemporalAddress, r.out.WorkerAPIURL)
 	}
 }
 

@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -98,6 +99,9 @@ func loadBackup(l *loader) Backup {
 		}
 		if s3.Bucket == "" {
 			l.fail("backupOffsite", "bucket is missing; name the bucket the backups go to")
+		} else if why := bucketNameProblem(s3.Bucket); why != "" {
+			l.fail("backupOffsite", "bucket %q is not an S3 bucket name: %s; use 3-63 lower-case letters, digits, '-' and '.', "+
+				"starting and ending with a letter or digit, like kit-backups", s3.Bucket, why)
 		}
 		if !akSet || !skSet {
 			l.fail("backupOffsite", "needs its keys as secrets: `pulumi config set --secret %s:backupOffsiteAccessKey ...` and `... %s:backupOffsiteSecretKey ...`", Namespace, Namespace)
@@ -161,3 +165,33 @@ func backupService(c Config, pgHost string, pgDeps []Dependency) Service {
 		StopTimeout: 30 * time.Second,
 	}
 }
+
+// bucketNameProblem says why name breaks S3's bucket naming rules (the
+// ones every S3-compatible service accepts), or "" when it does not.
+func bucketNameProblem(name string) string {
+	switch {
+	case len(name) < 3 || len(name) > 63:
+		return fmt.Sprintf("%d characters", len(name))
+	case strings.ContainsFunc(name, func(r rune) bool { return r > 0x7f || !isLowerAlnum(byte(r)) && r != '-' && r != '.' }):
+		return "only lower-case letters, digits, '-' and '.' are allowed"
+	case !isLowerAlnum(name[0]) || !isLowerAlnum(name[len(name)-1]):
+		return "it must start and end with a letter or digit"
+	case strings.Contains(name, ".."):
+		return "two dots in a row"
+	case net.ParseIP(name) != nil:
+		return "it reads as an IP address"
+	}
+	for _, p := range []string{"xn--", "sthree-", "amzn-s3-demo-"} {
+		if strings.HasPrefix(name, p) {
+			return "the prefix " + p + " is reserved"
+		}
+	}
+	for _, sfx := range []string{"-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"} {
+		if strings.HasSuffix(name, sfx) {
+			return "the suffix " + sfx + " is reserved"
+		}
+	}
+	return ""
+}
+
+func isLowerAlnum(b byte) bool { return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' }

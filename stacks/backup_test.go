@@ -49,7 +49,7 @@ func TestBackupConfig(t *testing.T) {
 	c, err := LoadConfig("prod", MapSource{
 		"backupSchedule": "15 2 * * *", "backupRetention": `{"daily": 3, "monthly": 24}`,
 		"backupAgeRecipients":    testRecipient,
-		"backupOffsite":          `{"endpoint": "fsn1.your-objectstorage.com", "bucket": "b", "region": "fsn1"}`,
+		"backupOffsite":          `{"endpoint": "fsn1.your-objectstorage.com", "bucket": "kit-b", "region": "fsn1"}`,
 		"backupOffsiteAccessKey": "ak", "backupOffsiteSecretKey": "sk",
 	})
 	if err != nil {
@@ -64,7 +64,7 @@ func TestBackupConfig(t *testing.T) {
 	}
 	s, _ := d.Service(ServiceBackup)
 	env := s.PlainEnv()
-	if env["KIT_BACKUP_SCHEDULE"] != "15 2 * * *" || env["KIT_BACKUP_AGE_RECIPIENTS"] != testRecipient || env["KIT_BACKUP_S3_BUCKET"] != "b" {
+	if env["KIT_BACKUP_SCHEDULE"] != "15 2 * * *" || env["KIT_BACKUP_AGE_RECIPIENTS"] != testRecipient || env["KIT_BACKUP_S3_BUCKET"] != "kit-b" {
 		t.Errorf("env %v", env)
 	}
 	files := s.SecretFileEnv()

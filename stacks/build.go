@@ -84,6 +84,7 @@ func Build(c Config) (Definition, error) {
 	}
 
 	d.Secrets = append(d.Secrets, observabilitySecrets(c)...)
+	d.Notes = append(d.Notes, publicPortNotes(c)...)
 
 	pgHost, pgDep := c.Postgres.Host, []Dependency(nil)
 	if !c.Postgres.Existing {
@@ -148,7 +149,7 @@ func Build(c Config) (Definition, error) {
 }
 
 // applyDefaults gives every container what DESIGN.md promises: a network,
-// capped logs, a memory limit, a restart policy.
+// capped logs, a memory limit, a restart policy, dropped privileges.
 func applyDefaults(c Config, s *Service) {
 	if len(s.Networks) == 0 {
 		s.Networks = []NetworkAttachment{{Network: NetworkBackend, Aliases: []string{s.Name}}}
@@ -170,10 +171,14 @@ func applyDefaults(c Config, s *Service) {
 	s.Labels["temporal-kit.stack"] = c.Stack
 	s.Labels["temporal-kit.service"] = s.Name
 	s.Env = sortEnv(s.Env)
+	dropPrivileges(s)
 }
 
-func publish(c Config, name string, container, host int) []Port {
-	return []Port{{Name: name, Container: container, Host: host, HostIP: c.BindAddress}}
+// publish publishes a container port on the host port under hostPorts
+// key (0: not published), on the interface the config gives that key
+// (Config.HostIP).
+func publish(c Config, key, name string, container int) []Port {
+	return []Port{{Name: name, Container: container, Host: c.HostPorts.byKey(key), HostIP: c.HostIP(key)}}
 }
 
 func postgres(c Config) Service {
@@ -195,7 +200,7 @@ func postgres(c Config) Service {
 			{Name: "KIT_MONITORING_ROLE", Value: MonitoringRole},
 			{Name: "KIT_MONITORING_PASSWORD_FILE", Value: SecretPath(SecretMonitoringPassword)},
 		},
-		Ports:  publish(c, "postgres", PortPostgres, c.HostPorts.Postgres),
+		Ports:  publish(c, "postgres", "postgres", PortPostgres),
 		Mounts: []Mount{{Volume: VolumePostgresData, Target: "/var/lib/postgresql/data"}},
 		Files:  []File{{Path: start, Content: postgresStartScript, Mode: 0o755}},
 		// Healthy means what dependents need: a login over the network with
@@ -287,7 +292,7 @@ func temporalServer(c Config, pgHost string) Service {
 			// default host): reachable with docker exec, published nowhere.
 			{Name: "PPROF_PORT", Value: strconv.Itoa(PortTemporalPprof)},
 		},
-		Ports: append(publish(c, "grpc", PortTemporalGRPC, c.HostPorts.Temporal),
+		Ports: append(publish(c, "temporal", "grpc", PortTemporalGRPC),
 			Port{Name: "metrics", Container: PortTemporalMetrics}),
 		Files: []File{{Path: dynamicConfigPath, Content: dynamicConfig, Mode: 0o644}},
 		Health: &HealthCheck{
@@ -328,7 +333,7 @@ func ui(c Config) Service {
 			{Name: "TEMPORAL_CORS_ORIGINS", Value: uiOrigins(c)},
 			{Name: "TEMPORAL_DEFAULT_NAMESPACE", Value: c.Namespace},
 		},
-		Ports: publish(c, "http", PortUI, c.HostPorts.UI),
+		Ports: publish(c, "ui", "http", PortUI),
 		Health: &HealthCheck{
 			Test:     "wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(PortUI) + "/",
 			Interval: 10 * time.Second, Timeout: 5 * time.Second, StartPeriod: 30 * time.Second, Retries: 6,

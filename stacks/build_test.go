@@ -233,7 +233,7 @@ func TestBuildConfigReachesTheRightService(t *testing.T) {
 }
 
 func TestBuildOpensPortsOnlyOnPurpose(t *testing.T) {
-	d := mustBuild(t, MapSource{"bindAddress": "0.0.0.0", "hostPorts": `{"postgres":15432}`})
+	d := mustBuild(t, MapSource{"bindAddress": "0.0.0.0", "publicPorts": `["postgres"]`, "hostPorts": `{"postgres":15432}`})
 	pg, _ := d.Service(ServicePostgres)
 	if pg.Ports[0].Host != 15432 || pg.Ports[0].HostIP != "0.0.0.0" {
 		t.Errorf("postgres port: %+v", pg.Ports)

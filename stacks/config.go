@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"regexp"
 	"sort"
@@ -61,6 +62,9 @@ type Config struct {
 	LogLevel           string
 	// BindAddress is the host interface published ports bind to.
 	BindAddress string
+	// PublicPorts are the hostPorts keys that bind BindAddress when it is
+	// not loopback; every other published port binds 127.0.0.1 (publish.go).
+	PublicPorts []string
 	HostPorts   HostPorts
 	MemoryMB    map[string]int
 	Worker      Worker
@@ -251,6 +255,11 @@ func (l *loader) load(stack string) Config {
 	retention := l.str("namespaceRetention", "72h")
 	d, err := ParseRetention(retention)
 	switch {
+	case errors.Is(err, errRetentionTooLong):
+		fallthrough
+	case err == nil && d > MaxNamespaceRetention:
+		l.fail("namespaceRetention", "%s is longer than the kit allows (%s): Temporal keeps every closed workflow's history in PostgreSQL that long; "+
+			"use at most %s (default 72h), and keep results longer in the pipeline's own database or the backups", retention, FormatRetentionDays(MaxNamespaceRetention), FormatRetentionDays(MaxNamespaceRetention))
 	case err != nil:
 		l.fail("namespaceRetention", "%q is not a duration; write it like 72h or 30d", retention)
 	case d < 24*time.Hour:
@@ -273,6 +282,7 @@ func (l *loader) load(stack string) Config {
 	c.HostPorts = HostPorts{Temporal: 7233, UI: 8080, Worker: PortWorkerAPI, Prometheus: PortPrometheus, Grafana: PortGrafana}
 	l.object("hostPorts", &c.HostPorts)
 	checkHostPorts(l, c.HostPorts)
+	c.PublicPorts = loadPublicPorts(l, c.BindAddress, c.HostPorts)
 	c.Proxy = loadProxy(l, c.HostPorts)
 
 	c.Worker = loadWorker(l)
@@ -353,16 +363,32 @@ func checkHostPorts(l *loader, hp HostPorts) {
 
 var namespaceRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$`)
 
+// MaxNamespaceRetention is the longest namespaceRetention the kit accepts:
+// a year of closed workflows' histories already outweighs the rest of the
+// database on the VPS the kit sizes for.
+const MaxNamespaceRetention = 365 * 24 * time.Hour
+
+var errRetentionTooLong = errors.New("day count too large for a duration")
+
 // ParseRetention accepts Go durations plus a whole-day suffix ("30d").
+// A day count too large for a duration is refused, not wrapped around.
 func ParseRetention(s string) (time.Duration, error) {
 	if strings.HasSuffix(s, "d") {
 		n, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
 		if err != nil || n < 0 {
 			return 0, errors.New("bad day count")
 		}
+		if int64(n) > math.MaxInt64/int64(24*time.Hour) {
+			return 0, errRetentionTooLong
+		}
 		return time.Duration(n) * 24 * time.Hour, nil
 	}
 	return time.ParseDuration(s)
+}
+
+// FormatRetentionDays renders a whole-day retention as namespaceRetention takes it.
+func FormatRetentionDays(d time.Duration) string {
+	return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
 }
 
 func sortedKeys[V any](m map[string]V) []string {

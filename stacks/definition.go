@@ -166,6 +166,13 @@ type Service struct {
 	StopTimeout time.Duration
 	StopSignal  string
 	Labels      map[string]string
+
+	// Privileges (security.go): Linux capabilities as the engine stores
+	// them (CAP_CHOWN; "ALL" only in CapDrop), and no-new-privileges, which
+	// stops setuid binaries and file capabilities from raising them again.
+	CapDrop         []string
+	CapAdd          []string
+	NoNewPrivileges bool
 }
 
 // Service returns the named service, or false.

@@ -72,7 +72,7 @@ func grafana(c Config) (Service, error) {
 			{Name: "GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH", Value: dashboards.DashboardsDir + "/temporal-server.json"},
 			{Name: "GF_LOG_MODE", Value: "console"},
 		},
-		Ports: publish(c, "http", PortGrafana, c.HostPorts.Grafana),
+		Ports: publish(c, "grafana", "http", PortGrafana),
 		// /api/health answers once the database is migrated and the
 		// server serves: no login needed.
 		Health: &HealthCheck{

@@ -69,7 +69,7 @@ func TestLoaderReadsEveryKeyWhateverTheValues(t *testing.T) {
 	configs := map[string]MapSource{
 		"all valid": {"target": "hetzner", "imageCatalog": "local", "images": `{"worker":"w:1"}`, "postgresHost": "db", "postgresPort": "6432",
 			"postgresUser": "kit", "postgresPassword": "x", "historyShards": "8", "namespace": "acme", "namespaceRetention": "30d",
-			"logLevel": "debug", "bindAddress": "0.0.0.0", "hostPorts": `{"ui":8088}`, "memoryMB": `{"worker":1024}`,
+			"logLevel": "debug", "bindAddress": "0.0.0.0", "publicPorts": `["ui"]`, "hostPorts": `{"ui":8088}`, "memoryMB": `{"worker":1024}`,
 			"serpApiUrl": "http://serp.internal", "serpApiKey": "k", "workerEnv": `{"A":"b"}`},
 		"all garbage": {},
 	}

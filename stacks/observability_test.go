@@ -32,7 +32,7 @@ func TestObservabilityDefaults(t *testing.T) {
 		t.Errorf("prometheus ports %+v, want 9090 on 127.0.0.1", got)
 	}
 	// Even when the stack opens its ports: Prometheus has no login.
-	open := mustBuild(t, MapSource{"bindAddress": "0.0.0.0"})
+	open := mustBuild(t, MapSource{"bindAddress": "0.0.0.0", "publicPorts": `["temporal","ui","worker","grafana"]`})
 	if p, _ := open.Service(ServicePrometheus); p.Ports[0].HostIP != "127.0.0.1" {
 		t.Errorf("bindAddress 0.0.0.0 publishes Prometheus on %s", p.Ports[0].HostIP)
 	}

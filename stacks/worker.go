@@ -74,7 +74,7 @@ func worker(c Config, pgHost string, pgDeps []Dependency) Service {
 		Kind:  LongRunning,
 		Image: c.Images.Worker,
 		Env:   env,
-		Ports: publish(c, "api", PortWorkerAPI, c.HostPorts.Worker),
+		Ports: publish(c, "worker", "api", PortWorkerAPI),
 		// Readiness, not liveness: healthy means the job API takes jobs (its
 		// PostgreSQL and Temporal answer), so whatever waits for the worker
 		// (Pulumi's wait, a test) can use it at once. Docker does not restart

@@ -187,6 +187,7 @@ func (r *Rendered) containerArgs(def stacks.Definition, svc stacks.Service, in I
 		args.Memory = pulumi.Int(svc.MemoryMB)
 		args.MemorySwap = pulumi.Int(svc.MemoryMB)
 	}
+	setPrivileges(args, svc)
 	if svc.StopSignal != "" {
 		args.StopSignal = pulumi.String(svc.StopSignal)
 	}
@@ -284,6 +285,25 @@ func (r *Rendered) containerArgs(def stacks.Definition, svc stacks.Service, in I
 		}
 	}
 	return args, nil
+}
+
+// setPrivileges renders the service's capabilities and no-new-privileges.
+// The engine stores both as the Definition writes them, so a refresh reads
+// back no difference (both replace the container when they change).
+func setPrivileges(args *docker.ContainerArgs, svc stacks.Service) {
+	if len(svc.CapDrop) > 0 || len(svc.CapAdd) > 0 {
+		caps := docker.ContainerCapabilitiesArgs{}
+		if len(svc.CapDrop) > 0 {
+			caps.Drops = pulumi.ToStringArray(svc.CapDrop)
+		}
+		if len(svc.CapAdd) > 0 {
+			caps.Adds = pulumi.ToStringArray(svc.CapAdd)
+		}
+		args.Capabilities = caps
+	}
+	if opts := svc.SecurityOpts(); len(opts) > 0 {
+		args.SecurityOpts = pulumi.ToStringArray(opts)
+	}
 }
 
 // WaitTimeoutSeconds is how long a deploy waits for a service to turn

@@ -57,6 +57,10 @@ func TestDevStack(t *testing.T) {
 		}
 	})
 
+	t.Run("every container runs with only the privileges its Definition gives", func(t *testing.T) {
+		checkPrivileges(ctx, t, st, def)
+	})
+
 	t.Run("namespace registered with its retention", func(t *testing.T) {
 		c, err := client.Dial(client.Options{HostPort: st.Endpoint(stacks.ServiceTemporal, stacks.PortTemporalGRPC), Namespace: "ampledata"})
 		if err != nil {

@@ -190,6 +190,10 @@ func (s *Stack) request(svc stacks.Service, name string) (testcontainers.Generic
 			if svc.Restart != "" && svc.Restart != "no" {
 				hc.RestartPolicy = container.RestartPolicy{Name: container.RestartPolicyMode(svc.Restart)}
 			}
+			// Privileges as Pulumi renders them (stacks: security.go).
+			hc.CapDrop = svc.CapDrop
+			hc.CapAdd = svc.CapAdd
+			hc.SecurityOpt = svc.SecurityOpts()
 		},
 	}
 	return testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true}, nil

@@ -1,5 +1,7 @@
 package stacks
 
+import "strings"
+
 // Privileges: every container drops every Linux capability and runs with
 // no-new-privileges, so a compromised process keeps only what its file
 // permissions give it, and a setuid binary or file capability in the image
@@ -33,6 +35,12 @@ var addedCapabilities = map[string][]string{
 func dropPrivileges(s *Service) {
 	s.CapDrop = []string{CapDropAll}
 	s.CapAdd = append([]string(nil), addedCapabilities[s.Name]...)
+	if s.Kind == OneShot && strings.HasPrefix(s.Name, secretsPrefix) {
+		// A secrets job, running as root, hands each file to its reader
+		// (chown) and then sets the file's mode (chmod of a file it no
+		// longer owns): nothing more.
+		s.CapAdd = []string{"CAP_CHOWN", "CAP_FOWNER"}
+	}
 	s.NoNewPrivileges = true
 }
 

@@ -27,7 +27,7 @@ func TestBuildDevServices(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"secret-postgres-password", "secret-grafana-admin-password", "secret-monitoring-password", ServicePostgres, ServiceSchema, ServiceTemporal, ServiceNamespace, ServiceUI, ServiceAdminTools, ServiceWorker, ServiceBackup, ServiceGrafana,
-		ServiceAlertmanager, ServicePrometheus, ServiceNodeExporter, ServiceContainerMetrics, ServicePostgresExporter}
+		ServiceAlertmanager, ServicePrometheus, ServiceNodeExporter, ServiceDockerGate, ServiceContainerMetrics, ServicePostgresExporter}
 	if !slices.Equal(order, want) {
 		t.Errorf("start order %v, want %v", order, want)
 	}

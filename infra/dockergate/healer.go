@@ -1,0 +1,113 @@
+package dockergate
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ampledata/temporal-kit/stacks"
+)
+
+// Healer restarts the stack's containers that Docker reports unhealthy on
+// After polls in a row. Docker declares a container unhealthy only after
+// its check failed Retries times in a row; After adds one more look so a
+// check that just recovered is left alone. Only containers labelled
+// heal=restart are touched: the others' checks fail for causes a restart
+// does not fix (the stack alerts on them instead).
+type Healer struct {
+	Engine *Engine
+	Stack  string
+	// Networks, when set, confine the gate to containers on them: stacks of
+	// one name (test runs) share an engine, never a network.
+	Networks []string
+	// Self is the gate's own container ID, never restarted by itself.
+	Self  string
+	After int
+	Log   *slog.Logger
+
+	seen map[string]int // container ID -> consecutive unhealthy polls
+
+	Restarts, Failures *prometheus.CounterVec
+	EngineUp           prometheus.Gauge
+}
+
+// NewHealer returns a Healer with its metrics, registered on reg.
+func NewHealer(e *Engine, stack string, networks []string, self string, after int, log *slog.Logger, reg prometheus.Registerer) *Healer {
+	h := &Healer{Engine: e, Stack: stack, Networks: networks, Self: self, After: max(after, 1), Log: log, seen: map[string]int{},
+		Restarts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kit_docker_gate_restarts_total",
+			Help: "Containers the gate restarted because they stayed unhealthy."}, []string{"name", "service"}),
+		Failures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kit_docker_gate_restart_failures_total",
+			Help: "Restarts of unhealthy containers that the engine refused or that failed."}, []string{"name", "service"}),
+		EngineUp: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kit_docker_gate_engine_up",
+			Help: "1 when the gate's last look at the engine succeeded."}),
+	}
+	reg.MustRegister(h.Restarts, h.Failures, h.EngineUp)
+	return h
+}
+
+func (h *Healer) filters() map[string][]string {
+	f := map[string][]string{
+		"label":  {stacks.LabelStack + "=" + h.Stack, stacks.LabelHeal + "=" + stacks.HealRestart},
+		"health": {"unhealthy"},
+	}
+	if len(h.Networks) > 0 {
+		f["network"] = h.Networks
+	}
+	return f
+}
+
+// Poll looks once and restarts what has been unhealthy long enough; it
+// returns the names it restarted.
+func (h *Healer) Poll(ctx context.Context) []string {
+	list, err := h.Engine.List(ctx, false, h.filters())
+	if err != nil {
+		h.EngineUp.Set(0)
+		h.Log.Error("list unhealthy containers", "error", err)
+		return nil
+	}
+	h.EngineUp.Set(1)
+	now := map[string]int{}
+	var restarted []string
+	for _, c := range list {
+		if c.ID == h.Self || (h.Self != "" && len(h.Self) < len(c.ID) && c.ID[:len(h.Self)] == h.Self) {
+			continue
+		}
+		n := h.seen[c.ID] + 1
+		if n < h.After {
+			now[c.ID] = n
+			continue
+		}
+		name, svc := c.Name(), c.Labels[stacks.LabelService]
+		h.Log.Warn("restarting unhealthy container", "name", name, "service", svc, "unhealthy_polls", n)
+		if err := h.Engine.Restart(ctx, c.ID); err != nil {
+			h.Failures.WithLabelValues(name, svc).Inc()
+			h.Log.Error("restart unhealthy container", "name", name, "service", svc, "error", err)
+			now[c.ID] = n // try again at the next poll
+			continue
+		}
+		h.Restarts.WithLabelValues(name, svc).Inc()
+		h.Log.Info("restarted unhealthy container", "name", name, "service", svc)
+		restarted = append(restarted, name)
+	}
+	// A container that is no longer unhealthy starts from zero next time.
+	h.seen = now
+	return restarted
+}
+
+// Run polls every interval until ctx ends.
+func (h *Healer) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		pctx, cancel := context.WithTimeout(ctx, interval+5*time.Minute)
+		h.Poll(pctx)
+		cancel()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

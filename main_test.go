@@ -118,8 +118,8 @@ func TestDevStackFileDeploys(t *testing.T) {
 	} else if got := img.Inputs["build"].ObjectValue()["dockerfile"].StringValue(); got != infra.BackupDockerfile {
 		t.Errorf("backup Dockerfile = %q, want %q", got, infra.BackupDockerfile)
 	}
-	if n := len(m.Of(infratest.TypeContainer)); n != 17 {
-		t.Errorf("dev stack registered %d containers, want 17 (PostgreSQL, monitoring and Grafana password jobs, postgresql, schema job, temporal, namespace job, ui, admin tools, worker, prometheus, alertmanager, node-exporter, postgres-exporter, container-exporter, grafana, backup)", n)
+	if n := len(m.Of(infratest.TypeContainer)); n != 18 {
+		t.Errorf("dev stack registered %d containers, want 18 (PostgreSQL, monitoring and Grafana password jobs, postgresql, schema job, temporal, namespace job, ui, admin tools, worker, prometheus, alertmanager, node-exporter, postgres-exporter, docker-gate, container-exporter, grafana, backup)", n)
 	}
 }
 
@@ -140,8 +140,8 @@ func TestProdStackFileDeploys(t *testing.T) {
 	if _, ok := m.Find(infratest.TypeHcloudServer, hetzner.NameServer); !ok {
 		t.Error("the prod stack provisions no server")
 	}
-	if n := len(m.Of(infratest.TypeContainer)); n != 17 {
-		t.Errorf("prod stack registered %d containers, want 17 (with Grafana, its password job and the backup service)", n)
+	if n := len(m.Of(infratest.TypeContainer)); n != 18 {
+		t.Errorf("prod stack registered %d containers, want 18 (with Grafana, its password job, the backup service and docker-gate)", n)
 	}
 }
 

@@ -116,6 +116,7 @@ func TestDevStackRegistersExactlyTheseResources(t *testing.T) {
 		"docker:index/container:Container alertmanager",
 		"docker:index/container:Container backup",
 		"docker:index/container:Container container-exporter",
+		"docker:index/container:Container docker-gate",
 		"docker:index/container:Container grafana",
 		"docker:index/container:Container node-exporter",
 		"docker:index/container:Container postgres-exporter",
@@ -158,7 +159,7 @@ func TestDevStackRegistersExactlyTheseResources(t *testing.T) {
 		"temporal-kit-dev-secret-postgres-password", "temporal-kit-dev-secret-grafana-admin-password", "temporal-kit-dev-secret-monitoring-password", "temporal-kit-dev-postgresql", "temporal-kit-dev-temporal-schema", "temporal-kit-dev-temporal",
 		"temporal-kit-dev-temporal-namespace", "temporal-kit-dev-temporal-ui", "temporal-kit-dev-temporal-admin-tools",
 		"temporal-kit-dev-worker", "temporal-kit-dev-backup", "temporal-kit-dev-grafana", "temporal-kit-dev-alertmanager", "temporal-kit-dev-prometheus", "temporal-kit-dev-node-exporter",
-		"temporal-kit-dev-container-exporter", "temporal-kit-dev-postgres-exporter",
+		"temporal-kit-dev-docker-gate", "temporal-kit-dev-container-exporter", "temporal-kit-dev-postgres-exporter",
 	}
 	if !reflect.DeepEqual(r.containers, wantNames) {
 		t.Errorf("containers output = %v, want %v", r.containers, wantNames)

@@ -3,6 +3,7 @@ package dockergate
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,10 +48,14 @@ func NewHealer(e *Engine, stack string, networks []string, self string, after in
 	return h
 }
 
-func (h *Healer) filters() map[string][]string {
+// filters select the running containers of the stack that the gate may
+// restart; with unhealthy, only those Docker reports unhealthy.
+func (h *Healer) filters(unhealthy bool) map[string][]string {
 	f := map[string][]string{
-		"label":  {stacks.LabelStack + "=" + h.Stack, stacks.LabelHeal + "=" + stacks.HealRestart},
-		"health": {"unhealthy"},
+		"label": {stacks.LabelStack + "=" + h.Stack, stacks.LabelHeal + "=" + stacks.HealRestart},
+	}
+	if unhealthy {
+		f["health"] = []string{"unhealthy"}
 	}
 	if len(h.Networks) > 0 {
 		f["network"] = h.Networks
@@ -61,17 +66,28 @@ func (h *Healer) filters() map[string][]string {
 // Poll looks once and restarts what has been unhealthy long enough; it
 // returns the names it restarted.
 func (h *Healer) Poll(ctx context.Context) []string {
-	list, err := h.Engine.List(ctx, false, h.filters())
+	all, err := h.Engine.List(ctx, false, h.filters(false))
+	var list []Listed
+	if err == nil {
+		list, err = h.Engine.List(ctx, false, h.filters(true))
+	}
 	if err != nil {
 		h.EngineUp.Set(0)
 		h.Log.Error("list unhealthy containers", "error", err)
 		return nil
 	}
 	h.EngineUp.Set(1)
+	// Every restartable container has its counter from the start, at 0:
+	// a counter born at 1 would hide the first restart from increase().
+	for _, c := range all {
+		if !h.isSelf(c.ID) {
+			h.Restarts.WithLabelValues(c.Name(), c.Labels[stacks.LabelService])
+		}
+	}
 	now := map[string]int{}
 	var restarted []string
 	for _, c := range list {
-		if c.ID == h.Self || (h.Self != "" && len(h.Self) < len(c.ID) && c.ID[:len(h.Self)] == h.Self) {
+		if h.isSelf(c.ID) {
 			continue
 		}
 		n := h.seen[c.ID] + 1
@@ -94,6 +110,10 @@ func (h *Healer) Poll(ctx context.Context) []string {
 	// A container that is no longer unhealthy starts from zero next time.
 	h.seen = now
 	return restarted
+}
+
+func (h *Healer) isSelf(id string) bool {
+	return h.Self != "" && strings.HasPrefix(id, h.Self)
 }
 
 // Run polls every interval until ctx ends.

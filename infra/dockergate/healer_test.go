@@ -56,6 +56,10 @@ func TestHealerRestartsWhatStaysUnhealthy(t *testing.T) {
 	if v := testutil.ToFloat64(h.EngineUp); v != 1 {
 		t.Errorf("kit_docker_gate_engine_up %v", v)
 	}
+	// Restartable containers have a counter from the first look, at 0.
+	if n := testutil.CollectAndCount(h.Restarts); n != 2 {
+		t.Errorf("%d restart counters, want 2 (temporal, postgresql)", n)
+	}
 
 	// A check that recovers between two looks starts the count again.
 	f.containers[1].health = "unhealthy"

@@ -80,7 +80,7 @@ func TestTemporalHealthCheckCallsTheFrontend(t *testing.T) {
 	}
 }
 
-// Prometheus scrapes the gate and, where it runs, Grafana.
+// Prometheus scrapes the gate and, where they run, Grafana and the proxy.
 func TestScrapesGateAndGrafana(t *testing.T) {
 	for _, tc := range []struct {
 		src     MapSource
@@ -95,6 +95,26 @@ func TestScrapesGateAndGrafana(t *testing.T) {
 		_, runs := d.Service(ServiceGrafana)
 		if scraped := strings.Contains(cfg, `"grafana:3000"`); scraped != runs || runs != tc.grafana {
 			t.Errorf("%v: grafana runs=%v, scraped=%v", tc.src, runs, scraped)
+		}
+	}
+}
+
+func TestScrapesTheProxyWithADomain(t *testing.T) {
+	for _, tc := range []struct {
+		src   MapSource
+		proxy bool
+	}{{MapSource{}, false}, {prodProxy(nil), true}} {
+		d := mustBuild(t, tc.src)
+		prom, _ := d.Service(ServicePrometheus)
+		if scraped := strings.Contains(prom.Files[0].Content, `"proxy:2021"`); scraped != tc.proxy {
+			t.Errorf("%v: proxy scraped=%v, want %v", tc.src, scraped, tc.proxy)
+		}
+		if p, ok := d.Service(ServiceProxy); ok {
+			for _, port := range p.Ports {
+				if port.Container == PortProxyMetrics {
+					t.Errorf("proxy publishes its metrics port: %+v", port)
+				}
+			}
 		}
 	}
 }

@@ -165,6 +165,9 @@ func scrapeTargets(c Config, pgExporter bool) []kitprom.Target {
 		{Job: ServiceDockerGate, Addresses: []string{hostPort(ServiceDockerGate, PortDockerGate)}},
 		{Job: ServiceBackup, Addresses: []string{hostPort(ServiceBackup, PortBackupMetrics)}},
 	}
+	if c.Proxy.Enabled() {
+		t = append(t, kitprom.Target{Job: ServiceProxy, Addresses: []string{hostPort(ServiceProxy, PortProxyMetrics)}})
+	}
 	if grafanaEnabled(c) {
 		t = append(t, kitprom.Target{Job: ServiceGrafana, Addresses: []string{hostPort(ServiceGrafana, PortGrafana)}})
 	}

@@ -303,11 +303,12 @@ func temporalServer(c Config, pgHost string) Service {
 		// which runs the gRPC handler chain in-process and needs no database
 		// (a PostgreSQL outage must not get Temporal restarted). A frozen or
 		// hung frontend fails it; `nc -z` passed while the port merely
-		// accepted. wget is in the official image (busybox) and the local one.
+		// accepted. wget and timeout are in the official image (busybox) and
+		// the local one; timeout, not wget's own -T, ends it: GNU wget retries.
 		// Three failures in a row after the start period mark it unhealthy,
 		// then docker-gate restarts it.
 		Health: &HealthCheck{
-			Test:     "wget -q -T 4 -O /dev/null http://127.0.0.1:" + strconv.Itoa(PortTemporalHTTP) + "/api/v1/system-info",
+			Test:     "timeout 4 wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(PortTemporalHTTP) + "/api/v1/system-info",
 			Interval: 5 * time.Second, Timeout: 5 * time.Second, StartPeriod: 120 * time.Second, Retries: 3,
 		},
 		DependsOn:   []Dependency{{Service: ServiceSchema, Condition: Completed}},

@@ -61,7 +61,7 @@ func dockerGate(c Config) Service {
 		Ports:  []Port{{Name: "api", Container: PortDockerGate}},
 		Mounts: []Mount{{Volume: VolumeDockerSocket, Target: "/var/run/docker.sock", ReadOnly: true}},
 		Health: &HealthCheck{
-			Test:     "wget -q -T 4 -O /dev/null http://127.0.0.1:" + strconv.Itoa(PortDockerGate) + "/healthz",
+			Test:     "wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(PortDockerGate) + "/healthz",
 			Interval: 30 * time.Second, Timeout: 5 * time.Second, StartPeriod: 10 * time.Second, Retries: 3,
 		},
 	}

@@ -161,6 +161,10 @@ func freezeTemporal(ctx context.Context, t *testing.T, st *stacktest.Stack) (tim
 		t.Fatal(err)
 	}
 	name := strings.TrimPrefix(info.Name, "/")
+	worker, err := st.Container(stacks.ServiceWorker).Inspect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	frozen := time.Now()
 	pid, err := st.Freeze(ctx, stacks.ServiceTemporal)
 	if err != nil {
@@ -183,6 +187,11 @@ func freezeTemporal(ctx context.Context, t *testing.T, st *stacktest.Stack) (tim
 		t.Fatal(err)
 	}
 	healthy := restarted.Add(up)
+	// The worker's readiness failed meanwhile (Temporal did not answer); a
+	// restart would not have helped it, and the gate left it alone.
+	if now, err := st.Container(stacks.ServiceWorker).Inspect(ctx); err != nil || now.State.Pid != worker.State.Pid {
+		t.Errorf("the worker was restarted while Temporal was frozen (pid %d, now %+v, %v)", worker.State.Pid, now.State, err)
+	}
 	gate := "http://" + st.Endpoint(stacks.ServiceDockerGate, stacks.PortDockerGate) + "/metrics"
 	if err := waitMetric(ctx, gate, `kit_docker_gate_restarts_total\{name="`+regexp.QuoteMeta(name)+`",service="temporal"\} 1`); err != nil {
 		t.Errorf("docker-gate did not count its restart of Temporal: %v", err)

@@ -189,8 +189,10 @@ func freezeTemporal(ctx context.Context, t *testing.T, st *stacktest.Stack) (tim
 	healthy := restarted.Add(up)
 	// The worker's readiness failed meanwhile (Temporal did not answer); a
 	// restart would not have helped it, and the gate left it alone.
-	if now, err := st.Container(stacks.ServiceWorker).Inspect(ctx); err != nil || now.State.Pid != worker.State.Pid {
-		t.Errorf("the worker was restarted while Temporal was frozen (pid %d, now %+v, %v)", worker.State.Pid, now.State, err)
+	if now, err := st.Container(stacks.ServiceWorker).Inspect(ctx); err != nil {
+		t.Error(err)
+	} else if now.State.Pid != worker.State.Pid {
+		t.Errorf("the worker was restarted while Temporal was frozen (pid %d, now %d)", worker.State.Pid, now.State.Pid)
 	}
 	gate := "http://" + st.Endpoint(stacks.ServiceDockerGate, stacks.PortDockerGate) + "/metrics"
 	if err := waitMetric(ctx, gate, `kit_docker_gate_restarts_total\{name="`+regexp.QuoteMeta(name)+`",service="temporal"\} 1`); err != nil {

@@ -16,7 +16,9 @@ import (
 // its check failed Retries times in a row; After adds one more look so a
 // check that just recovered is left alone. Only containers labelled
 // heal=restart are touched: the others' checks fail for causes a restart
-// does not fix (the stack alerts on them instead).
+// does not fix (the stack alerts on them instead). A container that needs
+// restarting again soon waits longer each time, as Kubernetes' crash-loop
+// back-off does: a restart that does not help must not become a loop.
 type Healer struct {
 	Engine *Engine
 	Stack  string
@@ -28,7 +30,11 @@ type Healer struct {
 	After int
 	Log   *slog.Logger
 
-	seen map[string]int // container ID -> consecutive unhealthy polls
+	// Now is the clock (tests set it).
+	Now func() time.Time
+
+	seen    map[string]int            // container ID -> consecutive unhealthy polls
+	history map[string]restartHistory // container ID -> its last restart by the gate
 
 	Restarts, Failures *prometheus.CounterVec
 	EngineUp           prometheus.Gauge
@@ -36,7 +42,8 @@ type Healer struct {
 
 // NewHealer returns a Healer with its metrics, registered on reg.
 func NewHealer(e *Engine, stack string, networks []string, self string, after int, log *slog.Logger, reg prometheus.Registerer) *Healer {
-	h := &Healer{Engine: e, Stack: stack, Networks: networks, Self: self, After: max(after, 1), Log: log, seen: map[string]int{},
+	h := &Healer{Engine: e, Stack: stack, Networks: networks, Self: self, After: max(after, 1), Log: log, Now: time.Now,
+		seen: map[string]int{}, history: map[string]restartHistory{},
 		Restarts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kit_docker_gate_restarts_total",
 			Help: "Containers the gate restarted because they stayed unhealthy."}, []string{"name", "service"}),
 		Failures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kit_docker_gate_restart_failures_total",
@@ -96,6 +103,11 @@ func (h *Healer) Poll(ctx context.Context) []string {
 			continue
 		}
 		name, svc := c.Name(), c.Labels[stacks.LabelService]
+		if wait := h.held(c.ID); wait > 0 {
+			now[c.ID] = n
+			h.Log.Warn("unhealthy container restarted recently: next restart held back", "name", name, "service", svc, "for", wait.Round(time.Second))
+			continue
+		}
 		h.Log.Warn("restarting unhealthy container", "name", name, "service", svc, "unhealthy_polls", n)
 		if err := h.Engine.Restart(ctx, c.ID); err != nil {
 			h.Failures.WithLabelValues(name, svc).Inc()
@@ -104,12 +116,48 @@ func (h *Healer) Poll(ctx context.Context) []string {
 			continue
 		}
 		h.Restarts.WithLabelValues(name, svc).Inc()
+		h.record(c.ID)
 		h.Log.Info("restarted unhealthy container", "name", name, "service", svc)
 		restarted = append(restarted, name)
 	}
 	// A container that is no longer unhealthy starts from zero next time.
 	h.seen = now
 	return restarted
+}
+
+// Back-off between restarts of one container: none before the first, then
+// firstBackoff, doubling up to maxBackoff; a container not restarted for
+// resetBackoff starts over.
+const (
+	firstBackoff = time.Minute
+	maxBackoff   = 10 * time.Minute
+	resetBackoff = 30 * time.Minute
+)
+
+type restartHistory struct {
+	last time.Time
+	wait time.Duration
+}
+
+// held is how long a restart of id must still wait; 0 when it may go.
+func (h *Healer) held(id string) time.Duration {
+	r, ok := h.history[id]
+	if !ok {
+		return 0
+	}
+	return max(r.last.Add(r.wait).Sub(h.Now()), 0)
+}
+
+func (h *Healer) record(id string) {
+	r, now := h.history[id], h.Now()
+	switch {
+	case r.last.IsZero() || now.Sub(r.last) > resetBackoff:
+		r.wait = firstBackoff
+	default:
+		r.wait = min(2*r.wait, maxBackoff)
+	}
+	r.last = now
+	h.history[id] = r
 }
 
 func (h *Healer) isSelf(id string) bool {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -80,5 +81,41 @@ func TestHealerEngineDown(t *testing.T) {
 	h.Poll(context.Background())
 	if v := testutil.ToFloat64(h.EngineUp); v != 0 {
 		t.Errorf("kit_docker_gate_engine_up %v with no engine, want 0", v)
+	}
+}
+
+// A restart that does not help is not repeated in a loop: the next one
+// waits 1 minute, then 2, 4, 8, at most 10; after 30 quiet minutes it starts
+// over.
+func TestHealerBacksOff(t *testing.T) {
+	f := &fakeEngine{containers: []*fakeContainer{
+		{id: "aaa1", name: "kit-dev-temporal", health: "unhealthy", network: "net-a", running: true, labels: labels("dev", "temporal", stacks.HealRestart)},
+	}}
+	h := NewHealer(f.start(t), "dev", nil, "", 1, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
+	clock := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	h.Now = func() time.Time { return clock }
+	ctx := context.Background()
+	var at []time.Duration
+	start := clock
+	for clock.Sub(start) < 40*time.Minute {
+		f.containers[0].health = "unhealthy" // a restart that does not help
+		if len(h.Poll(ctx)) == 1 {
+			at = append(at, clock.Sub(start))
+		}
+		clock = clock.Add(10 * time.Second)
+	}
+	want := []time.Duration{0, time.Minute, 3 * time.Minute, 7 * time.Minute, 15 * time.Minute, 25 * time.Minute, 35 * time.Minute}
+	if !slices.Equal(at, want) {
+		t.Errorf("restarts at %v, want %v", at, want)
+	}
+	// Quiet for more than 30 minutes: the next restart goes at once, and the one after waits a minute again.
+	clock = clock.Add(31 * time.Minute)
+	if len(h.Poll(ctx)) != 1 {
+		t.Error("no restart after 31 quiet minutes")
+	}
+	f.containers[0].health = "unhealthy"
+	clock = clock.Add(50 * time.Second)
+	if len(h.Poll(ctx)) != 0 {
+		t.Error("restarted again 50 s later; the back-off must start over at 1 minute")
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -32,6 +34,10 @@ type ReadOnly struct {
 	Resolve func(ctx context.Context, host string) ([]string, error)
 	Log     *slog.Logger
 	Denied  *prometheus.CounterVec
+
+	mu       sync.Mutex
+	addrs    []string
+	resolved time.Time
 }
 
 // NewReadOnly returns the API handler with its metric, registered on reg.
@@ -93,17 +99,29 @@ func (ro *ReadOnly) fromReader(r *http.Request) bool {
 	if err != nil {
 		return false
 	}
+	return slices.Contains(ro.readerAddrs(r.Context()), ip)
+}
+
+// readerAddrs are the Readers' addresses, looked up again after
+// readerTTL: a scrape sends dozens of requests at once.
+func (ro *ReadOnly) readerAddrs(ctx context.Context) []string {
+	ro.mu.Lock()
+	defer ro.mu.Unlock()
+	if time.Since(ro.resolved) < readerTTL {
+		return ro.addrs
+	}
+	var addrs []string
 	for _, h := range ro.Readers {
-		addrs, err := ro.Resolve(r.Context(), h)
-		if err != nil {
-			continue
-		}
-		if slices.Contains(addrs, ip) {
-			return true
+		a, err := ro.Resolve(ctx, h)
+		if err == nil {
+			addrs = append(addrs, a...)
 		}
 	}
-	return false
+	ro.addrs, ro.resolved = addrs, time.Now()
+	return addrs
 }
+
+const readerTTL = 5 * time.Second
 
 func (ro *ReadOnly) deny(w http.ResponseWriter, r *http.Request, reason, msg string) {
 	ro.Denied.WithLabelValues(reason).Inc()

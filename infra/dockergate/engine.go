@@ -28,7 +28,9 @@ func NewEngine(socket string) *Engine {
 	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", socket)
-	}}
+	},
+		// A scrape asks about every container at once: keep those connections.
+		MaxIdleConnsPerHost: 64}
 	return &Engine{hc: &http.Client{Transport: tr}, base: "http://docker"}
 }
 

@@ -38,6 +38,7 @@ type ReadOnly struct {
 	mu       sync.Mutex
 	addrs    []string
 	resolved time.Time
+	known    map[string]time.Time // container ID -> when found to be the stack's
 }
 
 // NewReadOnly returns the API handler with its metric, registered on reg.
@@ -69,6 +70,12 @@ func (ro *ReadOnly) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ro.deny(w, r, "path", "not an endpoint of this read-only API")
 		return
 	}
+	if m[2] == "stats" && ro.knownOurs(m[1]) {
+		// Inspected a moment ago (the exporter inspects, then asks stats):
+		// spare the engine a second inspect under load.
+		ro.stats(w, r, m[1])
+		return
+	}
 	c, raw, err := ro.inspect(r.Context(), m[1])
 	if err != nil {
 		var ee *EngineError
@@ -85,6 +92,7 @@ func (ro *ReadOnly) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ro.deny(w, r, "container", "no such container")
 		return
 	}
+	ro.remember(c.ID)
 	if m[2] == "json" {
 		writeInspect(w, raw)
 		return
@@ -122,6 +130,35 @@ func (ro *ReadOnly) readerAddrs(ctx context.Context) []string {
 }
 
 const readerTTL = 5 * time.Second
+
+// oursTTL is how long a container found to be the stack's is taken as such
+// without another inspect: its labels and networks change only when it is
+// recreated, under a new ID.
+const oursTTL = 30 * time.Second
+
+func (ro *ReadOnly) remember(ids ...string) {
+	ro.mu.Lock()
+	defer ro.mu.Unlock()
+	if ro.known == nil {
+		ro.known = map[string]time.Time{}
+	}
+	now := time.Now()
+	for id, at := range ro.known {
+		if now.Sub(at) > oursTTL {
+			delete(ro.known, id)
+		}
+	}
+	for _, id := range ids {
+		ro.known[id] = now
+	}
+}
+
+func (ro *ReadOnly) knownOurs(id string) bool {
+	ro.mu.Lock()
+	defer ro.mu.Unlock()
+	at, ok := ro.known[id]
+	return ok && time.Since(at) < oursTTL
+}
 
 func (ro *ReadOnly) deny(w http.ResponseWriter, r *http.Request, reason, msg string) {
 	ro.Denied.WithLabelValues(reason).Inc()

@@ -77,14 +77,18 @@ func TestReadOnlyServesTheExporter(t *testing.T) {
 		t.Errorf("unfiltered list: %s", w.Body)
 	}
 
-	w = call(ro, http.MethodGet, "/containers/aaa1/json", exporter)
+	w = call(ro, http.MethodGet, "/containers/"+f.containers[0].id+"/json", exporter)
 	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"Health"`) {
 		t.Fatalf("inspect: %d %s", w.Code, w.Body)
 	}
 	if strings.Contains(w.Body.String(), "hunter2") || strings.Contains(w.Body.String(), `"Env"`) {
 		t.Errorf("inspect shows the container's env: %s", w.Body)
 	}
-	w = call(ro, http.MethodGet, "/containers/aaa1/stats?stream=false&one-shot=true", exporter)
+	before := len(f.requests)
+	w = call(ro, http.MethodGet, "/containers/"+f.containers[0].id+"/stats?stream=false&one-shot=true", exporter)
+	if got := f.requests[before:]; len(got) != 1 || !strings.Contains(got[0], "/stats") {
+		t.Errorf("stats right after an inspect sent %v to the engine, want the stats call alone", got)
+	}
 	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "memory_stats") {
 		t.Errorf("stats: %d %s", w.Code, w.Body)
 	}

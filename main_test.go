@@ -118,8 +118,8 @@ func TestDevStackFileDeploys(t *testing.T) {
 	} else if got := img.Inputs["build"].ObjectValue()["dockerfile"].StringValue(); got != infra.BackupDockerfile {
 		t.Errorf("backup Dockerfile = %q, want %q", got, infra.BackupDockerfile)
 	}
-	if n := len(m.Of(infratest.TypeContainer)); n != 21 {
-		t.Errorf("dev stack registered %d containers, want 21 (the secrets jobs of postgresql, schema, temporal, worker, backup, grafana and postgres-exporter, postgresql, schema job, temporal, namespace job, ui, admin tools, worker, prometheus, alertmanager, node-exporter, postgres-exporter, container-exporter, grafana, backup)", n)
+	if n := len(m.Of(infratest.TypeContainer)); n != 22 {
+		t.Errorf("dev stack registered %d containers, want 22 (the secrets jobs of postgresql, schema, temporal, worker, backup, grafana and postgres-exporter, postgresql, schema job, temporal, namespace job, ui, admin tools, worker, prometheus, alertmanager, node-exporter, postgres-exporter, docker-gate, container-exporter, grafana, backup)", n)
 	}
 }
 
@@ -140,8 +140,8 @@ func TestProdStackFileDeploys(t *testing.T) {
 	if _, ok := m.Find(infratest.TypeHcloudServer, hetzner.NameServer); !ok {
 		t.Error("the prod stack provisions no server")
 	}
-	if n := len(m.Of(infratest.TypeContainer)); n != 21 {
-		t.Errorf("prod stack registered %d containers, want 21 (with Grafana, the backup service and the secrets jobs of the 7 services that read secrets)", n)
+	if n := len(m.Of(infratest.TypeContainer)); n != 22 {
+		t.Errorf("prod stack registered %d containers, want 22 (with Grafana, the backup service docker-gate and the secrets jobs of the 7 services that read secrets)", n)
 	}
 }
 

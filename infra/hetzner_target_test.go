@@ -67,7 +67,7 @@ func TestHetznerTargetProvisionsThenDeploysOverSSH(t *testing.T) {
 	for typ, want := range map[string]int{
 		infratest.TypeHcloudServer: 1, infratest.TypeHcloudVolume: 1, infratest.TypeHcloudVolumeAttachment: 1,
 		infratest.TypeHcloudSSHKey: 1, infratest.TypeHcloudPrimaryIP: 2, infratest.TypeHcloudFirewall: 1,
-		infratest.TypeRandomBytes: 1, infratest.TypeDockerProvider: 1, infratest.TypeContainer: 21,
+		infratest.TypeRandomBytes: 1, infratest.TypeDockerProvider: 1, infratest.TypeContainer: 22,
 	} {
 		if got := len(count[typ]); got != want {
 			t.Errorf("%d %s, want %d", got, typ, want)

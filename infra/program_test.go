@@ -121,6 +121,7 @@ func TestDevStackRegistersExactlyTheseResources(t *testing.T) {
 		"docker:index/container:Container alertmanager",
 		"docker:index/container:Container backup",
 		"docker:index/container:Container container-exporter",
+		"docker:index/container:Container docker-gate",
 		"docker:index/container:Container grafana",
 		"docker:index/container:Container node-exporter",
 		"docker:index/container:Container postgres-exporter",
@@ -174,7 +175,7 @@ func TestDevStackRegistersExactlyTheseResources(t *testing.T) {
 		"temporal-kit-dev-secrets-temporal", "temporal-kit-dev-temporal", "temporal-kit-dev-temporal-namespace", "temporal-kit-dev-temporal-ui", "temporal-kit-dev-temporal-admin-tools",
 		"temporal-kit-dev-secrets-worker", "temporal-kit-dev-worker", "temporal-kit-dev-secrets-backup", "temporal-kit-dev-backup", "temporal-kit-dev-secrets-grafana", "temporal-kit-dev-grafana",
 		"temporal-kit-dev-alertmanager", "temporal-kit-dev-prometheus", "temporal-kit-dev-node-exporter",
-		"temporal-kit-dev-container-exporter", "temporal-kit-dev-secrets-postgres-exporter", "temporal-kit-dev-postgres-exporter",
+		"temporal-kit-dev-docker-gate", "temporal-kit-dev-container-exporter", "temporal-kit-dev-secrets-postgres-exporter", "temporal-kit-dev-postgres-exporter",
 	}
 	if !reflect.DeepEqual(r.containers, wantNames) {
 		t.Errorf("containers output = %v, want %v", r.containers, wantNames)

@@ -29,6 +29,9 @@ const (
 	PortPostgres        = 5432
 	PortTemporalGRPC    = 7233
 	PortTemporalMetrics = 8000
+	// PortTemporalHTTP is the frontend's HTTP API (the server config's
+	// default); only the health check uses it, on the container's loopback.
+	PortTemporalHTTP = 7243
 	// PortTemporalPprof listens on the server container's loopback only.
 	PortTemporalPprof = 7936
 	PortUI            = 8080
@@ -130,7 +133,7 @@ func Build(c Config) (Definition, error) {
 		Volume{Name: VolumeHostRoot, HostPath: "/"},
 		Volume{Name: VolumeDockerSocket, HostPath: "/var/run/docker.sock"},
 	)
-	d.Services = append(d.Services, readsSecrets(am), prom, nodeExporter(c), containerExporter(c))
+	d.Services = append(d.Services, readsSecrets(am), prom, nodeExporter(c), dockerGate(c), containerExporter(c))
 	// The monitoring role exists only in the stack's own PostgreSQL; an
 	// existing server is watched by whoever runs it.
 	if !c.Postgres.Existing {
@@ -168,8 +171,12 @@ func applyDefaults(c Config, s *Service) {
 	if s.Labels == nil {
 		s.Labels = map[string]string{}
 	}
-	s.Labels["temporal-kit.stack"] = c.Stack
-	s.Labels["temporal-kit.service"] = s.Name
+	s.Labels[LabelStack] = c.Stack
+	s.Labels[LabelService] = s.Name
+	s.Labels[LabelKind] = string(s.Kind)
+	if h := healLabel(*s); h != "" {
+		s.Labels[LabelHeal] = h
+	}
 	s.Env = sortEnv(s.Env)
 	dropPrivileges(s)
 }
@@ -295,9 +302,17 @@ func temporalServer(c Config, pgHost string) Service {
 		Ports: append(publish(c, "temporal", "grpc", PortTemporalGRPC),
 			Port{Name: "metrics", Container: PortTemporalMetrics}),
 		Files: []File{{Path: dynamicConfigPath, Content: dynamicConfig, Mode: 0o644}},
+		// A real call into the frontend: GetSystemInfo through its HTTP API,
+		// which runs the gRPC handler chain in-process and needs no database
+		// (a PostgreSQL outage must not get Temporal restarted). A frozen or
+		// hung frontend fails it; `nc -z` passed while the port merely
+		// accepted. wget and timeout are in the official image (busybox) and
+		// the local one; timeout, not wget's own -T, ends it: GNU wget retries.
+		// Three failures in a row after the start period mark it unhealthy,
+		// then docker-gate restarts it.
 		Health: &HealthCheck{
-			Test:     "nc -z 127.0.0.1 " + strconv.Itoa(PortTemporalGRPC),
-			Interval: 5 * time.Second, Timeout: 5 * time.Second, StartPeriod: 60 * time.Second, Retries: 12,
+			Test:     "timeout 4 wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(PortTemporalHTTP) + "/api/v1/system-info",
+			Interval: 5 * time.Second, Timeout: 5 * time.Second, StartPeriod: 120 * time.Second, Retries: 3,
 		},
 		DependsOn:   []Dependency{{Service: ServiceSchema, Condition: Completed}},
 		StopTimeout: 30 * time.Second,
@@ -349,10 +364,12 @@ func adminTools(c Config) Service {
 		Image:   c.Images.TemporalAdminTools,
 		Command: []string{"tail", "-f", "/dev/null"},
 		Env:     []EnvVar{{Name: "TEMPORAL_ADDRESS", Value: temporalAddress()}},
-		// Healthy means an operator who execs in here can reach the cluster.
+		// Healthy means an operator who execs in here can reach the cluster:
+		// Temporal's health, which a restart of this container does not fix.
 		Health: &HealthCheck{
 			Test:     "temporal operator cluster health | grep -q SERVING",
 			Interval: 30 * time.Second, Timeout: 10 * time.Second, StartPeriod: 30 * time.Second, Retries: 3,
+			AlertOnly: true,
 		},
 		DependsOn: []Dependency{{Service: ServiceTemporal, Condition: Healthy}},
 	}

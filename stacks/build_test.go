@@ -30,7 +30,7 @@ func TestBuildDevServices(t *testing.T) {
 	// Each service that reads secrets comes right after the job that writes them.
 	want := []string{"secrets-postgresql", ServicePostgres, "secrets-temporal-schema", ServiceSchema, "secrets-temporal", ServiceTemporal, ServiceNamespace, ServiceUI, ServiceAdminTools,
 		"secrets-worker", ServiceWorker, "secrets-backup", ServiceBackup, "secrets-grafana", ServiceGrafana,
-		ServiceAlertmanager, ServicePrometheus, ServiceNodeExporter, ServiceContainerMetrics, "secrets-postgres-exporter", ServicePostgresExporter}
+		ServiceAlertmanager, ServicePrometheus, ServiceNodeExporter, ServiceDockerGate, ServiceContainerMetrics, "secrets-postgres-exporter", ServicePostgresExporter}
 	if !slices.Equal(order, want) {
 		t.Errorf("start order %v, want %v", order, want)
 	}

@@ -105,6 +105,7 @@ var defaultMemoryMB = map[string]int{
 	ServiceNodeExporter:     64,
 	ServicePostgresExporter: 64,
 	ServiceContainerMetrics: 64,
+	ServiceDockerGate:       64,
 	ServiceBackup:           256,
 }
 

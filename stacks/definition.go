@@ -117,12 +117,18 @@ type File struct {
 }
 
 // HealthCheck mirrors Docker's HEALTHCHECK; Test is a CMD-SHELL command.
+// A container that stays unhealthy is restarted by the stack (docker-gate)
+// unless AlertOnly.
 type HealthCheck struct {
 	Test        string
 	Interval    time.Duration
 	Timeout     time.Duration
 	StartPeriod time.Duration
 	Retries     int
+	// AlertOnly marks a check that also fails for causes outside the
+	// container (a dependency down, a full disk): a restart would not fix
+	// them and would drop work in flight, so the stack only alerts.
+	AlertOnly bool
 }
 
 // Logging caps a container's json-file logs.

@@ -32,7 +32,7 @@ const (
 	VolumePrometheusData   = "prometheus-data"
 	VolumeAlertmanagerData = "alertmanager-data"
 	// VolumeHostRoot and VolumeDockerSocket bind host paths: the host's
-	// filesystems for node-exporter, the engine's API for container-exporter.
+	// filesystems for node-exporter, the engine's API for docker-gate.
 	VolumeHostRoot     = "host-root"
 	VolumeDockerSocket = "docker-socket"
 
@@ -152,8 +152,9 @@ func observabilitySecrets(c Config) []Secret {
 func hostPort(host string, port int) string { return host + ":" + strconv.Itoa(port) }
 
 // scrapeTargets are the jobs Prometheus scrapes; job names are the alert
-// rules' job labels.
-func scrapeTargets(pgExporter bool) []kitprom.Target {
+// rules' job labels. The UI serves no metrics: its health check (a page
+// load) reaches Prometheus through container-exporter's health metrics.
+func scrapeTargets(c Config, pgExporter bool) []kitprom.Target {
 	t := []kitprom.Target{
 		{Job: ServicePrometheus, Addresses: []string{hostPort("127.0.0.1", PortPrometheus)}},
 		{Job: ServiceAlertmanager, Addresses: []string{hostPort(ServiceAlertmanager, PortAlertmanager)}},
@@ -161,7 +162,14 @@ func scrapeTargets(pgExporter bool) []kitprom.Target {
 		{Job: ServiceWorker, Addresses: []string{hostPort(ServiceWorker, PortWorkerAPI)}},
 		{Job: ServiceNodeExporter, Addresses: []string{hostPort(ServiceNodeExporter, PortNodeExporter)}},
 		{Job: ServiceContainerMetrics, Addresses: []string{hostPort(ServiceContainerMetrics, PortContainerMetrics)}},
+		{Job: ServiceDockerGate, Addresses: []string{hostPort(ServiceDockerGate, PortDockerGate)}},
 		{Job: ServiceBackup, Addresses: []string{hostPort(ServiceBackup, PortBackupMetrics)}},
+	}
+	if c.Proxy.Enabled() {
+		t = append(t, kitprom.Target{Job: ServiceProxy, Addresses: []string{hostPort(ServiceProxy, PortProxyMetrics)}})
+	}
+	if grafanaEnabled(c) {
+		t = append(t, kitprom.Target{Job: ServiceGrafana, Addresses: []string{hostPort(ServiceGrafana, PortGrafana)}})
 	}
 	if pgExporter {
 		t = append(t, kitprom.Target{Job: ServicePostgresExporter, Addresses: []string{hostPort(ServicePostgresExporter, PortPostgresExporter)}})
@@ -191,7 +199,7 @@ func prometheusService(c Config, pgExporter bool) (Service, error) {
 		RetentionSize:      o.RetentionSize,
 		Alertmanager:       hostPort(ServiceAlertmanager, PortAlertmanager),
 		RuleFiles:          ruleFiles,
-		Targets:            scrapeTargets(pgExporter),
+		Targets:            scrapeTargets(c, pgExporter),
 	})
 	if err != nil {
 		return Service{}, err
@@ -303,23 +311,24 @@ func postgresExporter(c Config, pgHost string, deps []Dependency) Service {
 }
 
 // containerExporter reports the stack's containers from the Docker API; it
-// runs from the worker image, which carries it.
+// runs from the worker image, which carries it, as the worker's unprivileged
+// user: it reads the engine through docker-gate's read-only API, never the
+// socket.
 func containerExporter(c Config) Service {
 	return Service{
 		Name:       ServiceContainerMetrics,
 		Kind:       LongRunning,
 		Image:      c.Images.Worker,
 		Entrypoint: []string{"/usr/local/bin/container-exporter"},
-		Command:    []string{"-addr", ":" + strconv.Itoa(PortContainerMetrics), "-socket", "/var/run/docker.sock"},
-		// The engine's socket belongs to root (group docker, whose id varies by host).
-		User:   "root",
-		Env:    []EnvVar{{Name: "KIT_STACK", Value: c.Stack}},
-		Ports:  []Port{{Name: "metrics", Container: PortContainerMetrics}},
-		Mounts: []Mount{{Volume: VolumeDockerSocket, Target: "/var/run/docker.sock", ReadOnly: true}},
+		Command: []string{"-addr", ":" + strconv.Itoa(PortContainerMetrics),
+			"-engine", "http://" + hostPort(ServiceDockerGate, PortDockerGate)},
+		Env:   []EnvVar{{Name: "KIT_STACK", Value: c.Stack}},
+		Ports: []Port{{Name: "metrics", Container: PortContainerMetrics}},
 		Health: &HealthCheck{
 			Test:     "wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(PortContainerMetrics) + "/healthz",
 			Interval: 30 * time.Second, Timeout: 5 * time.Second, StartPeriod: 10 * time.Second, Retries: 3,
 		},
+		DependsOn: []Dependency{{Service: ServiceDockerGate, Condition: Healthy}},
 	}
 }
 

@@ -20,6 +20,9 @@ const (
 	PortProxyHTTPS = 443
 	// PortProxyHealth serves the health check on the container's loopback only.
 	PortProxyHealth = 2080
+	// PortProxyMetrics serves Caddy's metrics to Prometheus, on the Docker
+	// network only (never published).
+	PortProxyMetrics = 2021
 
 	// CaddyfilePath and ProxyDataDir are the official caddy image's
 	// contract: the config it runs, and XDG_DATA_HOME (certificates, ACME
@@ -99,6 +102,8 @@ func Caddyfile(p Proxy, routes []ProxyRoute) string {
 	// The health check's own site: it answers once Caddy serves HTTP,
 	// whatever the upstreams' state and whether a certificate came yet.
 	fmt.Fprintf(&b, "http://:%d {\n\tbind 127.0.0.1\n\trespond /healthz \"ok\" 200\n}\n", PortProxyHealth)
+	// Prometheus' scrape: Caddy's metrics only, not its admin API.
+	fmt.Fprintf(&b, "\nhttp://:%d {\n\tmetrics /metrics\n}\n", PortProxyMetrics)
 	return b.String()
 }
 

@@ -114,6 +114,10 @@ http://:2080 {
 	bind 127.0.0.1
 	respond /healthz "ok" 200
 }
+
+http://:2021 {
+	metrics /metrics
+}
 `
 	if got != want {
 		t.Errorf("Caddyfile:\n%s\nwant:\n%s", got, want)

@@ -77,12 +77,13 @@ func worker(c Config, pgHost string, pgDeps []Dependency) Service {
 		Ports: publish(c, "worker", "api", PortWorkerAPI),
 		// Readiness, not liveness: healthy means the job API takes jobs (its
 		// PostgreSQL and Temporal answer), so whatever waits for the worker
-		// (Pulumi's wait, a test) can use it at once. Docker does not restart
-		// an unhealthy container, so a dependency's outage shows here without
-		// killing in-flight work.
+		// (Pulumi's wait, a test) can use it at once. A dependency's outage
+		// shows here without killing in-flight work: the stack alerts on it,
+		// docker-gate never restarts it.
 		Health: &HealthCheck{
 			Test:     "wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(PortWorkerAPI) + "/readyz",
 			Interval: 10 * time.Second, Timeout: 5 * time.Second, StartPeriod: 30 * time.Second, Retries: 6,
+			AlertOnly: true,
 		},
 		DependsOn: append([]Dependency{{Service: ServiceNamespace, Condition: Completed}}, pgDeps...),
 		// SIGTERM stops polling; in-flight activities get SHUTDOWN_TIMEOUT, Docker a margin on top.

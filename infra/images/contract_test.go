@@ -221,6 +221,10 @@ func TestImageContracts(t *testing.T) {
 		t.Parallel()
 		testContainerExporter(t, ctx)
 	})
+	t.Run("docker-gate", func(t *testing.T) {
+		t.Parallel()
+		testDockerGate(t, ctx)
+	})
 	t.Run("backup", func(t *testing.T) {
 		t.Parallel()
 		testBackup(t, ctx)
@@ -333,6 +337,40 @@ func testContainerExporter(t *testing.T, ctx context.Context) {
 		if !strings.Contains(body, m) {
 			t.Errorf("no %s in container-exporter's metrics:\n%s", m, body)
 		}
+	}
+}
+
+// docker-gate (in the worker image): reads the engine's socket, counts its
+// look in its metrics, and refuses the engine API to anyone but its reader.
+func testDockerGate(t *testing.T, ctx context.Context) {
+	image := tagOf("worker")
+	stack := "contract-" + randomHex(t, 4)
+	id := start(t, ctx, "-p", "127.0.0.1::2375", "--label", "temporal-kit.stack="+stack, "--label", "temporal-kit.service=gate",
+		"-e", "KIT_STACK="+stack, "--user", "root", "-v", "/var/run/docker.sock:/var/run/docker.sock:ro",
+		"--entrypoint", "/usr/local/bin/docker-gate", image, "-reader", "container-exporter")
+	addr := hostPort(t, ctx, id, 2375)
+	eventually(t, 30*time.Second, "kit_docker_gate_engine_up 1 on /metrics", func() error {
+		code, b, err := httpGet("http://" + addr + "/metrics")
+		if err != nil || code != 200 || !strings.Contains(b, "kit_docker_gate_engine_up 1") {
+			return fmt.Errorf("%d %v %.200s", code, err, b)
+		}
+		return nil
+	})
+	for _, path := range []string{"/containers/json", "/containers/" + id + "/json", "/version"} {
+		if code, body, err := httpGet("http://" + addr + path); err != nil || code != http.StatusForbidden {
+			t.Errorf("GET %s from the host (not the reader): %d %v %.200s, want 403", path, code, err, body)
+		}
+	}
+	resp, err := http.Post("http://"+addr+"/containers/"+id+"/stop", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("POST /containers/<id>/stop: %d, want 403", resp.StatusCode)
+	}
+	if out, err := docker(ctx, "inspect", "--format", "{{.State.Running}}", id); err != nil || strings.TrimSpace(out) != "true" {
+		t.Errorf("the gate is not running after a refused stop: %q %v", out, err)
 	}
 }
 

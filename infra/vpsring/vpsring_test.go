@@ -272,8 +272,8 @@ func TestVPSRingSSHDeploy(t *testing.T) {
 			t.Fatal(err)
 		}
 		transfer := "replace transfer-" + regexp.MustCompile(`[^a-z0-9-]+`).ReplaceAllString(worker, "-")
-		// The container exporter ships in the worker image: it follows it.
-		want := []string{"replace " + stacks.ServiceContainerMetrics, transfer, "replace worker"}
+		// The container exporter and docker-gate ship in the worker image: they follow it.
+		want := []string{"replace " + stacks.ServiceContainerMetrics, "replace " + stacks.ServiceDockerGate, transfer, "replace worker"}
 		if got := p.Changes(); !slices.Equal(got, want) {
 			t.Errorf("a new worker image plans %v, want %v", got, want)
 		}

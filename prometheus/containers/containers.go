@@ -19,17 +19,21 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ampledata/temporal-kit/stacks"
 )
 
 // Labels the kit puts on every container (stacks.applyDefaults).
 const (
-	StackLabel   = "temporal-kit.stack"
-	ServiceLabel = "temporal-kit.service"
+	StackLabel   = stacks.LabelStack
+	ServiceLabel = stacks.LabelService
+	KindLabel    = stacks.LabelKind
 )
 
-// Engine is the Docker Engine API over its unix socket.
+// Engine is the Docker Engine API, read-only.
 type Engine struct {
-	hc *http.Client
+	hc   *http.Client
+	base string
 }
 
 // NewEngine talks to the engine at socket (e.g. /var/run/docker.sock).
@@ -38,11 +42,17 @@ func NewEngine(socket string) *Engine {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", socket)
 	}}
-	return &Engine{hc: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+	return &Engine{hc: &http.Client{Transport: tr, Timeout: 10 * time.Second}, base: "http://docker"}
+}
+
+// NewEngineURL reads the engine API served over HTTP at base, such as
+// docker-gate's read-only view (http://docker-gate:2375).
+func NewEngineURL(base string) *Engine {
+	return &Engine{hc: &http.Client{Timeout: 10 * time.Second}, base: strings.TrimSuffix(base, "/")}
 }
 
 func (e *Engine) get(ctx context.Context, path string, into any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker"+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.base+path, nil)
 	if err != nil {
 		return err
 	}
@@ -91,6 +101,7 @@ type stats struct {
 // Sample is what the exporter reports about one container.
 type Sample struct {
 	Name, Service            string
+	Kind                     string // stacks.Kind: "service" or "job"; "" on containers older than the label
 	Running, OOMKilled       bool
 	Health                   string // "" without a health check
 	Restarts                 int
@@ -156,7 +167,7 @@ func (e *Engine) Read(ctx context.Context, stack string, networks []string) ([]S
 }
 
 func (e *Engine) sample(ctx context.Context, c listed) (Sample, error) {
-	s := Sample{Service: c.Labels[ServiceLabel]}
+	s := Sample{Service: c.Labels[ServiceLabel], Kind: c.Labels[KindLabel]}
 	if len(c.Names) > 0 {
 		s.Name = strings.TrimPrefix(c.Names[0], "/")
 	}
@@ -212,13 +223,15 @@ var (
 	descOOM        = prometheus.NewDesc("container_oom_killed", "1 when the container's last exit was an out-of-memory kill.", labels, nil)
 	descRunning    = prometheus.NewDesc("container_running", "1 while the container runs.", labels, nil)
 	descHealthy    = prometheus.NewDesc("container_healthy", "1 while the health check passes, 0 otherwise (containers with a health check only).", labels, nil)
+	descHealth     = prometheus.NewDesc("container_health_status", "1 for the health check's current status (starting, healthy, unhealthy), 0 for the others (containers with a health check only).", append(labels, "status"), nil)
+	descInfo       = prometheus.NewDesc("container_info", "Always 1: kind is service (must keep running) or job (exits when done).", append(labels, "kind"), nil)
 	descStart      = prometheus.NewDesc("container_start_time_seconds", "When the container last started, in Unix seconds.", labels, nil)
 	descUp         = prometheus.NewDesc("container_exporter_engine_up", "1 when the last read of the Docker engine succeeded.", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descWorkingSet, descUsage, descLimit, descCPU, descRestarts, descOOM, descRunning, descHealthy, descStart, descUp} {
+	for _, d := range []*prometheus.Desc{descWorkingSet, descUsage, descLimit, descCPU, descRestarts, descOOM, descRunning, descHealthy, descHealth, descInfo, descStart, descUp} {
 		ch <- d
 	}
 }
@@ -245,8 +258,14 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		if !s.StartedAt.IsZero() {
 			gauge(descStart, float64(s.StartedAt.UnixNano())/1e9)
 		}
+		if s.Kind != "" {
+			ch <- prometheus.MustNewConstMetric(descInfo, prometheus.GaugeValue, 1, s.Name, s.Service, s.Kind)
+		}
 		if s.Health != "" {
 			gauge(descHealthy, b2f(s.Health == "healthy"))
+			for _, st := range healthStatuses {
+				ch <- prometheus.MustNewConstMetric(descHealth, prometheus.GaugeValue, b2f(s.Health == st), s.Name, s.Service, st)
+			}
 		}
 		if !s.Running {
 			continue
@@ -257,6 +276,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descCPU, prometheus.CounterValue, s.CPUSeconds, lv...)
 	}
 }
+
+// healthStatuses are Docker's health states: a state set, one series each,
+// so an alert can tell a slow start from a failing check.
+var healthStatuses = []string{"starting", "healthy", "unhealthy"}
 
 func b2f(b bool) float64 {
 	if b {

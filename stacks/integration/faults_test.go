@@ -3,6 +3,10 @@ package integration
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,6 +62,17 @@ func TestFaults(t *testing.T) {
 				return killed, "the kill", "restarted by Docker and healthy " + up.Round(100*time.Millisecond).String() + " after the kill"
 			})
 		logMemory(t, context.Background(), st, "end of the 1000-row job")
+	})
+
+	t.Run("temporal frozen (SIGSTOP) during a job", func(t *testing.T) {
+		// A hang, not a crash: the process stops answering while its
+		// container runs and its port accepts connections. Docker restarts
+		// only exited processes; the stack's docker-gate must see the
+		// failing check and restart it.
+		jobUnderFault(t, st, rowsFor(), "temporal SIGSTOP", []int{300}, batchesDone,
+			func(ctx context.Context, t *testing.T) (time.Time, string, string) {
+				return freezeTemporal(ctx, t, st)
+			})
 	})
 
 	t.Run("postgresql stopped for 30s", func(t *testing.T) {
@@ -129,6 +144,87 @@ func requireHealthy(ctx context.Context, t *testing.T, st *stacktest.Stack) {
 		cancel()
 		if err != nil {
 			t.Error(fmt.Errorf("after the fault: %w", err))
+		}
+	}
+}
+
+// freezeTemporal sends SIGSTOP to the Temporal server and waits until its
+// health check turns unhealthy (seen by container-exporter through the
+// gate), docker-gate restarts it and it is healthy again; it prints the
+// time from the freeze to healthy.
+func freezeTemporal(ctx context.Context, t *testing.T, st *stacktest.Stack) (time.Time, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 6*time.Minute)
+	defer cancel()
+	info, err := st.Container(stacks.ServiceTemporal).Inspect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.TrimPrefix(info.Name, "/")
+	worker, err := st.Container(stacks.ServiceWorker).Inspect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frozen := time.Now()
+	pid, err := st.Freeze(ctx, stacks.ServiceTemporal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unhealthy, err := st.WaitHealthStatus(ctx, stacks.ServiceTemporal, "unhealthy")
+	if err != nil {
+		t.Fatalf("a frozen Temporal must turn unhealthy: %v", err)
+	}
+	exporter := "http://" + st.Endpoint(stacks.ServiceContainerMetrics, stacks.PortContainerMetrics) + "/metrics"
+	if err := waitMetric(ctx, exporter, `container_health_status\{name="`+regexp.QuoteMeta(name)+`",service="temporal",status="unhealthy"\} 1`); err != nil {
+		t.Errorf("container-exporter (through docker-gate) does not report Temporal unhealthy: %v", err)
+	}
+	restarted, err := st.WaitNewProcess(ctx, stacks.ServiceTemporal, pid)
+	if err != nil {
+		t.Fatalf("nothing restarted the unhealthy Temporal: %v", err)
+	}
+	up, err := st.WaitHealthy(ctx, stacks.ServiceTemporal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	healthy := restarted.Add(up)
+	// The worker's readiness failed meanwhile (Temporal did not answer); a
+	// restart would not have helped it, and the gate left it alone.
+	if now, err := st.Container(stacks.ServiceWorker).Inspect(ctx); err != nil {
+		t.Error(err)
+	} else if now.State.Pid != worker.State.Pid {
+		t.Errorf("the worker was restarted while Temporal was frozen (pid %d, now %d)", worker.State.Pid, now.State.Pid)
+	}
+	gate := "http://" + st.Endpoint(stacks.ServiceDockerGate, stacks.PortDockerGate) + "/metrics"
+	if err := waitMetric(ctx, gate, `kit_docker_gate_restarts_total\{name="`+regexp.QuoteMeta(name)+`",service="temporal"\} 1`); err != nil {
+		t.Errorf("docker-gate did not count its restart of Temporal: %v", err)
+	}
+	t.Logf("FIGURE frozen Temporal: unhealthy %s after SIGSTOP, restarted by docker-gate %s after, healthy again %s after the freeze",
+		unhealthy.Sub(frozen).Round(100*time.Millisecond), restarted.Sub(frozen).Round(100*time.Millisecond), healthy.Sub(frozen).Round(100*time.Millisecond))
+	return frozen, "the freeze", "healthy again " + healthy.Sub(frozen).Round(100*time.Millisecond).String() + " after the freeze"
+}
+
+// waitMetric polls a /metrics URL until a line matches re.
+func waitMetric(ctx context.Context, url, re string) error {
+	want := regexp.MustCompile(re)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	last := ""
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if want.Match(b) {
+				return nil
+			}
+			last = fmt.Sprintf("%d bytes without %s", len(b), re)
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %s", url, last)
+		case <-time.After(time.Second):
 		}
 	}
 }

@@ -82,7 +82,7 @@ func TestObservability(t *testing.T) {
 	}
 
 	t.Run("every scrape target is up", func(t *testing.T) {
-		want := []string{stacks.ServiceAlertmanager, stacks.ServiceBackup, stacks.ServiceContainerMetrics, stacks.ServiceNodeExporter, stacks.ServicePostgresExporter,
+		want := []string{stacks.ServiceAlertmanager, stacks.ServiceBackup, stacks.ServiceContainerMetrics, stacks.ServiceDockerGate, stacks.ServiceNodeExporter, stacks.ServicePostgresExporter,
 			stacks.ServicePrometheus, stacks.ServiceTemporal, stacks.ServiceWorker}
 		var last string
 		deadline := time.Now().Add(60 * time.Second)
@@ -141,8 +141,11 @@ func TestObservability(t *testing.T) {
 			`temporal_num_pollers{task_queue=~"` + kitprom.TaskQueuePattern + `"}`: "pollers of the enrichment task queues",
 			`enrichment_rows_total{stage="extract", outcome="ok"}`:                 "rows extracted",
 			`pg_up == 1`: "PostgreSQL through the monitoring role",
-			`container_spec_memory_limit_bytes{service="worker"}`: "the worker's memory limit",
-			`node_filesystem_size_bytes{fstype!~"tmpfs|overlay"}`: "the host's filesystems",
+			`container_spec_memory_limit_bytes{service="worker"}`:                "the worker's memory limit",
+			`container_health_status{service="temporal", status="healthy"} == 1`: "Temporal's health, read through docker-gate",
+			`container_info{service="temporal", kind="service"}`:                 "the kind ContainerNotRunning selects on",
+			`kit_docker_gate_restarts_total{service="temporal"} == 0`:            "the gate's restart counter of a restartable service, from 0",
+			`node_filesystem_size_bytes{fstype!~"tmpfs|overlay"}`:                "the host's filesystems",
 		} {
 			n, err := seriesCount(ctx, prom, q)
 			if err != nil || n == 0 {

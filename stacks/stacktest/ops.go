@@ -250,3 +250,71 @@ func (s *Stack) StartMore(ctx context.Context, services ...string) error {
 	}
 	return s.startAll(ctx, todo)
 }
+
+// Freeze stops a service's main process from the host with SIGSTOP: a
+// hang. The container stays running with its port open (the kernel still
+// accepts connections), so only a check that needs an answer sees it.
+// Docker does nothing about it; the stack's docker-gate must. It returns
+// the frozen process' host pid. Like Crash, it needs the test to run as
+// root on the Docker host.
+func (s *Stack) Freeze(ctx context.Context, service string) (int, error) {
+	c := s.Container(service)
+	if c == nil {
+		return 0, fmt.Errorf("freeze %s: not running in this stack", service)
+	}
+	info, err := c.Inspect(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("freeze %s: %w", service, err)
+	}
+	if info.State == nil || !info.State.Running || info.State.Pid == 0 {
+		return 0, fmt.Errorf("freeze %s: container is not running", service)
+	}
+	if err := syscall.Kill(info.State.Pid, syscall.SIGSTOP); err != nil {
+		return 0, fmt.Errorf("freeze %s: SIGSTOP to host pid %d: %w (the test must run as root on the Docker host)", service, info.State.Pid, err)
+	}
+	return info.State.Pid, nil
+}
+
+// WaitHealthStatus waits until a service's Docker health status is status
+// ("unhealthy", "starting", "healthy") and returns when it saw it.
+func (s *Stack) WaitHealthStatus(ctx context.Context, service, status string) (time.Time, error) {
+	c := s.Container(service)
+	if c == nil {
+		return time.Time{}, fmt.Errorf("%s is not running in this stack", service)
+	}
+	last := "no state yet"
+	for {
+		info, err := c.Inspect(ctx)
+		if err == nil && info.State != nil && info.State.Health != nil {
+			last = string(info.State.Health.Status)
+			if last == status {
+				return time.Now(), nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, fmt.Errorf("%s not %s (last: %s): %w", service, status, last, ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// WaitNewProcess waits until a service's container runs another main
+// process than pid: it was restarted.
+func (s *Stack) WaitNewProcess(ctx context.Context, service string, pid int) (time.Time, error) {
+	c := s.Container(service)
+	if c == nil {
+		return time.Time{}, fmt.Errorf("%s is not running in this stack", service)
+	}
+	for {
+		info, err := c.Inspect(ctx)
+		if err == nil && info.State != nil && info.State.Running && info.State.Pid != 0 && info.State.Pid != pid {
+			return time.Now(), nil
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, fmt.Errorf("%s still runs pid %d: %w", service, pid, ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}

@@ -1,8 +1,10 @@
 // Command container-exporter serves per-container metrics of one
 // temporal-kit stack (memory against its limit, CPU, restarts, OOM kills,
-// health) on /metrics, read from the Docker Engine API at each scrape.
+// health) on /metrics, read from the Docker Engine API at each scrape: in
+// a stack, docker-gate's read-only view of it (-engine); the socket itself
+// otherwise (-socket).
 //
-//	container-exporter -stack dev -socket /var/run/docker.sock -addr :9338
+//	container-exporter -stack dev -engine http://docker-gate:2375 -addr :9338
 package main
 
 import (
@@ -25,7 +27,8 @@ import (
 
 func main() {
 	addr := flag.String("addr", ":9338", "listen address")
-	socket := flag.String("socket", "/var/run/docker.sock", "the Docker engine's unix socket")
+	socket := flag.String("socket", "/var/run/docker.sock", "the Docker engine's unix socket (without -engine)")
+	engineURL := flag.String("engine", "", "the engine API over HTTP, read-only (docker-gate: http://docker-gate:2375); replaces -socket")
 	stack := flag.String("stack", os.Getenv("KIT_STACK"), "the stack whose containers to report (their temporal-kit.stack label; env KIT_STACK)")
 	flag.Parse()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
@@ -33,7 +36,10 @@ func main() {
 		log.Error("no stack: set -stack or KIT_STACK to the stack name (the temporal-kit.stack label of its containers)")
 		os.Exit(2)
 	}
-	engine := containers.NewEngine(*socket)
+	engine, source := containers.NewEngine(*socket), *socket
+	if *engineURL != "" {
+		engine, source = containers.NewEngineURL(*engineURL), *engineURL
+	}
 	// Only the containers on this one's networks: other stacks of the same
 	// name (test runs) may share the engine.
 	var networks []string
@@ -60,7 +66,7 @@ func main() {
 		defer cancel()
 		_ = srv.Shutdown(shut)
 	}()
-	log.Info("container-exporter listening", "addr", *addr, "stack", *stack, "networks", networks, "socket", *socket)
+	log.Info("container-exporter listening", "addr", *addr, "stack", *stack, "networks", networks, "engine", source)
 	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Error("container-exporter", "error", err)
 		os.Exit(1)

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"filippo.io/age"
 )
@@ -42,7 +41,13 @@ func runEncrypted(ctx context.Context, path string, keys []string, tool string, 
 	if err != nil {
 		return err
 	}
-	if err := runIO(ctx, nil, w, tool, args...); err != nil {
+	// A failed write (a full volume) stops the copy and pg_dump dies of
+	// the closed pipe; report the write, which says why.
+	ew := &errWriter{w: w}
+	if err := runIO(ctx, nil, ew, tool, args...); err != nil {
+		if ew.err != nil {
+			return fmt.Errorf("encrypt %s: %w", filepath.Base(path), ew.err)
+		}
 		return err
 	}
 	if err := w.Close(); err != nil {
@@ -97,4 +102,16 @@ func (n *namedReader) Read(p []byte) (int, error) {
 	return k, err
 }
 
-func plainName(name string) string { return strings.TrimSuffix(name, ".age") }
+// errWriter remembers the first write error.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err != nil && e.err == nil {
+		e.err = err
+	}
+	return n, err
+}

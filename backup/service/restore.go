@@ -324,15 +324,16 @@ func NextSteps(r RestoreReport) string {
 			len(r.Orphans), strings.Join(r.Orphans, ", "))
 	}
 	if len(r.Replaced) > 0 {
-		var names, olds []string
+		var names []string
 		for t, old := range r.Replaced {
 			names = append(names, t+" -> "+old)
-			olds = append(olds, old)
 		}
 		sort.Strings(names)
-		sort.Strings(olds)
-		fmt.Fprintf(&b, "The databases it replaced are kept under new names (%s); once the stack runs well on the restored data, drop them:\n  docker exec temporal-kit-<stack>-postgresql dropdb -U <postgres user> %s\n",
-			strings.Join(names, ", "), strings.Join(olds, " && docker exec temporal-kit-<stack>-postgresql dropdb -U <postgres user> "))
+		fmt.Fprintf(&b, "The databases it replaced are kept under new names (%s); once the stack runs well on the restored data, free their space:\n", strings.Join(names, ", "))
+		for _, n := range names {
+			_, old, _ := strings.Cut(n, " -> ")
+			fmt.Fprintf(&b, "  docker exec temporal-kit-<stack>-postgresql dropdb -U <postgres user> %s\n", old)
+		}
 	}
 	b.WriteString(`Next:
   1. Bring Temporal up on the restored data: pulumi up --stack <stack>

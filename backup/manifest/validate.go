@@ -34,17 +34,18 @@ func CheckDatabaseName(name string) error {
 
 // Validate checks every field a restore acts on. A manifest is not
 // authenticated (whoever can write the backup directory or the bucket can
-// write one), so it is held to what this stack writes: its id is the
-// directory's name, it names only the databases the stack backs up (dbs),
-// and its files are the ones a backup of those databases consists of.
+// write one), so it is held to what this stack writes: it names only the
+// databases the stack backs up (dbs), and its files are the ones a backup
+// of those databases consists of. dirName only names the backup in errors
+// (an operator may copy a backup under another name).
 func Validate(m Manifest, dirName string, dbs []string) error {
 	var errs []string
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
 	if m.Format != Format {
 		bad("format %d, this program reads %d", m.Format, Format)
 	}
-	if _, err := time.Parse(IDFormat, m.ID); err != nil || m.ID != dirName {
-		bad("id %q is not the backup's directory name %q", m.ID, dirName)
+	if _, err := time.Parse(IDFormat, m.ID); err != nil {
+		bad("id %q is not a backup id like 20261130T030000Z", m.ID)
 	}
 	ext := ""
 	if m.Encrypted {

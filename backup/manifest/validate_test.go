@@ -36,7 +36,7 @@ func TestValidateRefusesWhatTheStackDidNotWrite(t *testing.T) {
 		{"encrypted without recipients", func(m *Manifest) { m.Encrypted = true }, "no recipients"},
 		{"a bad checksum", func(m *Manifest) { m.Globals.SHA256 = "x" }, "sha256"},
 		{"a negative size", func(m *Manifest) { m.Globals.Size = -1 }, "size -1"},
-		{"another id", func(m *Manifest) { m.ID = "20261201T030000Z" }, "not the backup's directory name"},
+		{"an id that is no time", func(m *Manifest) { m.ID = "../x" }, "is not a backup id"},
 		{"a format from elsewhere", func(m *Manifest) { m.Format = 2 }, "format 2"},
 		{"a terminal escape as version", func(m *Manifest) { m.TemporalVersion = "1.0\x1b[2J" }, "temporalVersion"},
 		{"negative shards", func(m *Manifest) { m.HistoryShards = -1 }, "historyShards"},

@@ -317,7 +317,9 @@ func resultsDigest(ctx context.Context, t *testing.T, st *stacktest.Stack) strin
 	t.Helper()
 	var n int64
 	var digest string
-	if err := pgConn(ctx, t, st, stacks.WorkerDatabase).QueryRow(ctx,
+	c := pgConn(ctx, t, st, stacks.WorkerDatabase)
+	defer c.Close(context.Background()) // now: a restore refuses while it is connected
+	if err := c.QueryRow(ctx,
 		`SELECT count(*), coalesce(md5(string_agg(to_jsonb(r)::text, E'\n' ORDER BY job_id, row_num)), '') FROM results r`).Scan(&n, &digest); err != nil {
 		t.Fatal(err)
 	}

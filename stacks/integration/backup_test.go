@@ -662,7 +662,9 @@ func observe(ctx context.Context, t *testing.T, st *stacktest.Stack) observation
 		}
 		o.described[k] = d.WorkflowExecutionInfo.Status.String()
 	}
-	rows, err := pgConn(ctx, t, st, stacks.WorkerDatabase).Query(ctx,
+	db := pgConn(ctx, t, st, stacks.WorkerDatabase)
+	defer db.Close(context.Background()) // a restore refuses while any client is connected
+	rows, err := db.Query(ctx,
 		`SELECT job_id, count(*), md5(string_agg((to_jsonb(r) - 'updated_at')::text, E'\n' ORDER BY row_num)) FROM results r GROUP BY job_id`)
 	if err != nil {
 		t.Fatalf("results digest: %v", err)

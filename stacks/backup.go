@@ -106,6 +106,9 @@ func loadBackup(l *loader) Backup {
 		if !akSet || !skSet {
 			l.fail("backupOffsite", "needs its keys as secrets: `pulumi config set --secret %s:backupOffsiteAccessKey ...` and `... %s:backupOffsiteSecretKey ...`", Namespace, Namespace)
 		}
+		if len(b.AgeRecipients) == 0 {
+			l.fail("backupOffsite", "needs backupAgeRecipients: off-site copies are only made of encrypted backups, so no plaintext dump leaves the server; create a key pair where the backups are restored (`age-keygen -o key.txt`) and `pulumi config set %s:backupAgeRecipients age1...` with the public key it prints", Namespace)
+		}
 		b.S3 = &s3
 	}
 	return b

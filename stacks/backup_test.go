@@ -91,6 +91,7 @@ func TestBackupConfigErrors(t *testing.T) {
 		{MapSource{"backupOffsite": `{"endpoint": "https://x.example/", "bucket": "b"}`, "backupOffsiteAccessKey": "a", "backupOffsiteSecretKey": "s"}, "host[:port]"},
 		{MapSource{"backupOffsite": `{"endpoint": "x.example"}`, "backupOffsiteAccessKey": "a", "backupOffsiteSecretKey": "s"}, "bucket is missing"},
 		{MapSource{"backupOffsite": `{"endpoint": "x.example", "bucket": "b"}`}, "backupOffsiteAccessKey"},
+		{MapSource{"backupOffsite": `{"endpoint": "x.example", "bucket": "b"}`, "backupOffsiteAccessKey": "a", "backupOffsiteSecretKey": "s"}, "needs backupAgeRecipients"},
 	} {
 		_, err := LoadConfig("dev", tc.src)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

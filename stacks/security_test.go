@@ -16,7 +16,7 @@ var hardeningConfigs = map[string]MapSource{
 	"prod with a proxy": prodProxy(MapSource{"target": "hetzner", "sshPrivateKey": "[secret]", "adminCidrs": `["203.0.113.7/32"]`}),
 	"existing postgres": {"postgresHost": "db.internal", "postgresPassword": "x"},
 	"every secret": {"serpApiKey": "k", "backupOffsite": `{"endpoint":"s3.example.com","bucket":"kit-backups"}`,
-		"backupOffsiteAccessKey": "a", "backupOffsiteSecretKey": "s", "alertSlackWebhookUrl": "https://hooks.slack.com/services/x"},
+		"backupOffsiteAccessKey": "a", "backupOffsiteSecretKey": "s", "backupAgeRecipients": testRecipient, "alertSlackWebhookUrl": "https://hooks.slack.com/services/x"},
 }
 
 // capNameRE is a capability as the engine stores it: any other spelling is

@@ -164,10 +164,7 @@ func (s *Service) dumpAll(ctx context.Context, start time.Time) (m manifest.Mani
 	m = manifest.Manifest{Format: manifest.Format, ID: id, Time: start, TemporalVersion: s.Cfg.TemporalVersion,
 		SchemaVersions: map[string]string{}, Recipients: s.Cfg.Recipients, Encrypted: len(s.Cfg.Recipients) > 0}
 
-	if err := run(ctx, "pg_dumpall", "--globals-only", "--no-role-passwords", "--no-password", "--file", filepath.Join(partial, "globals.sql")); err != nil {
-		return m, err
-	}
-	if m.Globals, err = s.seal(partial, "globals.sql"); err != nil {
+	if m.Globals, err = s.dump(ctx, partial, "globals.sql", "pg_dumpall", "--globals-only", "--no-role-passwords", "--no-password"); err != nil {
 		return m, err
 	}
 	for _, db := range s.Cfg.Databases {
@@ -224,25 +221,28 @@ func (s *Service) dumpDatabase(ctx context.Context, dir, db string) (d manifest.
 	if shards, err = historyShards(ctx, tx); err != nil {
 		return d, "", 0, fmt.Errorf("database %s: history shards: %w", db, err)
 	}
-	name := db + ".dump"
-	if err := run(ctx, "pg_dump", "--format=custom", "--snapshot="+snap, "--no-password", "--file", filepath.Join(dir, name), "--dbname", db); err != nil {
-		return d, "", 0, err
-	}
-	f, err := s.seal(dir, name)
+	f, err := s.dump(ctx, dir, db+".dump", "pg_dump", "--format=custom", "--snapshot="+snap, "--no-password", "--dbname", db)
 	if err != nil {
 		return d, "", 0, err
 	}
 	return manifest.Database{Name: db, File: f, Rows: rows, Duration: manifest.Duration(time.Since(began))}, ver, shards, nil
 }
 
-// seal makes a finished file durable (and, with recipients, encrypted) and describes it.
-func (s *Service) seal(dir, name string) (manifest.File, error) {
-	if len(s.Cfg.Recipients) > 0 {
-		enc, err := encryptFile(dir, name, s.Cfg.Recipients)
-		if err != nil {
+// dump runs a PostgreSQL dump tool into dir/name and describes the file.
+// With recipients the tool's output is streamed through age into
+// dir/name.age: no plaintext byte reaches the disk, not even in a partial
+// backup a crash leaves behind. Without, the tool writes the file itself
+// (a seekable archive, which a parallel pg_restore needs).
+func (s *Service) dump(ctx context.Context, dir, name, tool string, args ...string) (manifest.File, error) {
+	if len(s.Cfg.Recipients) == 0 {
+		if err := run(ctx, tool, append(args, "--file", filepath.Join(dir, name))...); err != nil {
 			return manifest.File{}, err
 		}
-		name = enc
+	} else {
+		name += ".age"
+		if err := runEncrypted(ctx, filepath.Join(dir, name), s.Cfg.Recipients, tool, args...); err != nil {
+			return manifest.File{}, err
+		}
 	}
 	if err := syncFile(filepath.Join(dir, name)); err != nil {
 		return manifest.File{}, err
@@ -345,7 +345,15 @@ func (s *Service) pruneOffsite(ctx context.Context) {
 		byTime[t] = id
 	}
 	for _, del := range retention.Prune(times, s.Cfg.Retention) {
-		if err := s.Offsite.Delete(ctx, byTime[del]); err != nil {
+		err := s.Offsite.Delete(ctx, byTime[del])
+		if errors.Is(err, ErrDeleteDenied) {
+			// A write-only key is the recommended setup, not a failure:
+			// count it, keep everything, and stop asking for this run.
+			s.Log.Warn("off-site retention skipped: the key may not delete; the bucket's own rules must expire old copies", "id", byTime[del], "err", err)
+			_ = UpdateStatus(s.Cfg.Dir, func(st *Status) { st.OffsiteDeleteDenied++ })
+			return
+		}
+		if err != nil {
 			s.recordFailure(StageOffsite, fmt.Errorf("delete %s from %s: %w", byTime[del], s.Offsite.Name(), err))
 			continue
 		}

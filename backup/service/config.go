@@ -11,6 +11,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/ampledata/temporal-kit/backup/manifest"
 	"github.com/ampledata/temporal-kit/backup/retention"
 )
 
@@ -82,6 +83,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	var errs []string
 	for _, d := range strings.Split(or(getenv(EnvDatabases), "temporal,temporal_visibility"), ",") {
 		if d = strings.TrimSpace(d); d != "" {
+			if err := manifest.CheckDatabaseName(d); err != nil {
+				errs = append(errs, fmt.Sprintf("%s: %v", EnvDatabases, err))
+			}
 			c.Databases = append(c.Databases, d)
 		}
 	}
@@ -101,8 +105,12 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Sprintf("%s (stack config historyShards) %q is not a shard count", EnvHistoryShards, getenv(EnvHistoryShards)))
 	}
 	c.HistoryShards = shards
-	for _, r := range strings.Fields(strings.ReplaceAll(getenv(EnvRecipients), ",", " ")) {
-		c.Recipients = append(c.Recipients, r)
+	c.Recipients = strings.Fields(strings.ReplaceAll(getenv(EnvRecipients), ",", " "))
+	if _, err := ParseRecipients(c.Recipients); err != nil {
+		errs = append(errs, fmt.Sprintf("%s: %v", EnvRecipients, err))
+	}
+	if getenv(EnvS3Endpoint) != "" && len(c.Recipients) == 0 {
+		errs = append(errs, fmt.Sprintf("%s is set but %s is empty: an off-site copy (stack config backupOffsite) is only made of encrypted backups; set backupAgeRecipients to your age public key(s)", EnvS3Endpoint, EnvRecipients))
 	}
 	if len(errs) > 0 {
 		return c, fmt.Errorf("backup configuration:\n  - %s", strings.Join(errs, "\n  - "))

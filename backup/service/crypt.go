@@ -1,11 +1,11 @@
 package service
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"filippo.io/age"
 )
@@ -24,40 +24,36 @@ func ParseRecipients(keys []string) ([]age.Recipient, error) {
 	return out, nil
 }
 
-// encryptFile encrypts dir/name to dir/name.age for recipients and removes
-// the plain file; it returns the new name.
-func encryptFile(dir, name string, keys []string) (string, error) {
+// runEncrypted runs tool with its stdout encrypted to keys into the new
+// file path (mode 0600). A failure leaves the (encrypted) file for the
+// caller's clean-up of its partial directory.
+func runEncrypted(ctx context.Context, path string, keys []string, tool string, args ...string) error {
 	rs, err := ParseRecipients(keys)
 	if err != nil {
-		return "", err
+		return err
 	}
-	in, err := os.Open(filepath.Join(dir, name))
+	out, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
-		return "", err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(filepath.Join(dir, name+".age"), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return "", err
+		return err
 	}
 	defer out.Close()
 	w, err := age.Encrypt(out, rs...)
 	if err != nil {
-		return "", err
+		return err
 	}
-	if _, err := io.Copy(w, in); err != nil {
-		return "", fmt.Errorf("encrypt %s: %w", name, err)
+	// A failed write (a full volume) stops the copy and pg_dump dies of
+	// the closed pipe; report the write, which says why.
+	ew := &errWriter{w: w}
+	if err := runIO(ctx, nil, ew, tool, args...); err != nil {
+		if ew.err != nil {
+			return fmt.Errorf("encrypt %s: %w", filepath.Base(path), ew.err)
+		}
+		return err
 	}
 	if err := w.Close(); err != nil {
-		return "", fmt.Errorf("encrypt %s: %w", name, err)
+		return fmt.Errorf("encrypt %s: %w", filepath.Base(path), err)
 	}
-	if err := out.Close(); err != nil {
-		return "", fmt.Errorf("encrypt %s: %w", name, err)
-	}
-	if err := os.Remove(filepath.Join(dir, name)); err != nil {
-		return "", err
-	}
-	return name + ".age", nil
+	return out.Close()
 }
 
 // readIdentities reads an age identity file (AGE-SECRET-KEY-1... lines).
@@ -74,26 +70,48 @@ func readIdentities(path string) ([]age.Identity, error) {
 	return ids, nil
 }
 
-// decryptFile writes the plain text of src (an .age file) to dst.
-func decryptFile(src, dst string, ids []age.Identity) error {
+// openDecrypted opens src (an .age file) and returns its plaintext as a
+// stream: restores feed it to the PostgreSQL tools, never to a file.
+func openDecrypted(src string, ids []age.Identity) (io.ReadCloser, error) {
 	in, err := os.Open(src)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer in.Close()
 	r, err := age.Decrypt(in, ids...)
 	if err != nil {
-		return fmt.Errorf("decrypt %s: %w (is the identity one of the backup's recipients?)", filepath.Base(src), err)
+		in.Close()
+		return nil, fmt.Errorf("decrypt %s: %w (is the identity one of the backup's recipients?)", filepath.Base(src), err)
 	}
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	defer out.Close()
-	if _, err := io.Copy(out, r); err != nil {
-		return fmt.Errorf("decrypt %s: %w", filepath.Base(src), err)
-	}
-	return out.Close()
+	return struct {
+		io.Reader
+		io.Closer
+	}{&namedReader{r, filepath.Base(src)}, in}, nil
 }
 
-func plainName(name string) string { return strings.TrimSuffix(name, ".age") }
+// namedReader names the file in a decryption error (a damaged chunk).
+type namedReader struct {
+	r    io.Reader
+	name string
+}
+
+func (n *namedReader) Read(p []byte) (int, error) {
+	k, err := n.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("decrypt %s: %w", n.name, err)
+	}
+	return k, err
+}
+
+// errWriter remembers the first write error.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err != nil && e.err == nil {
+		e.err = err
+	}
+	return n, err
+}

@@ -2,10 +2,12 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -97,7 +99,8 @@ func (s *S3) Upload(ctx context.Context, id, dir string, files []string) error {
 		}
 	}
 	for _, f := range manifestLast {
-		if _, err := s.client.FPutObject(ctx, s.Bucket, s.key(id, f), filepath.Join(dir, f), minio.PutObjectOptions{ContentType: "application/octet-stream"}); err != nil {
+		// Content-MD5: a bucket with object lock refuses uploads without it.
+		if _, err := s.client.FPutObject(ctx, s.Bucket, s.key(id, f), filepath.Join(dir, f), minio.PutObjectOptions{ContentType: "application/octet-stream", SendContentMd5: true}); err != nil {
 			return fmt.Errorf("upload %s/%s: %w", id, f, err)
 		}
 	}
@@ -120,13 +123,29 @@ func (s *S3) List(ctx context.Context) ([]string, error) {
 	return ids, nil
 }
 
-// Delete removes a backup's files.
+// ErrDeleteDenied is a delete the bucket refused: the host's key may write
+// but not delete, and the bucket's own rules (lifecycle, object lock)
+// expire old copies.
+var ErrDeleteDenied = errors.New("the off-site key may not delete")
+
+// Delete removes a backup's files, the manifest first: a backup whose
+// deletion stops midway is an incomplete one, never one that looks whole.
 func (s *S3) Delete(ctx context.Context, id string) error {
+	var keys []string
 	for obj := range s.client.ListObjects(ctx, s.Bucket, minio.ListObjectsOptions{Prefix: s.key(id) + "/", Recursive: true}) {
 		if obj.Err != nil {
 			return obj.Err
 		}
-		if err := s.client.RemoveObject(ctx, s.Bucket, obj.Key, minio.RemoveObjectOptions{}); err != nil {
+		keys = append(keys, obj.Key)
+	}
+	sort.SliceStable(keys, func(i, j int) bool {
+		return path.Base(keys[i]) == "manifest.json" && path.Base(keys[j]) != "manifest.json"
+	})
+	for _, k := range keys {
+		if err := s.client.RemoveObject(ctx, s.Bucket, k, minio.RemoveObjectOptions{}); err != nil {
+			if minio.ToErrorResponse(err).Code == "AccessDenied" {
+				return fmt.Errorf("%w (%s): %v", ErrDeleteDenied, k, err)
+			}
 			return err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os/exec"
 	"strings"
 	"time"
@@ -134,9 +135,15 @@ func shardsFromClusterMetadata(b []byte) (int, error) {
 
 // run runs a PostgreSQL client tool; the error carries its stderr.
 func run(ctx context.Context, name string, args ...string) error {
+	return runIO(ctx, nil, nil, name, args...)
+}
+
+// runIO runs a PostgreSQL client tool with stdin and stdout connected
+// (nil: none); the error carries its stderr.
+func runIO(ctx context.Context, stdin io.Reader, stdout io.Writer, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
 	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		msg := strings.TrimSpace(stderr.String())
 		if len(msg) > 2000 {

@@ -24,8 +24,11 @@ type RestoreOptions struct {
 	From string
 	// Identity is an age identity file, needed for encrypted backups.
 	Identity string
-	// Replace allows restoring over databases that hold tables: they are dropped first.
+	// Replace allows restoring over databases that hold tables: they are
+	// renamed aside (RestoreReport.Replaced) when the restored copies take their names.
 	Replace bool
+	// DropReplaced drops the replaced databases after the swap instead of keeping them.
+	DropReplaced bool
 	// Globals also replays pg_dumpall --globals-only (roles, tablespaces)
 	// into the target; off by default, since a stack's PostgreSQL creates its user itself.
 	Globals bool
@@ -46,6 +49,8 @@ type RestoreReport struct {
 	Duration time.Duration
 	// Orphans are the visibility records removed because history has no such run.
 	Orphans []string
+	// Replaced maps a target that existed to the name it is kept under.
+	Replaced map[string]string
 }
 
 // RefusedError is a restore that stopped before it touched the target.
@@ -77,10 +82,23 @@ func Resolve(from, id string) (string, error) {
 	return dir, nil
 }
 
-// Restore checks a backup completely, then restores it: checksums (and
-// decryption) first, then the history shard count, then the target's
-// databases; only when all pass does it create and fill databases.
+// Restore checks a backup completely, then restores it, holding the same
+// lock as backups and verifications: checksums, the manifest's fields and
+// decryption first, then the history shard count, then the target (its
+// databases, and that no other client is connected to them). Only when all
+// pass does it restore, into scratch databases; they replace the targets
+// in one transaction once every pg_restore succeeded.
 func (s *Service) Restore(ctx context.Context, o RestoreOptions) (RestoreReport, error) {
+	unlock, err := tryLock(s.Cfg.Dir)
+	if err != nil {
+		return RestoreReport{}, &RefusedError{err.Error()}
+	}
+	defer unlock()
+	return s.restore(ctx, o)
+}
+
+// restore is Restore under the run lock the caller holds.
+func (s *Service) restore(ctx context.Context, o RestoreOptions) (RestoreReport, error) {
 	began := time.Now()
 	from := o.From
 	if from == "" {
@@ -95,6 +113,9 @@ func (s *Service) Restore(ctx context.Context, o RestoreOptions) (RestoreReport,
 		return RestoreReport{}, &RefusedError{err.Error()}
 	}
 	rep := RestoreReport{Manifest: m, Targets: map[string]string{}}
+	if err := manifest.Validate(m, filepath.Base(dir), s.Cfg.Databases); err != nil {
+		return rep, &RefusedError{err.Error()}
+	}
 	if err := manifest.Check(dir, m); err != nil {
 		return rep, &RefusedError{err.Error()}
 	}
@@ -108,101 +129,54 @@ func (s *Service) Restore(ctx context.Context, o RestoreOptions) (RestoreReport,
 	case m.HistoryShards != 0 && m.HistoryShards != want:
 		return rep, &RefusedError{fmt.Sprintf("backup %s was taken with %d history shards, the target stack has %d; Temporal cannot change its shard count: set the stack's historyShards to %d before restoring", m.ID, m.HistoryShards, want, m.HistoryShards)}
 	}
-
-	// Plain copies of encrypted files go to a scratch directory beside the backups.
-	plain := dir
+	arc := archive{dir: dir}
 	if m.Encrypted {
 		if o.Identity == "" {
 			return rep, &RefusedError{fmt.Sprintf("backup %s is encrypted to %s; pass --identity FILE with a matching age private key", m.ID, strings.Join(m.Recipients, ", "))}
 		}
-		ids, err := readIdentities(o.Identity)
-		if err != nil {
+		if arc.ids, err = readIdentities(o.Identity); err != nil {
 			return rep, &RefusedError{err.Error()}
 		}
-		tmp, err := os.MkdirTemp(from, ".restore-")
-		if err != nil {
-			return rep, &RefusedError{fmt.Sprintf("scratch directory for decryption: %v", err)}
-		}
-		defer os.RemoveAll(tmp)
-		for _, f := range m.Files() {
-			if err := decryptFile(filepath.Join(dir, f.Name), filepath.Join(tmp, plainName(f.Name)), ids); err != nil {
-				return rep, &RefusedError{err.Error()}
-			}
-		}
-		plain = tmp
+	}
+	if err := arc.check(ctx, m); err != nil {
+		return rep, &RefusedError{err.Error()}
 	}
 	for _, d := range m.Databases {
-		if err := run(ctx, "pg_restore", "--list", "--file", os.DevNull, filepath.Join(plain, plainName(d.File.Name))); err != nil {
-			return rep, &RefusedError{fmt.Sprintf("%s is not a readable pg_dump archive: %v", d.File.Name, err)}
-		}
 		rep.Targets[d.Name] = d.Name
 		if t, ok := o.Rename[d.Name]; ok {
 			rep.Targets[d.Name] = t
 		}
 	}
-
-	// The target: refuse databases that hold tables unless told to replace them.
 	admin, err := connect(ctx, "postgres")
 	if err != nil {
 		return rep, &RefusedError{err.Error()}
 	}
 	defer admin.Close(context.Background())
-	exists := map[string]bool{}
-	var busy []string
-	for _, d := range m.Databases {
-		target := rep.Targets[d.Name]
-		var ok bool
-		if err := admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, target).Scan(&ok); err != nil {
-			return rep, &RefusedError{err.Error()}
-		}
-		exists[target] = ok
-		if !ok {
-			continue
-		}
-		n, err := tableCount(ctx, target)
-		if err != nil {
-			return rep, &RefusedError{err.Error()}
-		}
-		if n > 0 {
-			busy = append(busy, fmt.Sprintf("%s (%d tables)", target, n))
-		}
-	}
-	if len(busy) > 0 && !o.Replace {
-		sort.Strings(busy)
-		return rep, &RefusedError{fmt.Sprintf("the target already holds %s; restore into a fresh PostgreSQL, or pass --replace to drop and replace these databases", strings.Join(busy, ", "))}
+	exists, err := s.checkTargets(ctx, admin, rep.Targets, o.Replace)
+	if err != nil {
+		return rep, err
 	}
 
-	// From here on the target changes.
-	if o.Globals {
-		if err := run(ctx, "psql", "-X", "--no-password", "-q", "-d", "postgres", "-f", filepath.Join(plain, plainName(m.Globals.Name))); err != nil {
-			return rep, fmt.Errorf("globals: %w", err)
-		}
-	}
+	// From here on the server changes, but the targets only at the swap.
+	sw := newSwap(admin, exists, s.now())
+	defer sw.cleanup(s.Log)
 	for _, d := range m.Databases {
-		target := rep.Targets[d.Name]
-		if exists[target] && o.Replace {
-			if _, err := admin.Exec(ctx, `DROP DATABASE `+q(target)+` WITH (FORCE)`); err != nil {
-				return rep, fmt.Errorf("drop %s: %w", target, err)
-			}
-			exists[target] = false
+		scratch := sw.add(rep.Targets[d.Name])
+		if _, err := admin.Exec(ctx, `CREATE DATABASE `+q(scratch)); err != nil {
+			return rep, fmt.Errorf("create scratch database %s: %w", scratch, err)
 		}
-		if !exists[target] {
-			if _, err := admin.Exec(ctx, `CREATE DATABASE `+q(target)); err != nil {
-				return rep, fmt.Errorf("create %s: %w", target, err)
-			}
+		if err := arc.restore(ctx, d.File.Name, scratch); err != nil {
+			return rep, fmt.Errorf("restore %s into the scratch database %s failed; %s: %w", d.Name, scratch, sw.untouched(), err)
 		}
-		if err := run(ctx, "pg_restore", "--no-password", "--exit-on-error", "--no-owner", "--jobs", "2", "--dbname", target, filepath.Join(plain, plainName(d.File.Name))); err != nil {
-			return rep, fmt.Errorf("restore %s into %s: %w", d.Name, target, err)
-		}
-		s.Log.Info("restored", "database", d.Name, "into", target)
+		s.Log.Info("restored", "database", d.Name, "into", scratch)
 	}
 	if !o.KeepOrphans {
 		t, hasT := rep.Targets["temporal"]
 		v, hasV := rep.Targets["temporal_visibility"]
 		if hasT && hasV {
-			orphans, err := reconcileVisibility(ctx, t, v)
+			orphans, err := reconcileVisibility(ctx, sw.scratch[t], sw.scratch[v])
 			if err != nil {
-				return rep, fmt.Errorf("restored, but the visibility check failed: %w", err)
+				return rep, fmt.Errorf("the visibility check failed; %s: %w", sw.untouched(), err)
 			}
 			rep.Orphans = orphans
 			if len(orphans) > 0 {
@@ -210,8 +184,63 @@ func (s *Service) Restore(ctx context.Context, o RestoreOptions) (RestoreReport,
 			}
 		}
 	}
+	if o.Globals {
+		if err := arc.replayGlobals(ctx, m.Globals.Name); err != nil {
+			return rep, fmt.Errorf("globals; %s: %w", sw.untouched(), err)
+		}
+	}
+	if err := sw.commit(ctx); err != nil {
+		return rep, err
+	}
+	rep.Replaced = sw.replaced
+	if o.DropReplaced {
+		sw.dropReplaced(s.Log)
+		rep.Replaced = nil
+	}
 	rep.Duration = time.Since(began)
 	return rep, nil
+}
+
+// checkTargets refuses targets that hold tables (unless replace) and
+// targets other clients are connected to, naming those clients. It
+// returns which targets exist.
+func (s *Service) checkTargets(ctx context.Context, admin *pgx.Conn, targets map[string]string, replace bool) (map[string]bool, error) {
+	exists := map[string]bool{}
+	var busy, live []string
+	for _, target := range targets {
+		if err := checkTargetName(target); err != nil {
+			return nil, &RefusedError{err.Error()}
+		}
+		var ok bool
+		if err := admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, target).Scan(&ok); err != nil {
+			return nil, &RefusedError{err.Error()}
+		}
+		exists[target] = ok
+		if !ok {
+			continue
+		}
+		live = append(live, target)
+		n, err := tableCount(ctx, target)
+		if err != nil {
+			return nil, &RefusedError{err.Error()}
+		}
+		if n > 0 {
+			busy = append(busy, fmt.Sprintf("%s (%d tables)", target, n))
+		}
+	}
+	if len(busy) > 0 && !replace {
+		sort.Strings(busy)
+		return nil, &RefusedError{fmt.Sprintf("the target already holds %s; restore into a fresh PostgreSQL, or pass --replace to replace these databases", strings.Join(busy, ", "))}
+	}
+	clients, err := connectedClients(ctx, admin, live)
+	if err != nil {
+		return nil, &RefusedError{err.Error()}
+	}
+	if len(clients) > 0 {
+		return nil, &RefusedError{fmt.Sprintf("other clients are connected to the target databases: %s; stop them first (Temporal, the UI and the worker: docker stop temporal-kit-<stack>-worker temporal-kit-<stack>-temporal temporal-kit-<stack>-temporal-ui), then restore again",
+			strings.Join(clients, "; "))}
+	}
+	return exists, nil
 }
 
 // reconcileVisibility deletes the visibility records of runs the restored
@@ -293,6 +322,18 @@ func NextSteps(r RestoreReport) string {
 	if len(r.Orphans) > 0 {
 		fmt.Fprintf(&b, "Removed %d visibility record(s) of runs the restored history does not have (started between the dumps of temporal and temporal_visibility): %s\n",
 			len(r.Orphans), strings.Join(r.Orphans, ", "))
+	}
+	if len(r.Replaced) > 0 {
+		var names []string
+		for t, old := range r.Replaced {
+			names = append(names, t+" -> "+old)
+		}
+		sort.Strings(names)
+		fmt.Fprintf(&b, "The databases it replaced are kept under new names (%s); once the stack runs well on the restored data, free their space:\n", strings.Join(names, ", "))
+		for _, n := range names {
+			_, old, _ := strings.Cut(n, " -> ")
+			fmt.Fprintf(&b, "  docker exec temporal-kit-<stack>-postgresql dropdb -U <postgres user> %s\n", old)
+		}
 	}
 	b.WriteString(`Next:
   1. Bring Temporal up on the restored data: pulumi up --stack <stack>

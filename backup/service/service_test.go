@@ -72,3 +72,21 @@ kit_backup_last_success_timestamp_seconds{database="temporal",target="local"} 1.
 		t.Error(err)
 	}
 }
+
+// Off-site copies are of encrypted backups only, and a database name is
+// never something libpq would read as a connection string.
+func TestFromEnvRefusesPlaintextOffsiteAndForeignDatabaseNames(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{EnvS3Endpoint: "fsn1.your-objectstorage.com"}, "set backupAgeRecipients"},
+		{map[string]string{EnvDatabases: "temporal,dbname=x host=y"}, `"dbname=x host=y" is not a database name`},
+		{map[string]string{EnvRecipients: "age1notakey"}, "backupAgeRecipients"},
+	} {
+		_, err := FromEnv(func(k string) string { return tc.env[k] })
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: got %v, want an error with %q", tc.env, err, tc.want)
+		}
+	}
+}

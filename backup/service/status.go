@@ -37,6 +37,9 @@ type Status struct {
 	// LastChecksumCheck is when an encrypted backup's checksums were last
 	// verified without a restore (no identity on the host).
 	LastChecksumCheck time.Time `json:"lastChecksumCheck,omitzero"`
+	// OffsiteDeleteDenied counts off-site prunes the bucket refused (a
+	// write-only key: the bucket's rules expire old copies instead).
+	OffsiteDeleteDenied int64 `json:"offsiteDeleteDenied"`
 	// Backups is how many good backups the local target holds.
 	Backups int `json:"backups"`
 }
@@ -132,7 +135,7 @@ func tryLock(dir string) (func(), error) {
 type Collector struct {
 	Dir string
 
-	lastSuccess, size, duration, failures, verified, verifyDuration, backups, statusOK, checksums *prometheus.Desc
+	lastSuccess, size, duration, failures, verified, verifyDuration, backups, statusOK, checksums, deleteDenied *prometheus.Desc
 }
 
 // NewCollector describes the metrics.
@@ -147,12 +150,13 @@ func NewCollector(dir string) *Collector {
 		verifyDuration: prometheus.NewDesc("kit_backup_verify_duration_seconds", "Duration of the last successful verification restore.", nil, nil),
 		backups:        prometheus.NewDesc("kit_backup_backups", "Good backups held by the local target.", nil, nil),
 		checksums:      prometheus.NewDesc("kit_backup_last_checksum_check_timestamp_seconds", "When the newest encrypted backup's checksums were last verified on the host (no identity there for a restore).", nil, nil),
+		deleteDenied:   prometheus.NewDesc("kit_backup_offsite_delete_denied_total", "Off-site prunes the bucket refused: the key may not delete (the recommended setup; the bucket's lifecycle or object lock expires old copies).", nil, nil),
 		statusOK:       prometheus.NewDesc("kit_backup_status_readable", "1 when the service can read its status file.", nil, nil),
 	}
 }
 
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.lastSuccess, c.size, c.duration, c.failures, c.verified, c.verifyDuration, c.backups, c.statusOK, c.checksums} {
+	for _, d := range []*prometheus.Desc{c.lastSuccess, c.size, c.duration, c.failures, c.verified, c.verifyDuration, c.backups, c.statusOK, c.checksums, c.deleteDenied} {
 		ch <- d
 	}
 }
@@ -184,6 +188,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(c.verifyDuration, prometheus.GaugeValue, s.LastVerifyDuration)
 	ch <- prometheus.MustNewConstMetric(c.backups, prometheus.GaugeValue, float64(s.Backups))
+	ch <- prometheus.MustNewConstMetric(c.deleteDenied, prometheus.CounterValue, float64(s.OffsiteDeleteDenied))
 }
 
 // Failure stages.

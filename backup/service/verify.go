@@ -77,7 +77,7 @@ func (s *Service) verify(ctx context.Context, identity string) (manifest.Manifes
 	if shards == 0 {
 		shards = m.HistoryShards
 	}
-	if _, err := s.Restore(ctx, RestoreOptions{ID: m.ID, Identity: identity, Replace: true, Rename: rename, HistoryShards: max(shards, 1), KeepOrphans: true}); err != nil {
+	if _, err := s.restore(ctx, RestoreOptions{ID: m.ID, Identity: identity, Replace: true, DropReplaced: true, Rename: rename, HistoryShards: max(shards, 1), KeepOrphans: true}); err != nil {
 		return m, err
 	}
 	var diffs []string

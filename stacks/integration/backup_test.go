@@ -147,6 +147,10 @@ func TestBackupDrill(t *testing.T) {
 		}
 	})
 
+	t.Run("no plaintext on disk while a dump runs, nor after a kill mid-run", func(t *testing.T) {
+		noPlaintextDuringDump(ctx, t, src)
+	})
+
 	// The new stack: its PostgreSQL and backup service only, until the restore.
 	// Its backup volume is a small tmpfs, for the full-volume case below.
 	dst := stacktest.Start(t, def, stacktest.With(fixturesvc.Service(150*time.Millisecond)), stacktest.Only(stacks.ServiceBackup),
@@ -199,6 +203,16 @@ func TestBackupDrill(t *testing.T) {
 		if code == 0 || !strings.Contains(out, "taken with 4 history shards, the target stack has 8") {
 			t.Errorf("shard mismatch: code %d\n%s", code, out)
 		}
+		if dbs := databases(ctx, t, dst); strings.Contains(strings.Join(dbs, ","), "temporal") {
+			t.Errorf("refused restores touched the target: %v", dbs)
+		}
+	})
+
+	t.Run("refuses a manifest naming other databases", func(t *testing.T) {
+		restoreRefusesForeignManifests(ctx, t, dst, man, content)
+	})
+	t.Run("refuses while a backup runs", func(t *testing.T) {
+		restoreRefusesDuringABackup(ctx, t, dst, id)
 		if dbs := databases(ctx, t, dst); strings.Contains(strings.Join(dbs, ","), "temporal") {
 			t.Errorf("refused restores touched the target: %v", dbs)
 		}
@@ -260,6 +274,13 @@ func TestBackupDrill(t *testing.T) {
 				t.Errorf("after the job finished, %s is listed %s but history says %q", key, st, d)
 			}
 		}
+	})
+
+	t.Run("refuses while clients are connected, naming them", func(t *testing.T) {
+		restoreRefusesConnectedClients(ctx, t, dst, id)
+	})
+	t.Run("a failing pg_restore leaves the live database intact", func(t *testing.T) {
+		failingRestoreKeepsLiveData(ctx, t, dst)
 	})
 
 	// Item 7 of the issue, made deterministic: temporal and
@@ -363,7 +384,7 @@ func TestBackupDrill(t *testing.T) {
 			}
 		}
 		code, out := restore("--backup", mixed.ID, "--identity", "/tmp/identity", "--replace")
-		if code != 0 || !strings.Contains(out, fmt.Sprintf("Removed %d visibility record(s)", len(missing))) {
+		if code != 0 || !strings.Contains(out, fmt.Sprintf("Removed %d visibility record(s)", len(missing))) || !strings.Contains(out, "temporal -> temporal_old_") {
 			t.Fatalf("restore with the clean-up: %d\n%s", code, out)
 		}
 		for _, key := range missing {
@@ -389,6 +410,10 @@ func TestBackupDrill(t *testing.T) {
 		// The server on this data takes new work.
 		fresh := submit(ctx, t, dst, fixture.SyntheticRowsFrom(6001, 10))
 		waitComplete(ctx, t, dst, fresh)
+	})
+
+	t.Run("a write-only off-site key: backups upload, retention copes", func(t *testing.T) {
+		writeOnlyOffsite(ctx, t, src)
 	})
 
 	t.Run("bad cases: off-site target unreachable", func(t *testing.T) {
@@ -468,6 +493,8 @@ func offsiteService() stacks.Service {
 			{Name: "ROOT_ACCESS_KEY_ID", Secret: stacks.SecretBackupOffsiteAccessKey},
 			{Name: "ROOT_SECRET_ACCESS_KEY", Secret: stacks.SecretBackupOffsiteSecretKey},
 		},
+		// Its IAM store (users.json) in /data: the drill adds a user whose key may not delete.
+		Command:  []string{"--port", ":" + strconv.Itoa(images.VersityGWPort), "--iam-dir", "/data", "posix", "--sidecar", "/data/meta", "/data/buckets"},
 		Ports:    []stacks.Port{{Name: "s3", Container: images.VersityGWPort}},
 		Networks: []stacks.NetworkAttachment{{Network: stacks.NetworkBackend, Aliases: []string{offsiteName}}},
 		Health: &stacks.HealthCheck{
@@ -635,7 +662,9 @@ func observe(ctx context.Context, t *testing.T, st *stacktest.Stack) observation
 		}
 		o.described[k] = d.WorkflowExecutionInfo.Status.String()
 	}
-	rows, err := pgConn(ctx, t, st, stacks.WorkerDatabase).Query(ctx,
+	db := pgConn(ctx, t, st, stacks.WorkerDatabase)
+	defer db.Close(context.Background()) // a restore refuses while any client is connected
+	rows, err := db.Query(ctx,
 		`SELECT job_id, count(*), md5(string_agg((to_jsonb(r) - 'updated_at')::text, E'\n' ORDER BY row_num)) FROM results r GROUP BY job_id`)
 	if err != nil {
 		t.Fatalf("results digest: %v", err)

@@ -113,7 +113,7 @@ func run(args []string) error {
 		o := service.RestoreOptions{}
 		fs.StringVar(&o.ID, "backup", "latest", "backup id (`kit-backup list`), or latest")
 		fs.StringVar(&o.From, "from", "", "directory holding the backups (default "+cfg.Dir+")")
-		fs.BoolVar(&o.Replace, "replace", false, "drop and replace target databases that already hold tables")
+		fs.BoolVar(&o.Replace, "replace", false, "replace target databases that already hold tables (the old ones are kept, renamed, until you drop them)")
 		fs.BoolVar(&o.Globals, "globals", false, "also replay roles and tablespaces (pg_dumpall --globals-only) into the target")
 		fs.BoolVar(&o.KeepOrphans, "keep-orphans", false, "keep visibility records of runs the restored history does not have (by default they are removed)")
 		fs.IntVar(&o.HistoryShards, "history-shards", 0, "the target stack's history shard count (default "+service.EnvHistoryShards+")")

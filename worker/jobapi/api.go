@@ -41,7 +41,7 @@ type API struct {
 	Store     JobStore
 	Workflows Workflows
 	Log       *slog.Logger
-	// MaxBody caps a job file in bytes (default DefaultMaxBody).
+	// MaxBody caps a job file in bytes (default jobcsv.DefaultMaxBytes).
 	MaxBody int64
 	// Limits caps its rows, columns and record length (zero: jobcsv's defaults).
 	Limits jobcsv.Limits
@@ -77,7 +77,7 @@ type JobCreated struct {
 func (a *API) createJob(w http.ResponseWriter, r *http.Request) {
 	limit := a.MaxBody
 	if limit <= 0 {
-		limit = DefaultMaxBody
+		limit = jobcsv.DefaultMaxBytes
 	}
 	// The rows go to the store as they are read: the file is never held
 	// whole, so memory is one record and the bad rows, whatever the size.

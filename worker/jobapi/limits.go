@@ -8,9 +8,6 @@ import (
 	"github.com/ampledata/temporal-kit/worker/jobcsv"
 )
 
-// DefaultMaxBody is the largest job file taken without configuration.
-const DefaultMaxBody = 64 << 20
-
 // LimitSetting names how an operator raises one limit of a job file: the
 // worker's environment variable and the stack config key that sets it.
 type LimitSetting struct {

@@ -16,8 +16,10 @@ type Limits struct {
 	MaxLineBytes int // one record, the newlines inside its quotes included
 }
 
-// Defaults of Limits; the worker's JOB_MAX_* variables change them.
+// Defaults of Limits and of a file's size; the worker's JOB_MAX_* variables
+// change them.
 const (
+	DefaultMaxBytes     = 64 << 20
 	DefaultMaxRows      = 1_000_000
 	DefaultMaxColumns   = 200
 	DefaultMaxLineBytes = 1 << 20

@@ -171,6 +171,7 @@ func applyDefaults(c Config, s *Service) {
 	}
 	s.Labels["temporal-kit.stack"] = c.Stack
 	s.Labels["temporal-kit.service"] = s.Name
+	withGoMemLimit(s)
 	s.Env = sortEnv(s.Env)
 }
 

@@ -71,99 +71,120 @@ var socialHosts = map[string]string{
 	"tiktok.com":    "tiktok",
 }
 
-// ParsePage parses body, fetched from pageURL.
+// Bounds on what one page yields: a page is written by anyone, and its
+// lists go into a result row and results.csv.
+const (
+	MaxItems = 50 // emails, phones and social profiles, each
+	MaxLinks = 20 // contact and about pages, each
+
+	maxMatches = 100 * MaxItems // matches of a pattern looked at in a page's text
+)
+
+// ParsePage parses body, fetched from pageURL. It reads the page as a
+// stream of tokens, never as a tree: memory is the page's text and the
+// bounded lists, whatever markup a hostile page nests or repeats.
 func ParsePage(pageURL string, body []byte) Page {
 	p := Page{URL: pageURL}
 	base, _ := url.Parse(pageURL)
-	doc, err := html.Parse(bytes.NewReader(body))
-	if err != nil {
-		return p // html.Parse only fails on reader errors
-	}
-	emails, phones, socials, contacts, abouts := set{}, set{}, set{}, set{}, set{}
+	emails, phones, socials := set{max: MaxItems}, set{max: MaxItems}, set{max: MaxItems}
+	contacts, abouts := set{max: MaxLinks}, set{max: MaxLinks}
 	var ogDesc string
 	var text strings.Builder
-	var walk func(n *html.Node, skip bool)
-	walk = func(n *html.Node, skip bool) {
-		switch n.Type {
-		case html.TextNode:
-			if !skip {
-				text.WriteString(n.Data)
-				text.WriteByte(' ')
-			}
-		case html.ElementNode:
-			switch n.DataAtom {
-			case atom.Script, atom.Style, atom.Noscript, atom.Template:
-				skip = true
-			case atom.Title:
-				if p.Title == "" && n.FirstChild != nil {
-					p.Title = clean(n.FirstChild.Data)
+	// A link is classified once its text is known: at its end tag, at the
+	// next link (HTML does not nest them) or at the end of the page.
+	var link *url.URL
+	var linkText strings.Builder
+	endLink := func() {
+		if link == nil {
+			return
+		}
+		switch hint := link.Path + " " + linkText.String(); {
+		case contactHint.MatchString(hint):
+			contacts.add(link.String())
+		case aboutHint.MatchString(hint):
+			abouts.add(link.String())
+		}
+		link = nil
+		linkText.Reset()
+	}
+	skip := 0 // inside template elements; script and style come as one raw text
+	raw := "" // the raw-text element (script, style, title, ...) whose text comes next
+	z := html.NewTokenizer(bytes.NewReader(body))
+	for {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			break // io.EOF: html.Tokenizer reads from memory here
+		}
+		switch tt {
+		case html.TextToken:
+			t := z.Text()
+			switch {
+			case raw == "title":
+				if p.Title == "" {
+					p.Title = clean(string(t))
 				}
-				return
+			case raw == "script" || raw == "style" || raw == "noscript" || skip > 0:
+			default:
+				text.Write(t)
+				text.WriteByte(' ')
+				if link != nil && linkText.Len() < 1024 {
+					linkText.Write(t)
+				}
+			}
+			raw = ""
+		case html.StartTagToken, html.SelfClosingTagToken:
+			name, _ := z.TagName()
+			a := atom.Lookup(name)
+			raw = ""
+			switch a {
+			case atom.Script, atom.Style, atom.Noscript, atom.Title, atom.Textarea, atom.Xmp, atom.Iframe, atom.Noembed, atom.Noframes:
+				if tt == html.StartTagToken {
+					raw = a.String()
+				}
+			case atom.Template:
+				if tt == html.StartTagToken {
+					skip++
+				}
 			case atom.Meta:
-				name := strings.ToLower(attr(n, "name") + attr(n, "property"))
-				switch name {
+				attrs := tagAttrs(z)
+				switch strings.ToLower(attrs["name"] + attrs["property"]) {
 				case "description":
 					if p.Description == "" {
-						p.Description = clean(attr(n, "content"))
+						p.Description = clean(attrs["content"])
 					}
 				case "og:description":
-					ogDesc = clean(attr(n, "content"))
+					ogDesc = clean(attrs["content"])
 				}
 			case atom.A:
-				href := strings.TrimSpace(attr(n, "href"))
-				lower := strings.ToLower(href)
-				switch {
-				case strings.HasPrefix(lower, "mailto:"):
-					addr := href[len("mailto:"):]
-					if i := strings.IndexByte(addr, '?'); i >= 0 {
-						addr = addr[:i]
-					}
-					if a, err := url.PathUnescape(addr); err == nil {
-						addr = a
-					}
-					for _, a := range strings.Split(addr, ",") {
-						if e := emailRE.FindString(a); e != "" {
-							emails.add(strings.ToLower(e))
-						}
-					}
-				case strings.HasPrefix(lower, "tel:"):
-					if ph := normalizePhone(href[len("tel:"):]); ph != "" {
-						phones.add(ph)
-					}
-				default:
-					u, err := resolve(base, href)
-					if err != nil {
-						break
-					}
-					if net, profile := socialProfile(u); net != "" {
-						socials.add(net + "\x00" + profile)
-					} else if base != nil && sameSite(u.Host, base.Host) && u.Path != base.Path {
-						u.Fragment = ""
-						switch hint := u.Path + " " + textOf(n); {
-						case contactHint.MatchString(hint):
-							contacts.add(u.String())
-						case aboutHint.MatchString(hint):
-							abouts.add(u.String())
-						}
-					}
+				endLink()
+				href := strings.TrimSpace(tagAttrs(z)["href"])
+				if u := anchor(base, href, &emails, &phones, &socials); u != nil && tt == html.StartTagToken {
+					link = u
 				}
 			}
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c, skip)
+		case html.EndTagToken:
+			name, _ := z.TagName()
+			switch atom.Lookup(name) {
+			case atom.A:
+				endLink()
+			case atom.Template:
+				skip = max(0, skip-1)
+			}
+			raw = ""
 		}
 	}
-	walk(doc, false)
+	endLink()
 	if p.Description == "" {
 		p.Description = ogDesc
 	}
 	body2 := text.String()
-	for _, e := range emailRE.FindAllString(body2, -1) {
+	// The lists are bounded, so a page of a million matches is not read to its end.
+	for _, e := range emailRE.FindAllString(body2, maxMatches) {
 		if !looksLikeFile(e) {
 			emails.add(strings.ToLower(e))
 		}
 	}
-	for _, m := range phoneRE.FindAllString(body2, -1) {
+	for _, m := range phoneRE.FindAllString(body2, maxMatches) {
 		if ph := normalizePhone(m); ph != "" && (strings.HasPrefix(strings.TrimSpace(m), "+") || strings.ContainsAny(m, "()") || countDigits(m) >= 10) {
 			phones.add(ph)
 		}
@@ -180,7 +201,7 @@ func ParsePage(pageURL string, body []byte) Page {
 	}
 	p.Links = contacts.list()
 	for _, l := range abouts.list() {
-		if _, dup := contacts[l]; !dup {
+		if !contacts.has(l) {
 			p.Links = append(p.Links, l)
 		}
 	}
@@ -330,20 +351,80 @@ func textOf(n *html.Node) string {
 
 func clean(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// set keeps insertion order.
-type set map[string]int
+// anchor takes what a link's href gives: mailto addresses and tel numbers
+// go to their sets, a social profile to socials; a same-site page on
+// another path is returned, to be classified by its text.
+func anchor(base *url.URL, href string, emails, phones, socials *set) *url.URL {
+	lower := strings.ToLower(href)
+	switch {
+	case strings.HasPrefix(lower, "mailto:"):
+		addr := href[len("mailto:"):]
+		if i := strings.IndexByte(addr, '?'); i >= 0 {
+			addr = addr[:i]
+		}
+		if a, err := url.PathUnescape(addr); err == nil {
+			addr = a
+		}
+		for _, a := range strings.Split(addr, ",") {
+			if e := emailRE.FindString(a); e != "" {
+				emails.add(strings.ToLower(e))
+			}
+		}
+	case strings.HasPrefix(lower, "tel:"):
+		if ph := normalizePhone(href[len("tel:"):]); ph != "" {
+			phones.add(ph)
+		}
+	default:
+		u, err := resolve(base, href)
+		if err != nil {
+			return nil
+		}
+		if net, profile := socialProfile(u); net != "" {
+			socials.add(net + "\x00" + profile)
+		} else if base != nil && sameSite(u.Host, base.Host) && u.Path != base.Path {
+			u.Fragment = ""
+			return u
+		}
+	}
+	return nil
+}
 
-func (s set) add(v string) {
-	if _, ok := s[v]; !ok {
-		s[v] = len(s)
+// tagAttrs returns the current tag's attributes, the first of each name.
+func tagAttrs(z *html.Tokenizer) map[string]string {
+	attrs := map[string]string{}
+	for {
+		k, v, more := z.TagAttr()
+		if _, seen := attrs[string(k)]; !seen {
+			attrs[string(k)] = string(v)
+		}
+		if !more {
+			return attrs
+		}
 	}
 }
 
-func (s set) list() []string {
-	out := make([]string, 0, len(s))
-	for v := range s {
+// set keeps insertion order and at most max values (0: no bound).
+type set struct {
+	max int
+	m   map[string]int
+}
+
+func (s *set) add(v string) {
+	if s.m == nil {
+		s.m = map[string]int{}
+	}
+	if _, ok := s.m[v]; !ok && (s.max == 0 || len(s.m) < s.max) {
+		s.m[v] = len(s.m)
+	}
+}
+
+func (s *set) has(v string) bool { _, ok := s.m[v]; return ok }
+
+func (s *set) list() []string {
+	out := make([]string, 0, len(s.m))
+	for v := range s.m {
 		out = append(out, v)
 	}
-	sort.Slice(out, func(i, j int) bool { return s[out[i]] < s[out[j]] })
+	sort.Slice(out, func(i, j int) bool { return s.m[out[i]] < s.m[out[j]] })
 	return out
 }

@@ -1,7 +1,8 @@
 // Package jobcsv reads a job's CSV: a header, a company name column, an
 // optional domain column, and any other columns kept as they are. Unreadable
 // rows are reported with their line and reason; the good rows go on.
-// The file is UTF-8 or UTF-16 with a byte-order mark. SafeCell makes a cell
+// The file is UTF-8 or UTF-16 with a byte-order mark, delimited by commas,
+// semicolons or tabs, and read as a stream (Reader). SafeCell makes a cell
 // safe to write back into a CSV for spreadsheets.
 package jobcsv
 

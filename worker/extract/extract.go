@@ -1,17 +1,12 @@
 // Package extract pulls contact facts out of an HTML page with a real HTML
-// parser: title, description, emails, phones and social profiles, each
+// tokenizer: title, description, emails, phones and social profiles, each
 // remembered with the URL of the page it came from.
 package extract
 
 import (
-	"bytes"
 	"net/url"
 	"regexp"
-	"sort"
 	"strings"
-
-	"golang.org/x/net/html"
-	"golang.org/x/net/html/atom"
 )
 
 // Found is one extracted value and the page it was found on.
@@ -86,122 +81,37 @@ const (
 func ParsePage(pageURL string, body []byte) Page {
 	p := Page{URL: pageURL}
 	base, _ := url.Parse(pageURL)
-	emails, phones, socials := set{max: MaxItems}, set{max: MaxItems}, set{max: MaxItems}
-	contacts, abouts := set{max: MaxLinks}, set{max: MaxLinks}
-	var ogDesc string
-	var text strings.Builder
-	// A link is classified once its text is known: at its end tag, at the
-	// next link (HTML does not nest them) or at the end of the page.
-	var link *url.URL
-	var linkText strings.Builder
-	endLink := func() {
-		if link == nil {
-			return
-		}
-		switch hint := link.Path + " " + linkText.String(); {
-		case contactHint.MatchString(hint):
-			contacts.add(link.String())
-		case aboutHint.MatchString(hint):
-			abouts.add(link.String())
-		}
-		link = nil
-		linkText.Reset()
-	}
-	skip := 0 // inside template elements; script and style come as one raw text
-	raw := "" // the raw-text element (script, style, title, ...) whose text comes next
-	z := html.NewTokenizer(bytes.NewReader(body))
-	for {
-		tt := z.Next()
-		if tt == html.ErrorToken {
-			break // io.EOF: html.Tokenizer reads from memory here
-		}
-		switch tt {
-		case html.TextToken:
-			t := z.Text()
-			switch {
-			case raw == "title":
-				if p.Title == "" {
-					p.Title = clean(string(t))
-				}
-			case raw == "script" || raw == "style" || raw == "noscript" || skip > 0:
-			default:
-				text.Write(t)
-				text.WriteByte(' ')
-				if link != nil && linkText.Len() < 1024 {
-					linkText.Write(t)
-				}
-			}
-			raw = ""
-		case html.StartTagToken, html.SelfClosingTagToken:
-			name, _ := z.TagName()
-			a := atom.Lookup(name)
-			raw = ""
-			switch a {
-			case atom.Script, atom.Style, atom.Noscript, atom.Title, atom.Textarea, atom.Xmp, atom.Iframe, atom.Noembed, atom.Noframes:
-				if tt == html.StartTagToken {
-					raw = a.String()
-				}
-			case atom.Template:
-				if tt == html.StartTagToken {
-					skip++
-				}
-			case atom.Meta:
-				attrs := tagAttrs(z)
-				switch strings.ToLower(attrs["name"] + attrs["property"]) {
-				case "description":
-					if p.Description == "" {
-						p.Description = clean(attrs["content"])
-					}
-				case "og:description":
-					ogDesc = clean(attrs["content"])
-				}
-			case atom.A:
-				endLink()
-				href := strings.TrimSpace(tagAttrs(z)["href"])
-				if u := anchor(base, href, &emails, &phones, &socials); u != nil && tt == html.StartTagToken {
-					link = u
-				}
-			}
-		case html.EndTagToken:
-			name, _ := z.TagName()
-			switch atom.Lookup(name) {
-			case atom.A:
-				endLink()
-			case atom.Template:
-				skip = max(0, skip-1)
-			}
-			raw = ""
-		}
-	}
-	endLink()
+	sc := newScanner(base)
+	sc.run(body)
+	p.Title, p.Description = sc.title, sc.description
 	if p.Description == "" {
-		p.Description = ogDesc
+		p.Description = sc.ogDescription
 	}
-	body2 := text.String()
+	text := sc.text.String()
 	// The lists are bounded, so a page of a million matches is not read to its end.
-	for _, e := range emailRE.FindAllString(body2, maxMatches) {
+	for _, e := range emailRE.FindAllString(text, maxMatches) {
 		if !looksLikeFile(e) {
-			emails.add(strings.ToLower(e))
+			sc.emails.add(strings.ToLower(e))
 		}
 	}
-	for _, m := range phoneRE.FindAllString(body2, maxMatches) {
+	for _, m := range phoneRE.FindAllString(text, maxMatches) {
 		if ph := normalizePhone(m); ph != "" && (strings.HasPrefix(strings.TrimSpace(m), "+") || strings.ContainsAny(m, "()") || countDigits(m) >= 10) {
-			phones.add(ph)
+			sc.phones.add(ph)
 		}
 	}
-	for _, e := range emails.list() {
+	for _, e := range sc.emails.list() {
 		p.Emails = append(p.Emails, Found{Value: e, URL: pageURL})
 	}
-	for _, ph := range phones.list() {
+	for _, ph := range sc.phones.list() {
 		p.Phones = append(p.Phones, Found{Value: ph, URL: pageURL})
 	}
-	for _, s := range socials.list() {
+	for _, s := range sc.socials.list() {
 		net, profile, _ := strings.Cut(s, "\x00")
 		p.Socials = append(p.Socials, Social{Network: net, Value: profile, URL: pageURL})
 	}
-	p.Links = contacts.list()
-	for _, l := range abouts.list() {
-		if !contacts.has(l) {
+	p.Links = sc.contacts.list()
+	for _, l := range sc.abouts.list() {
+		if !sc.contacts.has(l) {
 			p.Links = append(p.Links, l)
 		}
 	}
@@ -325,106 +235,4 @@ func (e constErr) Error() string { return string(e) }
 
 const errNotHTTP = constErr("not an http(s) link")
 
-func attr(n *html.Node, key string) string {
-	for _, a := range n.Attr {
-		if a.Key == key {
-			return a.Val
-		}
-	}
-	return ""
-}
-
-func textOf(n *html.Node) string {
-	var b strings.Builder
-	var f func(*html.Node)
-	f = func(n *html.Node) {
-		if n.Type == html.TextNode {
-			b.WriteString(n.Data)
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			f(c)
-		}
-	}
-	f(n)
-	return b.String()
-}
-
 func clean(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-// anchor takes what a link's href gives: mailto addresses and tel numbers
-// go to their sets, a social profile to socials; a same-site page on
-// another path is returned, to be classified by its text.
-func anchor(base *url.URL, href string, emails, phones, socials *set) *url.URL {
-	lower := strings.ToLower(href)
-	switch {
-	case strings.HasPrefix(lower, "mailto:"):
-		addr := href[len("mailto:"):]
-		if i := strings.IndexByte(addr, '?'); i >= 0 {
-			addr = addr[:i]
-		}
-		if a, err := url.PathUnescape(addr); err == nil {
-			addr = a
-		}
-		for _, a := range strings.Split(addr, ",") {
-			if e := emailRE.FindString(a); e != "" {
-				emails.add(strings.ToLower(e))
-			}
-		}
-	case strings.HasPrefix(lower, "tel:"):
-		if ph := normalizePhone(href[len("tel:"):]); ph != "" {
-			phones.add(ph)
-		}
-	default:
-		u, err := resolve(base, href)
-		if err != nil {
-			return nil
-		}
-		if net, profile := socialProfile(u); net != "" {
-			socials.add(net + "\x00" + profile)
-		} else if base != nil && sameSite(u.Host, base.Host) && u.Path != base.Path {
-			u.Fragment = ""
-			return u
-		}
-	}
-	return nil
-}
-
-// tagAttrs returns the current tag's attributes, the first of each name.
-func tagAttrs(z *html.Tokenizer) map[string]string {
-	attrs := map[string]string{}
-	for {
-		k, v, more := z.TagAttr()
-		if _, seen := attrs[string(k)]; !seen {
-			attrs[string(k)] = string(v)
-		}
-		if !more {
-			return attrs
-		}
-	}
-}
-
-// set keeps insertion order and at most max values (0: no bound).
-type set struct {
-	max int
-	m   map[string]int
-}
-
-func (s *set) add(v string) {
-	if s.m == nil {
-		s.m = map[string]int{}
-	}
-	if _, ok := s.m[v]; !ok && (s.max == 0 || len(s.m) < s.max) {
-		s.m[v] = len(s.m)
-	}
-}
-
-func (s *set) has(v string) bool { _, ok := s.m[v]; return ok }
-
-func (s *set) list() []string {
-	out := make([]string, 0, len(s.m))
-	for v := range s.m {
-		out = append(out, v)
-	}
-	sort.Slice(out, func(i, j int) bool { return s.m[out[i]] < s.m[out[j]] })
-	return out
-}

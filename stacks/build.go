@@ -177,6 +177,7 @@ func applyDefaults(c Config, s *Service) {
 	if h := healLabel(*s); h != "" {
 		s.Labels[LabelHeal] = h
 	}
+	withGoMemLimit(s)
 	s.Env = sortEnv(s.Env)
 	dropPrivileges(s)
 }

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -309,5 +310,57 @@ func TestPostgresSettingsFollowItsMemoryLimit(t *testing.T) {
 				t.Errorf("memoryMB.postgresql=%q: command %v lacks -c %s", mem, svc.Command, s)
 			}
 		}
+	}
+}
+
+// Every Go service gets a GOMEMLIMIT below its container's memory limit,
+// following memoryMB, so its collector works harder before the kernel's OOM
+// killer would act; a value set in workerEnv wins.
+func TestGoServicesGetAMemoryLimitBelowTheContainers(t *testing.T) {
+	c, err := LoadConfig("dev", MapSource{"memoryMB": `{"worker": 1000}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Build(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, s := range d.Services {
+		var got []string
+		for _, e := range s.Env {
+			if e.Name == "GOMEMLIMIT" {
+				got = append(got, e.Value)
+			}
+		}
+		if !goServices[s.Name] {
+			if len(got) > 0 {
+				t.Errorf("%s is not a Go service but gets GOMEMLIMIT %v", s.Name, got)
+			}
+			continue
+		}
+		seen++
+		want := strconv.Itoa(s.MemoryMB*8/10) + "MiB"
+		if len(got) != 1 || got[0] != want || s.MemoryMB == 0 {
+			t.Errorf("%s (memory %d MB): GOMEMLIMIT %v, want [%s]", s.Name, s.MemoryMB, got, want)
+		}
+		if s.Name == ServiceWorker && (len(got) != 1 || got[0] != "800MiB") {
+			t.Errorf("worker GOMEMLIMIT %v does not follow memoryMB.worker 1000", got)
+		}
+	}
+	if seen < 8 {
+		t.Errorf("only %d Go services in the dev stack", seen)
+	}
+	c, _ = LoadConfig("dev", MapSource{"workerEnv": `{"GOMEMLIMIT": "300MiB"}`})
+	d, _ = Build(c)
+	w, _ := d.Service(ServiceWorker)
+	var got []string
+	for _, e := range w.Env {
+		if e.Name == "GOMEMLIMIT" {
+			got = append(got, e.Value)
+		}
+	}
+	if len(got) != 1 || got[0] != "300MiB" {
+		t.Errorf("workerEnv GOMEMLIMIT 300MiB: the worker gets %v", got)
 	}
 }

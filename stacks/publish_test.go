@@ -133,13 +133,13 @@ func TestRetentionAndBucketLimits(t *testing.T) {
 		"xn--kit":               "the prefix xn-- is reserved",
 		"kit-backups-s3alias":   "the suffix -s3alias is reserved",
 	} {
-		_, err := LoadConfig("dev", MapSource{"backupOffsite": `{"endpoint":"s3.example.com","bucket":"` + bucket + `"}`, "backupOffsiteAccessKey": "a", "backupOffsiteSecretKey": "s"})
+		_, err := LoadConfig("dev", MapSource{"backupOffsite": `{"endpoint":"s3.example.com","bucket":"` + bucket + `"}`, "backupOffsiteAccessKey": "a", "backupOffsiteSecretKey": "s", "backupAgeRecipients": testRecipient})
 		if err == nil || !strings.Contains(err.Error(), "temporal-kit:backupOffsite: bucket \""+bucket+"\" is not an S3 bucket name: "+why) {
 			t.Errorf("bucket %q: got %v, want an error saying %q", bucket, err, why)
 		}
 	}
 	for _, bucket := range []string{"kit-backups", "kit.backups.example", "abc", strings.Repeat("a", 63), "2026-backups"} {
-		if _, err := LoadConfig("dev", MapSource{"backupOffsite": `{"endpoint":"s3.example.com","bucket":"` + bucket + `"}`, "backupOffsiteAccessKey": "a", "backupOffsiteSecretKey": "s"}); err != nil {
+		if _, err := LoadConfig("dev", MapSource{"backupOffsite": `{"endpoint":"s3.example.com","bucket":"` + bucket + `"}`, "backupOffsiteAccessKey": "a", "backupOffsiteSecretKey": "s", "backupAgeRecipients": testRecipient}); err != nil {
 			t.Errorf("bucket %q refused: %v", bucket, err)
 		}
 	}

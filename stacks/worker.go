@@ -27,6 +27,8 @@ type Worker struct {
 	SerpKeySet bool
 	// Env is extra plain environment (HTTP_PROXY, tuning knobs) for the worker.
 	Env map[string]string
+	// JobLimits bound one uploaded job file.
+	JobLimits JobLimits
 }
 
 func loadWorker(l *loader) Worker {
@@ -45,7 +47,11 @@ func loadWorker(l *loader) Worker {
 		case "PGPASSWORD", "SERP_API_KEY", "PGPASSWORD_FILE", "SERP_API_KEY_FILE":
 			l.fail("workerEnv", "%s is a secret; set it with `pulumi config set --secret %s:%s` instead", k, Namespace, map[string]string{"PGPASSWORD": "postgresPassword", "SERP_API_KEY": "serpApiKey", "PGPASSWORD_FILE": "postgresPassword", "SERP_API_KEY_FILE": "serpApiKey"}[k])
 		}
+		if key, ok := jobLimitKey(k); ok {
+			l.fail("workerEnv", "%s has its own key; set it with `pulumi config set %s:%s <value>` instead", k, Namespace, key)
+		}
 	}
+	w.JobLimits = loadJobLimits(l)
 	return w
 }
 
@@ -66,6 +72,7 @@ func worker(c Config, pgHost string, pgDeps []Dependency) Service {
 	if c.Worker.SerpKeySet {
 		env = append(env, EnvVar{Name: "SERP_API_KEY_FILE", Value: SecretPath(SecretSerpAPIKey)})
 	}
+	env = append(env, c.Worker.JobLimits.env()...)
 	for _, k := range sortedKeys(c.Worker.Env) {
 		env = append(env, EnvVar{Name: k, Value: c.Worker.Env[k]})
 	}

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpproxy"
+
+	"github.com/ampledata/temporal-kit/worker/jobcsv"
 )
 
 // Config is everything the worker binary needs. Secrets (PGPassword,
@@ -55,6 +57,11 @@ type Config struct {
 	FetchMaxPages     int           // pages per site (home page + contact/about pages)
 	UserAgent         string
 
+	// Job file limits (POST /jobs): see jobapi.LimitSettings.
+	JobMaxBytes     int64 // request body
+	JobMaxRows      int   // data records
+	JobMaxColumns   int   // header fields
+	JobMaxLineBytes int   // one record
 	// Proxy is the fetcher's proxy choice, from HTTP_PROXY/HTTPS_PROXY/NO_PROXY.
 	Proxy func(*http.Request) (*url.URL, error) `json:"-"`
 }
@@ -105,6 +112,11 @@ func LoadWith(get Getenv, read ReadFile) (Config, error) {
 		FetchMaxBytes:     int64(p.intRange("FETCH_MAX_BYTES", 1<<20, 1024, 64<<20)),
 		FetchMaxPages:     p.intRange("FETCH_MAX_PAGES", 2, 1, 20),
 		UserAgent:         p.str("USER_AGENT", "ampledata-enrichment/1.0 (+https://ampledata.example/bot)"),
+
+		JobMaxBytes:     int64(p.intRange("JOB_MAX_BYTES", jobcsv.DefaultMaxBytes, 1<<10, 1<<30)),
+		JobMaxRows:      p.intRange("JOB_MAX_ROWS", jobcsv.DefaultMaxRows, 1, 10_000_000),
+		JobMaxColumns:   p.intRange("JOB_MAX_COLUMNS", jobcsv.DefaultMaxColumns, 1, 1000),
+		JobMaxLineBytes: p.intRange("JOB_MAX_LINE_BYTES", jobcsv.DefaultMaxLineBytes, 1<<10, 16<<20),
 	}
 	if u, err := url.Parse(c.SerpAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		p.fail("SERP_API_URL", "%q is not an http(s) base URL; use e.g. https://google.serper.dev", c.SerpAPIURL)

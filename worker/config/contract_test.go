@@ -7,6 +7,8 @@ import (
 
 	"github.com/ampledata/temporal-kit/stacks"
 	"github.com/ampledata/temporal-kit/worker/config"
+	"github.com/ampledata/temporal-kit/worker/jobapi"
+	"github.com/ampledata/temporal-kit/worker/jobcsv"
 )
 
 // TestDefinitionEnvSatisfiesTheWorker loads the env the stack Definition
@@ -24,6 +26,7 @@ func TestDefinitionEnvSatisfiesTheWorker(t *testing.T) {
 			"postgresPassword": "[secret]", "namespace": "other-ns", "serpApiUrl": "https://serp.internal/api",
 			"workerEnv": `{"BATCH_SIZE": "50", "HTTP_PROXY": "http://proxy.internal:3128"}`,
 		}},
+		{"job file limits", stacks.MapSource{"jobMaxBytes": "2048", "jobMaxRows": "7", "jobMaxColumns": "3", "jobMaxLineBytes": "4096"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,6 +81,26 @@ func TestDefinitionEnvSatisfiesTheWorker(t *testing.T) {
 			}
 			if c.Worker.SerpKeySet {
 				want["serp key"] = [2]string{got.SerpAPIKey, "value-of-" + stacks.SecretSerpAPIKey}
+			}
+			// The limits reach the worker under the names its 413 answers give.
+			limits := map[string]string{
+				jobapi.LimitSettings[jobapi.LimitBody].ConfigKey:      strconv.FormatInt(got.JobMaxBytes, 10),
+				jobapi.LimitSettings[jobcsv.LimitRows].ConfigKey:      strconv.Itoa(got.JobMaxRows),
+				jobapi.LimitSettings[jobcsv.LimitColumns].ConfigKey:   strconv.Itoa(got.JobMaxColumns),
+				jobapi.LimitSettings[jobcsv.LimitLineBytes].ConfigKey: strconv.Itoa(got.JobMaxLineBytes),
+			}
+			defaults := map[string]int{"jobMaxBytes": jobcsv.DefaultMaxBytes, "jobMaxRows": jobcsv.DefaultMaxRows, "jobMaxColumns": jobcsv.DefaultMaxColumns, "jobMaxLineBytes": jobcsv.DefaultMaxLineBytes}
+			for key, value := range limits {
+				set, ok := tc.cfg[key]
+				if !ok {
+					set = strconv.Itoa(defaults[key])
+				}
+				want[key] = [2]string{value, set}
+			}
+			for l, s := range jobapi.LimitSettings {
+				if _, ok := env[s.Env]; !ok {
+					t.Errorf("limit %s: the Definition does not set %s", l, s.Env)
+				}
 			}
 			if v, ok := c.Worker.Env["BATCH_SIZE"]; ok {
 				want["batch size"] = [2]string{strconv.Itoa(got.BatchSize), v}

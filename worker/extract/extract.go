@@ -1,17 +1,12 @@
 // Package extract pulls contact facts out of an HTML page with a real HTML
-// parser: title, description, emails, phones and social profiles, each
+// tokenizer: title, description, emails, phones and social profiles, each
 // remembered with the URL of the page it came from.
 package extract
 
 import (
-	"bytes"
 	"net/url"
 	"regexp"
-	"sort"
 	"strings"
-
-	"golang.org/x/net/html"
-	"golang.org/x/net/html/atom"
 )
 
 // Found is one extracted value and the page it was found on.
@@ -71,116 +66,52 @@ var socialHosts = map[string]string{
 	"tiktok.com":    "tiktok",
 }
 
-// ParsePage parses body, fetched from pageURL.
+// Bounds on what one page yields: a page is written by anyone, and its
+// lists go into a result row and results.csv.
+const (
+	MaxItems = 50 // emails, phones and social profiles, each
+	MaxLinks = 20 // contact and about pages, each
+
+	maxMatches = 100 * MaxItems // matches of a pattern looked at in a page's text
+)
+
+// ParsePage parses body, fetched from pageURL. It reads the page as a
+// stream of tokens, never as a tree: memory is the page's text and the
+// bounded lists, whatever markup a hostile page nests or repeats.
 func ParsePage(pageURL string, body []byte) Page {
 	p := Page{URL: pageURL}
 	base, _ := url.Parse(pageURL)
-	doc, err := html.Parse(bytes.NewReader(body))
-	if err != nil {
-		return p // html.Parse only fails on reader errors
-	}
-	emails, phones, socials, contacts, abouts := set{}, set{}, set{}, set{}, set{}
-	var ogDesc string
-	var text strings.Builder
-	var walk func(n *html.Node, skip bool)
-	walk = func(n *html.Node, skip bool) {
-		switch n.Type {
-		case html.TextNode:
-			if !skip {
-				text.WriteString(n.Data)
-				text.WriteByte(' ')
-			}
-		case html.ElementNode:
-			switch n.DataAtom {
-			case atom.Script, atom.Style, atom.Noscript, atom.Template:
-				skip = true
-			case atom.Title:
-				if p.Title == "" && n.FirstChild != nil {
-					p.Title = clean(n.FirstChild.Data)
-				}
-				return
-			case atom.Meta:
-				name := strings.ToLower(attr(n, "name") + attr(n, "property"))
-				switch name {
-				case "description":
-					if p.Description == "" {
-						p.Description = clean(attr(n, "content"))
-					}
-				case "og:description":
-					ogDesc = clean(attr(n, "content"))
-				}
-			case atom.A:
-				href := strings.TrimSpace(attr(n, "href"))
-				lower := strings.ToLower(href)
-				switch {
-				case strings.HasPrefix(lower, "mailto:"):
-					addr := href[len("mailto:"):]
-					if i := strings.IndexByte(addr, '?'); i >= 0 {
-						addr = addr[:i]
-					}
-					if a, err := url.PathUnescape(addr); err == nil {
-						addr = a
-					}
-					for _, a := range strings.Split(addr, ",") {
-						if e := emailRE.FindString(a); e != "" {
-							emails.add(strings.ToLower(e))
-						}
-					}
-				case strings.HasPrefix(lower, "tel:"):
-					if ph := normalizePhone(href[len("tel:"):]); ph != "" {
-						phones.add(ph)
-					}
-				default:
-					u, err := resolve(base, href)
-					if err != nil {
-						break
-					}
-					if net, profile := socialProfile(u); net != "" {
-						socials.add(net + "\x00" + profile)
-					} else if base != nil && sameSite(u.Host, base.Host) && u.Path != base.Path {
-						u.Fragment = ""
-						switch hint := u.Path + " " + textOf(n); {
-						case contactHint.MatchString(hint):
-							contacts.add(u.String())
-						case aboutHint.MatchString(hint):
-							abouts.add(u.String())
-						}
-					}
-				}
-			}
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c, skip)
-		}
-	}
-	walk(doc, false)
+	sc := newScanner(base)
+	sc.run(body)
+	p.Title, p.Description = sc.title, sc.description
 	if p.Description == "" {
-		p.Description = ogDesc
+		p.Description = sc.ogDescription
 	}
-	body2 := text.String()
-	for _, e := range emailRE.FindAllString(body2, -1) {
+	text := sc.text.String()
+	// The lists are bounded, so a page of a million matches is not read to its end.
+	for _, e := range emailRE.FindAllString(text, maxMatches) {
 		if !looksLikeFile(e) {
-			emails.add(strings.ToLower(e))
+			sc.emails.add(strings.ToLower(e))
 		}
 	}
-	for _, m := range phoneRE.FindAllString(body2, -1) {
+	for _, m := range phoneRE.FindAllString(text, maxMatches) {
 		if ph := normalizePhone(m); ph != "" && (strings.HasPrefix(strings.TrimSpace(m), "+") || strings.ContainsAny(m, "()") || countDigits(m) >= 10) {
-			phones.add(ph)
+			sc.phones.add(ph)
 		}
 	}
-	for _, e := range emails.list() {
+	for _, e := range sc.emails.list() {
 		p.Emails = append(p.Emails, Found{Value: e, URL: pageURL})
 	}
-	for _, ph := range phones.list() {
+	for _, ph := range sc.phones.list() {
 		p.Phones = append(p.Phones, Found{Value: ph, URL: pageURL})
 	}
-	for _, s := range socials.list() {
+	for _, s := range sc.socials.list() {
 		net, profile, _ := strings.Cut(s, "\x00")
 		p.Socials = append(p.Socials, Social{Network: net, Value: profile, URL: pageURL})
 	}
-	p.Links = contacts.list()
-	for _, l := range abouts.list() {
-		if _, dup := contacts[l]; !dup {
+	p.Links = sc.contacts.list()
+	for _, l := range sc.abouts.list() {
+		if !sc.contacts.has(l) {
 			p.Links = append(p.Links, l)
 		}
 	}
@@ -304,46 +235,4 @@ func (e constErr) Error() string { return string(e) }
 
 const errNotHTTP = constErr("not an http(s) link")
 
-func attr(n *html.Node, key string) string {
-	for _, a := range n.Attr {
-		if a.Key == key {
-			return a.Val
-		}
-	}
-	return ""
-}
-
-func textOf(n *html.Node) string {
-	var b strings.Builder
-	var f func(*html.Node)
-	f = func(n *html.Node) {
-		if n.Type == html.TextNode {
-			b.WriteString(n.Data)
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			f(c)
-		}
-	}
-	f(n)
-	return b.String()
-}
-
 func clean(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-// set keeps insertion order.
-type set map[string]int
-
-func (s set) add(v string) {
-	if _, ok := s[v]; !ok {
-		s[v] = len(s)
-	}
-}
-
-func (s set) list() []string {
-	out := make([]string, 0, len(s))
-	for v := range s {
-		out = append(out, v)
-	}
-	sort.Slice(out, func(i, j int) bool { return s[out[i]] < s[out[j]] })
-	return out
-}

@@ -1,11 +1,14 @@
 package extract
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 func read(t testing.TB, path string) []byte {
@@ -163,5 +166,63 @@ func BenchmarkParseLargePage(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		ParsePage("http://globex.example/", page)
+	}
+}
+
+// A page may repeat an address or a link a million times, or list a
+// million different ones: a page yields at most MaxItems of each kind and
+// MaxLinks of each kind of link.
+func TestHostilePageYieldsBoundedLists(t *testing.T) {
+	var b strings.Builder
+	for i := range 20000 {
+		fmt.Fprintf(&b, `<p>m%d@x.example <a href="tel:+4930%07d">t</a><a href="/contact-%d">c</a><a href="/about-%d">a</a><a href="https://github.com/u%d">g</a></p>`, i, i, i, i, i)
+	}
+	p := ParsePage("http://x.example/", []byte(b.String()))
+	if len(p.Emails) != MaxItems || len(p.Phones) != MaxItems || len(p.Socials) != MaxItems || len(p.Links) != 2*MaxLinks {
+		t.Errorf("emails %d, phones %d, socials %d, links %d; want %d, %d, %d, %d",
+			len(p.Emails), len(p.Phones), len(p.Socials), len(p.Links), MaxItems, MaxItems, MaxItems, 2*MaxLinks)
+	}
+	if p.Emails[0].Value != "m0@x.example" || p.Links[0] != "http://x.example/contact-0" || p.Links[MaxLinks] != "http://x.example/about-0" {
+		t.Errorf("the first items found are not the ones kept: %v %v", p.Emails[0], p.Links)
+	}
+}
+
+// BenchmarkParseHostilePage parses 1 MiB pages built to make a tree parser
+// allocate the most (repeated open elements, links) and reports the peak
+// heap while parsing:
+//
+//	go test -run '^$' -bench HostilePage -benchtime 1x ./worker/extract/
+func BenchmarkParseHostilePage(b *testing.B) {
+	for name, unit := range map[string]string{"p": "<p>", "links": `<a href="/contact">x</a>`, "emails": "a1@b.example "} {
+		page := []byte(strings.Repeat(unit, (1<<20)/len(unit)))
+		b.Run(name, func(b *testing.B) {
+			var peak uint64
+			for b.Loop() {
+				runtime.GC()
+				var before runtime.MemStats
+				runtime.ReadMemStats(&before)
+				done := make(chan uint64)
+				go func() {
+					var m runtime.MemStats
+					top := uint64(0)
+					for {
+						runtime.ReadMemStats(&m)
+						top = max(top, m.HeapInuse)
+						select {
+						case <-done:
+							done <- top
+							return
+						case <-time.After(time.Millisecond):
+						}
+					}
+				}()
+				ParsePage("http://x.example/", page)
+				done <- 0
+				if top := <-done; top > before.HeapInuse {
+					peak = max(peak, top-before.HeapInuse)
+				}
+			}
+			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+		})
 	}
 }

@@ -55,7 +55,13 @@ type Fetcher struct {
 
 	mu     sync.Mutex
 	robots map[string]*robotsEntry
+	// robotsBytes is what the cached rules hold, bounded by robotsCacheBytes.
+	robotsBytes int
 }
+
+// robotsCacheBytes bounds the memory of the robots.txt cache: 10,000 hosts
+// of the largest rules would hold gigabytes.
+const robotsCacheBytes = 32 << 20
 
 type robotsEntry struct {
 	ready chan struct{}
@@ -134,14 +140,14 @@ func (f *Fetcher) robotsFor(ctx context.Context, u *url.URL) (*Robots, error) {
 	e, ok := f.robots[key]
 	if !ok {
 		if len(f.robots) >= f.opts.RobotsCacheSize {
-			f.robots = map[string]*robotsEntry{} // cheap bound; rows of a batch are near each other
+			f.robots, f.robotsBytes = map[string]*robotsEntry{}, 0 // cheap bound; rows of a batch are near each other
 		}
 		e = &robotsEntry{ready: make(chan struct{})}
 		f.robots[key] = e
 	}
 	f.mu.Unlock()
 	if !ok {
-		p, err := f.get(ctx, key+"/robots.txt", 512<<10)
+		p, err := f.get(ctx, key+"/robots.txt", robotsMaxBytes)
 		switch {
 		case err != nil:
 			e.err = err
@@ -151,6 +157,11 @@ func (f *Fetcher) robotsFor(ctx context.Context, u *url.URL) (*Robots, error) {
 			e.r = &Robots{}
 		default:
 			e.r = ParseRobots(p.Body, f.opts.UserAgent)
+			f.mu.Lock()
+			if f.robotsBytes += e.r.size; f.robotsBytes > robotsCacheBytes {
+				f.robots, f.robotsBytes = map[string]*robotsEntry{key: e}, e.r.size
+			}
+			f.mu.Unlock()
 		}
 		if e.err != nil { // do not cache failures: the next row may try again
 			f.mu.Lock()

@@ -3,8 +3,10 @@ package fetch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -203,5 +205,56 @@ func TestCancelIsNotTheSitesFault(t *testing.T) {
 	_, err := f.Get(ctx, srv.URL+"/")
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("want the caller's context error, got %v", err)
+	}
+}
+
+// A robots.txt is written by anyone: a file of thousands of rules keeps
+// the first maxRobotsRules, each pattern at most maxRobotsPattern bytes.
+func TestRobotsRulesAreBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("User-agent: *\nDisallow: /" + strings.Repeat("x", maxRobotsPattern) + "\n")
+	for i := range 5000 {
+		fmt.Fprintf(&b, "Disallow: /p%d/*.pdf$\n", i)
+	}
+	r := ParseRobots([]byte(b.String()), "test")
+	if len(r.rules) != maxRobotsRules {
+		t.Errorf("kept %d rules, want %d", len(r.rules), maxRobotsRules)
+	}
+	if r.Allowed("/p0/a.pdf") || r.Allowed("/p999/a.pdf") || !r.Allowed("/p1000/a.pdf") {
+		t.Errorf("the first %d rules are not the ones kept", maxRobotsRules)
+	}
+	if r.size > maxRobotsRules*(ruleOverhead+regexpBytes+32) {
+		t.Errorf("size %d", r.size)
+	}
+}
+
+// The robots.txt cache holds at most robotsCacheBytes of rules, however
+// many hosts serve the largest files.
+func TestRobotsCacheIsBoundedInBytes(t *testing.T) {
+	var big strings.Builder
+	big.WriteString("User-agent: *\n")
+	for i := range maxRobotsRules {
+		fmt.Fprintf(&big, "Disallow: /p%d/*.pdf$\n", i)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/robots.txt" {
+			_, _ = w.Write([]byte(big.String()))
+			return
+		}
+		html("<p>x</p>")(w, r)
+	}))
+	defer srv.Close()
+	proxy, _ := url.Parse(srv.URL)
+	f := New(Options{UserAgent: "test", Timeout: 5 * time.Second, MaxBytes: 1024, Proxy: http.ProxyURL(proxy)})
+	hosts := 2 * robotsCacheBytes / (maxRobotsRules * (ruleOverhead + regexpBytes))
+	for i := range hosts {
+		if _, err := f.Get(context.Background(), fmt.Sprintf("http://h%d.test/", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.robotsBytes > robotsCacheBytes || len(f.robots) >= hosts {
+		t.Errorf("after %d hosts the cache holds %d hosts, %d bytes; want at most %d bytes", hosts, len(f.robots), f.robotsBytes, robotsCacheBytes)
 	}
 }

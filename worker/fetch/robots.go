@@ -10,7 +10,22 @@ import (
 // Robots is a parsed robots.txt, reduced to the rules for one user agent.
 type Robots struct {
 	rules []rule
+	size  int // approximate bytes held, for the cache's budget
 }
+
+// Bounds on one robots.txt's rules: the file (at most robotsMaxBytes, like
+// Google's 500 KiB) is written by anyone, its rules are kept per host and
+// each is tried on every page of the host. Rules beyond them are ignored,
+// as content beyond the size limit is.
+const (
+	maxRobotsRules   = 1000
+	maxRobotsPattern = 2048 // bytes of one path pattern
+	robotsMaxBytes   = 512 << 10
+	// ruleOverhead approximates a rule's bytes beside its pattern (a
+	// compiled regexp is a few hundred more).
+	ruleOverhead = 64
+	regexpBytes  = 1024
+)
 
 type rule struct {
 	allow  bool
@@ -30,13 +45,21 @@ func ParseRobots(body []byte, agent string) *Robots {
 	var agents []string
 	inRules := false
 	var cur []rule
+	// Patterns are compiled only for the rules kept.
+	keep := func(to, rules []rule) []rule {
+		for _, ru := range rules[:min(len(rules), maxRobotsRules-len(to))] {
+			ru.re = compile(ru.prefix)
+			to = append(to, ru)
+		}
+		return to
+	}
 	flush := func() {
 		for _, a := range agents {
 			switch {
 			case a == "*":
-				star = append(star, cur...)
+				star = keep(star, cur)
 			case token != "" && strings.Contains(token, a):
-				mine = append(mine, cur...)
+				mine = keep(mine, cur)
 			}
 		}
 	}
@@ -64,14 +87,25 @@ func ParseRobots(body []byte, agent string) *Robots {
 			if v == "" {
 				continue // "Disallow:" with no path allows everything
 			}
-			cur = append(cur, rule{allow: k == "allow", prefix: v, re: compile(v)})
+			if len(v) > maxRobotsPattern || len(cur) >= maxRobotsRules {
+				continue
+			}
+			cur = append(cur, rule{allow: k == "allow", prefix: v})
 		}
 	}
 	flush()
+	rules := star
 	if len(mine) > 0 {
-		return &Robots{rules: mine}
+		rules = mine
 	}
-	return &Robots{rules: star}
+	r := &Robots{rules: rules}
+	for _, ru := range rules {
+		r.size += ruleOverhead + len(ru.prefix)
+		if ru.re != nil {
+			r.size += regexpBytes
+		}
+	}
+	return r
 }
 
 // Allowed tells whether path (with its query) may be fetched.

@@ -109,7 +109,7 @@ func StartWorker(ctx context.Context, env map[string]string, log *slog.Logger) (
 		svc.Close()
 		return nil, fmt.Errorf("API_ADDR: %w", err)
 	}
-	w := &Worker{Svc: svc, BaseURL: "http://" + ln.Addr().String(), srv: &http.Server{Handler: svc.API.Handler(), ReadHeaderTimeout: 10 * time.Second}}
+	w := &Worker{Svc: svc, BaseURL: "http://" + ln.Addr().String(), srv: service.APIServer(svc.Cfg, svc.API.Handler())}
 	go func() { _ = w.srv.Serve(ln) }()
 	return w, nil
 }

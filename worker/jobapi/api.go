@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
-	"strconv"
 	"time"
 
 	"github.com/ampledata/temporal-kit/worker/enrichment"
@@ -23,7 +22,7 @@ import (
 
 // JobStore is the database side of the API; *store.Store is one.
 type JobStore interface {
-	CreateJob(ctx context.Context, jobID string, f *jobcsv.File) error
+	CreateJob(ctx context.Context, jobID string, rd *jobcsv.Reader) error
 	DeleteJob(ctx context.Context, jobID string) error
 	GetJob(ctx context.Context, jobID string) (*store.Job, error)
 	CountResults(ctx context.Context, jobID string) (store.Counts, error)
@@ -42,8 +41,10 @@ type API struct {
 	Store     JobStore
 	Workflows Workflows
 	Log       *slog.Logger
-	// MaxBody caps a job file (default 64 MiB).
+	// MaxBody caps a job file in bytes (default jobcsv.DefaultMaxBytes).
 	MaxBody int64
+	// Limits caps its rows, columns and record length (zero: jobcsv's defaults).
+	Limits jobcsv.Limits
 	// Ready reports whether Temporal and PostgreSQL answer.
 	Ready func(ctx context.Context) error
 	// Metrics serves /metrics.
@@ -76,28 +77,26 @@ type JobCreated struct {
 func (a *API) createJob(w http.ResponseWriter, r *http.Request) {
 	limit := a.MaxBody
 	if limit <= 0 {
-		limit = 64 << 20
+		limit = jobcsv.DefaultMaxBytes
 	}
-	f, err := jobcsv.Parse(http.MaxBytesReader(w, r.Body, limit))
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		writeError(w, http.StatusRequestEntityTooLarge, "the CSV is larger than the limit of "+strconv.FormatInt(limit, 10)+" bytes; split the job")
-		return
-	case err != nil:
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	case len(f.Rows) == 0:
-		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "no readable row in the CSV: fix the rows listed in bad_rows and send the file again", "bad_rows": f.Bad})
+	// The rows go to the store as they are read: the file is never held
+	// whole, so memory is one record and the bad rows, whatever the size.
+	rd, err := jobcsv.NewReader(http.MaxBytesReader(w, r.Body, limit), a.Limits)
+	if err != nil {
+		a.fileError(w, err, limit, nil)
 		return
 	}
 	id := newJobID()
-	if err := a.Store.CreateJob(r.Context(), id, f); err != nil {
+	if err := a.Store.CreateJob(r.Context(), id, rd); err != nil {
+		if ferr := rd.Err(); ferr != nil {
+			a.fileError(w, ferr, limit, rd.Bad())
+			return
+		}
 		a.Log.Error("store job", "job", id, "error", err)
 		writeError(w, http.StatusServiceUnavailable, "could not store the job; try again")
 		return
 	}
-	if err := a.Workflows.Start(r.Context(), id, len(f.Rows)); err != nil {
+	if err := a.Workflows.Start(r.Context(), id, rd.Rows()); err != nil {
 		a.Log.Error("start job", "job", id, "error", err)
 		if derr := a.Store.DeleteJob(context.WithoutCancel(r.Context()), id); derr != nil {
 			a.Log.Error("remove the job that did not start", "job", id, "error", derr)
@@ -105,13 +104,13 @@ func (a *API) createJob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "could not start the job workflow; try again")
 		return
 	}
-	a.Log.Info("job started", "job", id, "rows", len(f.Rows), "bad_rows", len(f.Bad))
-	bad := f.Bad
+	a.Log.Info("job started", "job", id, "rows", rd.Rows(), "bad_rows", len(rd.Bad()))
+	bad := rd.Bad()
 	if bad == nil {
 		bad = []jobcsv.BadRow{}
 	}
 	w.Header().Set("Location", "/jobs/"+id)
-	writeJSON(w, http.StatusAccepted, JobCreated{ID: id, Rows: len(f.Rows), BadRows: bad,
+	writeJSON(w, http.StatusAccepted, JobCreated{ID: id, Rows: rd.Rows(), BadRows: bad,
 		Links: map[string]string{"self": "/jobs/" + id, "results": "/jobs/" + id + "/results.csv"}})
 }
 

@@ -1,13 +1,12 @@
 // Package jobcsv reads a job's CSV: a header, a company name column, an
 // optional domain column, and any other columns kept as they are. Unreadable
 // rows are reported with their line and reason; the good rows go on.
-// The file is UTF-8 or UTF-16 with a byte-order mark. SafeCell makes a cell
+// The file is UTF-8 or UTF-16 with a byte-order mark, delimited by commas,
+// semicolons or tabs, and read as a stream (Reader). SafeCell makes a cell
 // safe to write back into a CSV for spreadsheets.
 package jobcsv
 
 import (
-	"bytes"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -49,70 +48,27 @@ var (
 // filling the database with junk.
 const MaxFieldLen = 4096
 
-// Parse reads a whole job file. A file-level problem (no header, no name
-// column, no data rows) is an error; row-level problems land in File.Bad.
+// Parse reads a whole job file with the default limits, holding every row:
+// for tests and tools. The job API streams the rows with a Reader instead.
+// A file-level problem (no header, no name column, no data rows, over a
+// limit) is an error; row-level problems land in File.Bad.
 func Parse(r io.Reader) (*File, error) {
-	data, err := io.ReadAll(r)
+	rd, err := NewReader(r, DefaultLimits())
 	if err != nil {
-		return nil, fmt.Errorf("read CSV: %w", err)
-	}
-	if data, err = toUTF8(data); err != nil {
 		return nil, err
 	}
-	lines := splitRecords(data)
-	if len(lines) == 0 {
-		return nil, ErrNoRows
-	}
-	header, err := readOne(lines[0].text)
-	if err != nil {
-		return nil, fmt.Errorf("line 1 (header): %v", err)
-	}
-	for i := range header {
-		header[i] = strings.TrimSpace(header[i])
-	}
-	nameIdx, domainIdx := find(header, nameCols), find(header, domainCols)
-	if nameIdx < 0 {
-		return nil, fmt.Errorf("line 1 (header): no company name column; name one of %s", strings.Join(nameCols, ", "))
-	}
-	f := &File{Header: header}
-	for _, l := range lines[1:] {
-		rec, err := readOne(l.text)
+	f := &File{Header: rd.Header()}
+	for {
+		row, err := rd.Next()
 		switch {
-		case l.unterminated:
-			f.Bad = append(f.Bad, BadRow{Line: l.line, Reason: "quoted field not terminated"})
-			continue
+		case err == io.EOF || errors.Is(err, ErrNoGoodRows):
+			f.Bad = rd.Bad()
+			return f, nil
 		case err != nil:
-			f.Bad = append(f.Bad, BadRow{Line: l.line, Reason: err.Error()})
-			continue
-		case len(rec) == 1 && strings.TrimSpace(rec[0]) == "" && len(header) > 1:
-			continue // a blank line
-		case len(rec) != len(header):
-			f.Bad = append(f.Bad, BadRow{Line: l.line, Reason: fmt.Sprintf("has %d fields, the header has %d", len(rec), len(header))})
-			continue
-		}
-		if reason := checkFields(rec); reason != "" {
-			f.Bad = append(f.Bad, BadRow{Line: l.line, Reason: reason})
-			continue
-		}
-		row := Row{Num: len(f.Rows), Line: l.line, Name: strings.TrimSpace(rec[nameIdx]), Cols: rec}
-		if row.Name == "" {
-			f.Bad = append(f.Bad, BadRow{Line: l.line, Reason: fmt.Sprintf("empty company name (column %q)", header[nameIdx])})
-			continue
-		}
-		if domainIdx >= 0 && strings.TrimSpace(rec[domainIdx]) != "" {
-			d, site, err := SiteURL(rec[domainIdx])
-			if err != nil {
-				f.Bad = append(f.Bad, BadRow{Line: l.line, Reason: fmt.Sprintf("column %q: %v", header[domainIdx], err)})
-				continue
-			}
-			row.Domain, row.Site = d, site
+			return nil, err
 		}
 		f.Rows = append(f.Rows, row)
 	}
-	if len(f.Rows) == 0 && len(f.Bad) == 0 {
-		return nil, ErrNoRows
-	}
-	return f, nil
 }
 
 func checkFields(rec []string) string {
@@ -180,75 +136,4 @@ func find(header []string, names []string) int {
 		}
 	}
 	return -1
-}
-
-type record struct {
-	line         int
-	text         []byte
-	unterminated bool
-}
-
-// splitRecords cuts the file into records at newlines outside quotes, so a
-// broken record never swallows the rest of the file: each record is parsed on
-// its own and a bad one is reported with its line.
-func splitRecords(data []byte) []record {
-	var out []record
-	line, start, startLine := 1, 0, 1
-	inQuote := false
-	flush := func(end int) {
-		text := bytes.TrimRight(data[start:end], "\r")
-		if len(bytes.TrimSpace(text)) > 0 || len(out) == 0 && len(text) > 0 {
-			out = append(out, record{line: startLine, text: text})
-		}
-	}
-	for i, b := range data {
-		switch b {
-		case '"':
-			inQuote = !inQuote
-		case '\n':
-			line++
-			if inQuote {
-				continue
-			}
-			flush(i)
-			start, startLine = i+1, line
-		}
-	}
-	if inQuote {
-		// An unterminated quote would swallow the rest of the file: report
-		// its first line alone and go on with the next one.
-		nl := bytes.IndexByte(data[start:], '\n')
-		if nl < 0 {
-			nl = len(data) - start
-		}
-		out = append(out, record{line: startLine, text: bytes.TrimRight(data[start:start+nl], "\r"), unterminated: true})
-		if start+nl+1 < len(data) {
-			for _, r := range splitRecords(data[start+nl+1:]) {
-				r.line += startLine
-				out = append(out, r)
-			}
-		}
-		return out
-	}
-	if start < len(data) {
-		flush(len(data))
-	}
-	return out
-}
-
-func readOne(text []byte) ([]string, error) {
-	r := csv.NewReader(bytes.NewReader(text))
-	r.FieldsPerRecord = -1
-	rec, err := r.Read()
-	if err != nil {
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			return nil, pe.Err
-		}
-		return nil, err
-	}
-	if _, err := r.Read(); err != io.EOF {
-		return nil, errors.New("unbalanced quotes")
-	}
-	return rec, nil
 }

@@ -2,6 +2,7 @@ package jobcsv
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -118,5 +119,66 @@ func BenchmarkParse(b *testing.B) {
 		if _, err := Parse(strings.NewReader(data)); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A file saved by a spreadsheet in a locale whose decimal separator is the
+// comma is delimited by ';' (or, exported as text, by tabs); Excel may name
+// the delimiter in a first "sep=" line. Each is read as the comma file is.
+func TestDelimiterFromTheHeader(t *testing.T) {
+	want, err := Parse(strings.NewReader("company,website,note\nMüller GmbH,mueller.test,\"3,5; x\"\nZoë,,y\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, in := range map[string]string{
+		"semicolons": "company;website;note\r\nMüller GmbH;mueller.test;\"3,5; x\"\r\nZoë;;y\r\n",
+		"tabs":       "company\twebsite\tnote\nMüller GmbH\tmueller.test\t\"3,5; x\"\nZoë\t\ty\n",
+		"sep= line":  "sep=;\ncompany;website;note\nMüller GmbH;mueller.test;\"3,5; x\"\nZoë;;y\n",
+	} {
+		got, err := Parse(strings.NewReader(in))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if !reflect.DeepEqual(got.Header, want.Header) || len(got.Rows) != 2 || !reflect.DeepEqual(got.Rows[0].Cols, want.Rows[0].Cols) || got.Rows[0].Domain != "mueller.test" {
+			t.Errorf("%s: got %+v, want %+v", name, got, want)
+		}
+	}
+	_, err = Parse(strings.NewReader("Firma;Website\nMüller GmbH;mueller.test\n"))
+	if err == nil || !strings.Contains(err.Error(), "no company name column") || !strings.Contains(err.Error(), "semicolons") {
+		t.Errorf("a ';' file without a name column: %v", err)
+	}
+}
+
+// Each limit ends the file at the line that broke it.
+func TestLimits(t *testing.T) {
+	lim := Limits{MaxRows: 3, MaxColumns: 3, MaxLineBytes: 1024}
+	cases := []struct {
+		name, in string
+		limit    Limit
+		line     int
+	}{
+		{"rows", "name\na\nb\n\nc\nd\ne\n", LimitRows, 6},
+		{"columns", "name,a,b,c\nx,1,2,3\n", LimitColumns, 1},
+		{"line", "name\nAcme\n" + strings.Repeat("x", 1100) + "\nGlobex\n", LimitLineBytes, 3},
+		{"quoted record", "name\n\"Acme\n" + strings.Repeat("x\n", 600) + "\"\n", LimitLineBytes, 2},
+	}
+	for _, c := range cases {
+		rd, err := NewReader(strings.NewReader(c.in), lim)
+		for err == nil {
+			_, err = rd.Next()
+		}
+		var le *LimitError
+		if !errors.As(err, &le) || le.Limit != c.limit || le.Line != c.line {
+			t.Errorf("%s: %v, want the %s limit at line %d", c.name, err, c.limit, c.line)
+		}
+	}
+	var bad strings.Builder
+	bad.WriteString("name,domain\n")
+	for range MaxBadRows + 1 {
+		bad.WriteString("Acme,not a domain\n")
+	}
+	if _, err := Parse(strings.NewReader(bad.String())); !errors.Is(err, ErrTooManyBadRows) {
+		t.Errorf("%d bad rows: %v", MaxBadRows+1, err)
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/ampledata/temporal-kit/worker/enrichment"
 	"github.com/ampledata/temporal-kit/worker/fetch"
 	"github.com/ampledata/temporal-kit/worker/jobapi"
+	"github.com/ampledata/temporal-kit/worker/jobcsv"
 	"github.com/ampledata/temporal-kit/worker/metrics"
 	"github.com/ampledata/temporal-kit/worker/pipeline"
 	"github.com/ampledata/temporal-kit/worker/serp"
@@ -124,6 +125,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, wait time.Dur
 		Store: s.Store, Workflows: s.Jobs, Log: log,
 		Metrics: promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}),
 		Ready:   s.Ready,
+		MaxBody: cfg.JobMaxBytes,
+		Limits:  jobcsv.Limits{MaxRows: cfg.JobMaxRows, MaxColumns: cfg.JobMaxColumns, MaxLineBytes: cfg.JobMaxLineBytes},
 	}
 	return s, nil
 }

@@ -5,40 +5,74 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ampledata/temporal-kit/worker/jobcsv"
 )
 
-// CreateJob stores a job and its good rows (COPY, so 100k rows take a
-// moment, not minutes). Rows with a domain get their site now: they skip search.
-func (s *Store) CreateJob(ctx context.Context, jobID string, f *jobcsv.File) error {
-	bad, _ := json.Marshal(f.Bad)
-	if f.Bad == nil {
-		bad = []byte("[]")
-	}
+// CreateJob stores a job and its good rows as rd reads them (COPY, so 100k
+// rows take a moment, not minutes, and the file is never held whole). Rows
+// with a domain get their site now: they skip search. An error of rd (a bad
+// file, one over a limit) rolls the job back; rd.Err tells it from a store
+// error.
+func (s *Store) CreateJob(ctx context.Context, jobID string, rd *jobcsv.Reader) error {
 	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "INSERT INTO jobs (job_id, header, total_rows, bad_rows) VALUES ($1, $2, $3, $4)",
-			jobID, f.Header, len(f.Rows), bad); err != nil {
+		if _, err := tx.Exec(ctx, "INSERT INTO jobs (job_id, header, total_rows) VALUES ($1, $2, 0)",
+			jobID, rd.Header()); err != nil {
 			return fmt.Errorf("insert job: %w", err)
 		}
+		src := &rowSource{jobID: jobID, rd: rd}
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{"job_rows"},
-			[]string{"job_id", "row_num", "line", "name", "domain", "cols", "site_url"},
-			pgx.CopyFromSlice(len(f.Rows), func(i int) ([]any, error) {
-				r := f.Rows[i]
-				var site *string
-				if r.Site != "" {
-					site = &r.Site
-				}
-				return []any{jobID, r.Num, r.Line, r.Name, r.Domain, r.Cols, site}, nil
-			}))
+			[]string{"job_id", "row_num", "line", "name", "domain", "cols", "site_url"}, src)
+		if src.err != nil {
+			return src.err // the file's fault, not the store's
+		}
 		if err != nil {
 			return fmt.Errorf("copy rows: %w", err)
+		}
+		bad, _ := json.Marshal(rd.Bad())
+		if rd.Bad() == nil {
+			bad = []byte("[]")
+		}
+		if _, err := tx.Exec(ctx, "UPDATE jobs SET total_rows = $2, bad_rows = $3 WHERE job_id = $1", jobID, rd.Rows(), bad); err != nil {
+			return fmt.Errorf("count job rows: %w", err)
 		}
 		return nil
 	})
 }
+
+// rowSource feeds COPY from a jobcsv.Reader, one row at a time.
+type rowSource struct {
+	jobID string
+	rd    *jobcsv.Reader
+	row   jobcsv.Row
+	err   error
+}
+
+func (s *rowSource) Next() bool {
+	row, err := s.rd.Next()
+	if err != nil {
+		if err != io.EOF {
+			s.err = err
+		}
+		return false
+	}
+	s.row = row
+	return true
+}
+
+func (s *rowSource) Values() ([]any, error) {
+	r := s.row
+	var site *string
+	if r.Site != "" {
+		site = &r.Site
+	}
+	return []any{s.jobID, r.Num, r.Line, r.Name, r.Domain, r.Cols, site}, nil
+}
+
+func (s *rowSource) Err() error { return s.err }
 
 // DeleteJob removes a job whose workflow could not be started, so that a
 // retried POST does not leave an orphan behind.

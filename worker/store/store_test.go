@@ -3,6 +3,7 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"net/url"
 	"sync"
@@ -67,12 +68,25 @@ func TestStoreAgainstPostgres(t *testing.T) {
 		t.Errorf("migrate again: %v %v", again, err)
 	}
 
-	f, err := jobcsv.Parse(bytes.NewReader([]byte("company,website,note\nAcme,,a\nGlobex,http://globex.example,b\nInitech,,c\n\"bad,x\n")))
+	file := []byte("company,website,note\nAcme,,a\nGlobex,http://globex.example,b\nInitech,,c\n\"bad,x\n")
+	rd, err := jobcsv.NewReader(bytes.NewReader(file), jobcsv.DefaultLimits())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateJob(ctx, "job-a", f); err != nil {
+	if err := s.CreateJob(ctx, "job-a", rd); err != nil {
 		t.Fatal(err)
+	}
+	// A file over a limit part way through leaves nothing behind.
+	rd, err = jobcsv.NewReader(bytes.NewReader(file), jobcsv.Limits{MaxRows: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var over *jobcsv.LimitError
+	if err := s.CreateJob(ctx, "job-over", rd); !errors.As(err, &over) || !errors.As(rd.Err(), &over) {
+		t.Errorf("a file over its row limit: %v (reader: %v), want a LimitError", err, rd.Err())
+	}
+	if _, err := s.GetJob(ctx, "job-over"); err != store.ErrNotFound {
+		t.Errorf("the job over its limit was kept: %v", err)
 	}
 	job, err := s.GetJob(ctx, "job-a")
 	if err != nil || job.TotalRows != 3 || len(job.Bad) != 1 || job.Bad[0].Line != 5 {

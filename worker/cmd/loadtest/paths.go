@@ -80,11 +80,11 @@ func runInProcess(ctx context.Context, w *harness.Worker, o options, first int) 
 	jobID := fmt.Sprintf("inprocess-%d", time.Now().UnixNano())
 	resetPeakRSS()
 	began := time.Now()
-	f, err := jobcsv.Parse(bytes.NewReader(body))
+	rd, err := jobcsv.NewReader(bytes.NewReader(body), jobcsv.DefaultLimits())
 	if err != nil {
 		return pathResult{}, err
 	}
-	if err := w.Svc.Store.CreateJob(ctx, jobID, f); err != nil {
+	if err := w.Svc.Store.CreateJob(ctx, jobID, rd); err != nil {
 		return pathResult{}, err
 	}
 	in, err := w.Svc.Store.AllRows(ctx, jobID)

@@ -42,7 +42,7 @@ func run(cfg config.Config, log *slog.Logger) error {
 	// while Temporal and PostgreSQL are awaited, so a slow dependency does
 	// not get the container restarted; the rest answers 503 until ready.
 	var api atomic.Pointer[http.Handler]
-	srv := &http.Server{Addr: cfg.APIAddr, ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := service.APIServer(cfg, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if h := api.Load(); h != nil {
 			(*h).ServeHTTP(w, r)
 			return
@@ -52,7 +52,7 @@ func run(cfg config.Config, log *slog.Logger) error {
 			return
 		}
 		http.Error(w, "starting: waiting for PostgreSQL and Temporal", http.StatusServiceUnavailable)
-	})}
+	}))
 	errc := make(chan error, 1)
 	go func() {
 		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {

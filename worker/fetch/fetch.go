@@ -112,7 +112,6 @@ func New(o Options) *Fetcher {
 				return errors.New("more than 5 redirects")
 			}
 			return f.guard.CheckURL(req.URL) // the dial checks the address again
-
 		},
 	}
 	return f

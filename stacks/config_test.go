@@ -112,6 +112,12 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"postgres user with a dash", MapSource{"postgresUser": "temporal-kit"}, "temporal-kit:postgresUser", "PostgreSQL identifier"},
 		{"postgres user starts with a digit", MapSource{"postgresUser": "1kit"}, "temporal-kit:postgresUser", "not starting with a digit"},
 		{"postgres user too long", MapSource{"postgresUser": strings.Repeat("a", 64)}, "temporal-kit:postgresUser", "1-63"},
+		{"fetch allow-list not a list", MapSource{"workerFetchAllowCidrs": "10.0.0.0/8"}, "temporal-kit:workerFetchAllowCidrs", "--path"},
+		{"fetch allow-list bad CIDR", MapSource{"workerFetchAllowCidrs": `["172.28.0.1"]`}, "temporal-kit:workerFetchAllowCidrs", "172.28.0.0/16"},
+		{"fetch allow-list host bits", MapSource{"workerFetchAllowCidrs": `["172.28.0.1/16"]`}, "temporal-kit:workerFetchAllowCidrs", "write the network, 172.28.0.0/16"},
+		{"fetch allow-list everything", MapSource{"workerFetchAllowCidrs": `["0.0.0.0/0"]`}, "temporal-kit:workerFetchAllowCidrs", "whole internet"},
+		{"fetch allow-list metadata", MapSource{"workerFetchAllowCidrs": `["169.254.0.0/16"]`}, "temporal-kit:workerFetchAllowCidrs", "metadata service"},
+		{"fetch allow-list via workerEnv", MapSource{"workerEnv": `{"FETCH_ALLOW_CIDRS":"10.0.0.0/8"}`}, "temporal-kit:workerEnv", "workerFetchAllowCidrs"},
 		{"image tagged latest", MapSource{"images": `{"temporalServer":"temporalio/server:latest"}`}, "temporal-kit:images",
 			"images.temporalServer \"temporalio/server:latest\" is not a pin"},
 		{"latest image names a pin", MapSource{"images": `{"postgresql":"registry.example.com:5000/postgres:latest"}`}, "temporal-kit:images",
@@ -198,6 +204,29 @@ func TestValidImageRef(t *testing.T) {
 
 // `pulumi config set --path temporal-kit:workerEnv.BATCH 200` stores a
 // number: env values are taken as the text written; nested values refused.
+func TestFetchAllowListIsOffByDefaultAndReachesTheWorker(t *testing.T) {
+	for src, want := range map[string]string{"": "", `["172.28.0.0/16", "fd00:1::/64"]`: "172.28.0.0/16,fd00:1::/64"} {
+		c, err := LoadConfig("dev", MapSource{"workerFetchAllowCidrs": src})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := Build(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc, _ := d.Service(ServiceWorker)
+		got, set := "", false
+		for _, e := range svc.Env {
+			if e.Name == "FETCH_ALLOW_CIDRS" {
+				got, set = e.Value, true
+			}
+		}
+		if got != want || set != (want != "") {
+			t.Errorf("workerFetchAllowCidrs %q: FETCH_ALLOW_CIDRS = %q (set %v), want %q", src, got, set, want)
+		}
+	}
+}
+
 func TestWorkerEnvTakesScalarsAsText(t *testing.T) {
 	c, err := LoadConfig("dev", MapSource{"workerEnv": `{"BATCH": 200, "RATE": 2.50, "DEBUG": true, "NAME": "x"}`})
 	if err != nil {

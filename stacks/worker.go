@@ -2,8 +2,10 @@ package stacks
 
 import (
 	"encoding/json"
+	"net/netip"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -29,7 +31,13 @@ type Worker struct {
 	Env map[string]string
 	// JobLimits bound one uploaded job file.
 	JobLimits JobLimits
+	// FetchAllowCIDRs are non-public networks the worker may fetch pages
+	// from (workerFetchAllowCidrs, FETCH_ALLOW_CIDRS): test fixtures only.
+	FetchAllowCIDRs []string
 }
+
+// envFetchAllow is the worker's variable for Worker.FetchAllowCIDRs.
+const envFetchAllow = "FETCH_ALLOW_CIDRS"
 
 func loadWorker(l *loader) Worker {
 	w := Worker{SerpAPIURL: l.str("serpApiUrl", "https://google.serper.dev")}
@@ -46,13 +54,53 @@ func loadWorker(l *loader) Worker {
 		switch k {
 		case "PGPASSWORD", "SERP_API_KEY", "PGPASSWORD_FILE", "SERP_API_KEY_FILE":
 			l.fail("workerEnv", "%s is a secret; set it with `pulumi config set --secret %s:%s` instead", k, Namespace, map[string]string{"PGPASSWORD": "postgresPassword", "SERP_API_KEY": "serpApiKey", "PGPASSWORD_FILE": "postgresPassword", "SERP_API_KEY_FILE": "serpApiKey"}[k])
+		case envFetchAllow:
+			l.fail("workerEnv", "%s opens the worker's fetches to private networks; set it with workerFetchAllowCidrs, which checks each CIDR", k)
 		}
 		if key, ok := jobLimitKey(k); ok {
 			l.fail("workerEnv", "%s has its own key; set it with `pulumi config set %s:%s <value>` instead", k, Namespace, key)
 		}
 	}
 	w.JobLimits = loadJobLimits(l)
+	w.FetchAllowCIDRs = loadFetchAllow(l)
 	return w
+}
+
+// loadFetchAllow reads workerFetchAllowCidrs, the networks of test fixtures
+// the worker may fetch from although they are not public. Every entry opens
+// a hole in the worker's SSRF guard, so the whole internet, the metadata
+// service's link-local range and IPv4-mapped forms are refused outright.
+func loadFetchAllow(l *loader) []string {
+	const key = "workerFetchAllowCidrs"
+	v, ok := l.get(key)
+	if !ok || strings.TrimSpace(v) == "" {
+		return nil
+	}
+	var raw []string
+	if err := json.Unmarshal([]byte(v), &raw); err != nil {
+		l.fail(key, "%q is not a list of CIDRs; set each entry with `pulumi config set --path '%s:%s[0]' 172.28.0.0/16` (test stacks only)", v, Namespace, key)
+		return nil
+	}
+	metadata := netip.MustParseAddr("169.254.169.254")
+	var out []string
+	for _, s := range raw {
+		p, err := netip.ParsePrefix(strings.TrimSpace(s))
+		switch {
+		case err != nil:
+			l.fail(key, "%q is not a CIDR; write the fixtures' network like 172.28.0.0/16", s)
+		case p != p.Masked():
+			l.fail(key, "%q has host bits set; write the network, %s", s, p.Masked())
+		case p.Addr().Is4In6() || p.Addr().Zone() != "":
+			l.fail(key, "%q: write a plain IPv4 or IPv6 prefix (no IPv4-mapped form, no zone)", s)
+		case p.Bits() == 0:
+			l.fail(key, "%q is the whole internet; list only the test fixtures' network", s)
+		case p.Contains(metadata) || p.Addr().IsLinkLocalUnicast():
+			l.fail(key, "%q covers link-local addresses, where the cloud metadata service answers; list only the test fixtures' network", s)
+		default:
+			out = append(out, p.String())
+		}
+	}
+	return out
 }
 
 func worker(c Config, pgHost string, pgDeps []Dependency) Service {
@@ -73,6 +121,9 @@ func worker(c Config, pgHost string, pgDeps []Dependency) Service {
 		env = append(env, EnvVar{Name: "SERP_API_KEY_FILE", Value: SecretPath(SecretSerpAPIKey)})
 	}
 	env = append(env, c.Worker.JobLimits.env()...)
+	if len(c.Worker.FetchAllowCIDRs) > 0 {
+		env = append(env, EnvVar{Name: envFetchAllow, Value: strings.Join(c.Worker.FetchAllowCIDRs, ",")})
+	}
 	for _, k := range sortedKeys(c.Worker.Env) {
 		env = append(env, EnvVar{Name: k, Value: c.Worker.Env[k]})
 	}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 	"golang.org/x/net/http/httpproxy"
 
 	"github.com/ampledata/temporal-kit/worker/jobcsv"
+	"github.com/ampledata/temporal-kit/worker/netguard"
 )
 
 // Config is everything the worker binary needs. Secrets (PGPassword,
@@ -56,6 +58,9 @@ type Config struct {
 	FetchMaxBytes     int64         // body cap per page; longer bodies are truncated
 	FetchMaxPages     int           // pages per site (home page + contact/about pages)
 	UserAgent         string
+	// FetchAllow lists non-public networks the fetcher may reach anyway
+	// (FETCH_ALLOW_CIDRS): test fixtures only, empty in production.
+	FetchAllow []netip.Prefix
 
 	// Job file limits (POST /jobs): see jobapi.LimitSettings.
 	JobMaxBytes     int64 // request body
@@ -149,6 +154,11 @@ func LoadWith(get Getenv, read ReadFile) (Config, error) {
 				p.fail(name, "%q is not a proxy URL; use e.g. http://fixtures:8080", v)
 			}
 		}
+	}
+	if allow, err := netguard.ParseCIDRs(p.str("FETCH_ALLOW_CIDRS", "")); err != nil {
+		p.fail("FETCH_ALLOW_CIDRS", "%v; it lists the test fixtures' networks, comma-separated (leave it unset in production)", err)
+	} else {
+		c.FetchAllow = allow
 	}
 	c.Proxy = ProxyFromEnv(get)
 	if len(p.errs) > 0 {

@@ -30,6 +30,9 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("%s = %q, want %q", ch.name, ch.got, ch.want)
 		}
 	}
+	if len(c.FetchAllow) != 0 {
+		t.Errorf("FETCH_ALLOW_CIDRS is off by default, got %v", c.FetchAllow)
+	}
 	if c.BatchSize != 1000 || c.BatchParallelism != 4 || c.FetchMaxBytes != 1<<20 || c.FetchTimeout != 10*time.Second {
 		t.Errorf("tuning defaults: %+v", c)
 	}
@@ -51,6 +54,8 @@ func TestErrorsNameTheVariableAndTheFix(t *testing.T) {
 		{map[string]string{"SERP_API_KEY": "k", "BATCH_SIZE": "0"}, []string{"BATCH_SIZE", "1 to 5000"}},
 		{map[string]string{"SERP_API_KEY": "k", "LOG_LEVEL": "loud"}, []string{"LOG_LEVEL"}},
 		{map[string]string{"SERP_API_KEY": "k", "API_ADDR": "8000"}, []string{"API_ADDR", ":8000"}},
+		{map[string]string{"SERP_API_KEY": "k", "FETCH_ALLOW_CIDRS": "172.28.0.0/16,10.0.0.1"}, []string{"FETCH_ALLOW_CIDRS", `"10.0.0.1" is not a CIDR`, "172.28.0.0/16"}},
+		{map[string]string{"SERP_API_KEY": "k", "FETCH_ALLOW_CIDRS": "10.0.0.1/8"}, []string{"FETCH_ALLOW_CIDRS", "10.0.0.0/8"}},
 		// every problem is reported at once
 		{map[string]string{"PGPORT": "x", "FETCH_TIMEOUT": "1h1s"}, []string{"PGPORT", "FETCH_TIMEOUT"}},
 	}

@@ -3,6 +3,7 @@ package config_test
 import (
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/ampledata/temporal-kit/stacks"
@@ -24,7 +25,8 @@ func TestDefinitionEnvSatisfiesTheWorker(t *testing.T) {
 		{"search key, existing PostgreSQL, tuning", stacks.MapSource{
 			"serpApiKey": "[secret]", "postgresHost": "db.internal", "postgresPort": "6543",
 			"postgresPassword": "[secret]", "namespace": "other-ns", "serpApiUrl": "https://serp.internal/api",
-			"workerEnv": `{"BATCH_SIZE": "50", "HTTP_PROXY": "http://proxy.internal:3128"}`,
+			"workerEnv":             `{"BATCH_SIZE": "50", "HTTP_PROXY": "http://proxy.internal:3128"}`,
+			"workerFetchAllowCidrs": `["172.28.0.0/16", "fd00:1::/64"]`,
 		}},
 		{"job file limits", stacks.MapSource{"jobMaxBytes": "2048", "jobMaxRows": "7", "jobMaxColumns": "3", "jobMaxLineBytes": "4096"}},
 	}
@@ -105,6 +107,11 @@ func TestDefinitionEnvSatisfiesTheWorker(t *testing.T) {
 			if v, ok := c.Worker.Env["BATCH_SIZE"]; ok {
 				want["batch size"] = [2]string{strconv.Itoa(got.BatchSize), v}
 			}
+			var allow []string
+			for _, p := range got.FetchAllow {
+				allow = append(allow, p.String())
+			}
+			want["fetch allow-list"] = [2]string{strings.Join(allow, ","), strings.Join(c.Worker.FetchAllowCIDRs, ",")}
 			for field, gw := range want {
 				if gw[0] != gw[1] {
 					t.Errorf("%s = %q, want %q", field, gw[0], gw[1])

@@ -1,6 +1,7 @@
 // Package fetch gets web pages politely: robots.txt first, a timeout and a
 // size cap per page, a bounded number of requests per host, and the
-// standard proxy settings (HTTP_PROXY, NO_PROXY).
+// standard proxy settings (HTTP_PROXY, NO_PROXY). It reaches public
+// addresses only (worker/netguard), at dial time and on every redirect.
 package fetch
 
 import (
@@ -11,15 +12,23 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ampledata/temporal-kit/worker/netguard"
 )
+
+// ClassBlocked is the error class of a page the guard refused: a private,
+// loopback, link-local or otherwise non-public address, an IP-literal host,
+// or a port other than 80/443, named by the row, a redirect or a DNS answer.
+const ClassBlocked = "blocked"
 
 // Error is a failed fetch, classified for retries and reports.
 type Error struct {
-	Class     string // robots_disallowed, fetch_timeout, fetch_network, fetch_http_4xx, fetch_http_5xx, fetch_not_html
+	Class     string // blocked, robots_disallowed, fetch_timeout, fetch_network, fetch_http_4xx, fetch_http_5xx, fetch_not_html
 	Transient bool
 	Err       error
 }
@@ -37,6 +46,9 @@ type Options struct {
 	Proxy     func(*http.Request) (*url.URL, error)
 	// RobotsCacheSize bounds the robots.txt cache (hosts); old entries are dropped.
 	RobotsCacheSize int
+	// Allow lists networks the fetcher may reach although they are not
+	// public: test fixtures only. Empty in production.
+	Allow []netip.Prefix
 }
 
 // Page is a fetched document.
@@ -52,6 +64,10 @@ type Fetcher struct {
 	opts   Options
 	client *http.Client
 	hosts  *hostLimiter
+	guard  *netguard.Policy
+	// proxies are the addresses of the proxies Options.Proxy chose: dialing
+	// them is the operator's choice, not a page's (see guardedDial).
+	proxies sync.Map
 
 	mu     sync.Mutex
 	robots map[string]*robotsEntry
@@ -83,9 +99,10 @@ func New(o Options) *Fetcher {
 	if o.Proxy == nil {
 		o.Proxy = http.ProxyFromEnvironment
 	}
+	f := &Fetcher{opts: o, hosts: newHostLimiter(o.PerHost), robots: map[string]*robotsEntry{}, guard: netguard.New(o.Allow)}
 	tr := &http.Transport{
-		Proxy:                 o.Proxy,
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		Proxy:                 f.proxyFor,
+		DialContext:           f.guardedDial,
 		MaxIdleConns:          o.MaxConns,
 		MaxIdleConnsPerHost:   o.MaxConns, // all hosts may share one proxy
 		IdleConnTimeout:       60 * time.Second,
@@ -93,7 +110,6 @@ func New(o Options) *Fetcher {
 		ResponseHeaderTimeout: o.Timeout,
 		ForceAttemptHTTP2:     true,
 	}
-	f := &Fetcher{opts: o, hosts: newHostLimiter(o.PerHost), robots: map[string]*robotsEntry{}}
 	f.client = &http.Client{
 		Transport: tr,
 		Timeout:   o.Timeout,
@@ -101,7 +117,7 @@ func New(o Options) *Fetcher {
 			if len(via) >= 5 {
 				return errors.New("more than 5 redirects")
 			}
-			return nil
+			return f.guard.CheckURL(req.URL) // the dial checks the address again
 		},
 	}
 	return f
@@ -112,6 +128,9 @@ func (f *Fetcher) Get(ctx context.Context, pageURL string) (*Page, error) {
 	u, err := url.Parse(pageURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, &Error{Class: "fetch_bad_url", Err: fmt.Errorf("%q is not an http(s) URL", pageURL)}
+	}
+	if err := f.guard.CheckURL(u); err != nil {
+		return nil, &Error{Class: ClassBlocked, Err: err}
 	}
 	rb, err := f.robotsFor(ctx, u)
 	if err != nil {
@@ -220,6 +239,39 @@ func (f *Fetcher) get(ctx context.Context, pageURL string, max int64) (*Page, er
 	return p, nil
 }
 
+// proxyFor is Options.Proxy, remembering the proxy it picks so that
+// guardedDial lets that one address through.
+func (f *Fetcher) proxyFor(req *http.Request) (*url.URL, error) {
+	u, err := f.opts.Proxy(req)
+	if u != nil && err == nil {
+		f.proxies.Store(proxyAddr(u), true)
+	}
+	return u, err
+}
+
+// proxyAddr is the host:port the transport dials for proxy u.
+func proxyAddr(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443", "socks5": "1080", "socks5h": "1080"}[u.Scheme]
+	}
+	return net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// guardedDial connects only to public addresses: the guard runs on the
+// address the socket really connects to, after DNS, so neither a name that
+// resolves to a private address nor one that rebinds between checks gets
+// through. The configured proxy is dialed as is: it was chosen by the
+// operator, and it resolves the sites' names itself, so it must apply its
+// own egress rules (see README).
+func (f *Fetcher) guardedDial(ctx context.Context, network, addr string) (net.Conn, error) {
+	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	if _, ok := f.proxies.Load(strings.ToLower(addr)); !ok {
+		d.ControlContext = f.guard.Control
+	}
+	return d.DialContext(ctx, network, addr)
+}
+
 func statusError(code int, u string) error {
 	if code >= 500 || code == http.StatusTooManyRequests || code == http.StatusRequestTimeout {
 		return &Error{Class: "fetch_http_5xx", Transient: true, Err: fmt.Errorf("%s: HTTP %d", u, code)}
@@ -230,6 +282,10 @@ func statusError(code int, u string) error {
 func transportError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err() // cancelled by the caller: not the site's fault
+	}
+	var refused *netguard.Refused
+	if errors.As(err, &refused) {
+		return &Error{Class: ClassBlocked, Err: err}
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {

@@ -96,7 +96,7 @@ func class(err error) string {
 }
 
 func TestGetClassifiesFailures(t *testing.T) {
-	f := New(Options{UserAgent: "test", Timeout: 300 * time.Millisecond, MaxBytes: 1024, PerHost: 2})
+	f := New(Options{Allow: loopback, UserAgent: "test", Timeout: 300 * time.Millisecond, MaxBytes: 1024, PerHost: 2})
 	ctx := context.Background()
 	srv := site(t, "User-agent: *\nDisallow: /secret\n", func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
@@ -143,7 +143,7 @@ func TestGetClassifiesFailures(t *testing.T) {
 }
 
 func TestRobotsUnavailableIsTransientAndMissingAllowsAll(t *testing.T) {
-	f := New(Options{UserAgent: "test", Timeout: time.Second, MaxBytes: 1024})
+	f := New(Options{Allow: loopback, UserAgent: "test", Timeout: time.Second, MaxBytes: 1024})
 	down := site(t, "503", html("<p>hi</p>"))
 	_, err := f.Get(context.Background(), down.URL+"/")
 	var fe *Error
@@ -177,7 +177,7 @@ func TestPerHostConcurrencyAndRobotsFetchedOnce(t *testing.T) {
 	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	f := New(Options{UserAgent: "test", Timeout: 5 * time.Second, MaxBytes: 1024, PerHost: 3})
+	f := New(Options{Allow: loopback, UserAgent: "test", Timeout: 5 * time.Second, MaxBytes: 1024, PerHost: 3})
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Add(1)
@@ -199,7 +199,7 @@ func TestPerHostConcurrencyAndRobotsFetchedOnce(t *testing.T) {
 
 func TestCancelIsNotTheSitesFault(t *testing.T) {
 	srv := site(t, "", func(w http.ResponseWriter, r *http.Request) { time.Sleep(2 * time.Second) })
-	f := New(Options{UserAgent: "test", Timeout: 5 * time.Second, MaxBytes: 1024})
+	f := New(Options{Allow: loopback, UserAgent: "test", Timeout: 5 * time.Second, MaxBytes: 1024})
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	_, err := f.Get(ctx, srv.URL+"/")

@@ -98,7 +98,9 @@ func SiteURL(cell string) (host, site string, err error) {
 }
 
 // NormalizeDomain turns "https://www.Example.com/about" or "example.com" into
-// "www.example.com" / "example.com", or says why it is not a host name.
+// "www.example.com" / "example.com", or says why it is not a host name. IP
+// addresses and ports other than 80 and 443 are refused: a job names public
+// web sites, and the worker must not be pointed at the services beside it.
 func NormalizeDomain(s string) (string, error) {
 	s = strings.ToLower(strings.TrimSpace(s))
 	if i := strings.Index(s, "://"); i >= 0 {
@@ -107,10 +109,22 @@ func NormalizeDomain(s string) (string, error) {
 	if i := strings.IndexAny(s, "/?#"); i >= 0 {
 		s = s[:i]
 	}
+	if i := strings.LastIndexByte(s, '@'); i >= 0 {
+		s = s[i+1:] // user:password@ is not part of the host
+	}
+	if strings.HasPrefix(s, "[") {
+		return "", fmt.Errorf("%q is an IP address; give the site's domain name (sites are fetched by name only)", s)
+	}
 	if i := strings.LastIndexByte(s, ':'); i >= 0 {
-		s = s[:i] // a port
+		if port := s[i+1:]; port != "" && port != "80" && port != "443" {
+			return "", fmt.Errorf("%q names port %s; give the domain without a port (only 80 and 443 are fetched)", s, port)
+		}
+		s = s[:i]
 	}
 	s = strings.TrimSuffix(s, ".")
+	if isIPv4Like(s) {
+		return "", fmt.Errorf("%q is an IP address; give the site's domain name (sites are fetched by name only)", s)
+	}
 	if s == "" || len(s) > 253 || !strings.Contains(s, ".") {
 		return "", fmt.Errorf("%q is not a domain name", s)
 	}
@@ -125,6 +139,17 @@ func NormalizeDomain(s string) (string, error) {
 		}
 	}
 	return s, nil
+}
+
+// isIPv4Like tells whether the last label is a number (decimal, or 0x hex
+// as inet_aton reads "0x7f.1"): no top-level domain is, every IPv4 literal
+// is, in any of the forms resolvers accept.
+func isIPv4Like(s string) bool {
+	last, digits := s[strings.LastIndexByte(s, '.')+1:], "0123456789"
+	if hex, ok := strings.CutPrefix(last, "0x"); ok {
+		last, digits = hex, "0123456789abcdef"
+	}
+	return last != "" && strings.Trim(last, digits) == ""
 }
 
 func find(header []string, names []string) int {

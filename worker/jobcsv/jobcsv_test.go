@@ -89,8 +89,9 @@ func TestBOMAndCRLF(t *testing.T) {
 
 func TestNormalizeDomain(t *testing.T) {
 	for in, want := range map[string]string{
-		"example.com": "example.com", "https://WWW.Example.com/a?b": "www.example.com", "example.com:8080": "example.com",
-		"http://acme-0001.test/": "acme-0001.test", "example.com.": "example.com",
+		"example.com": "example.com", "https://WWW.Example.com/a?b": "www.example.com", "example.com:443": "example.com",
+		"http://acme-0001.test/": "acme-0001.test", "example.com.": "example.com", "http://example.com:80/": "example.com",
+		"1password.com": "1password.com", "a1.b2.c3.io": "a1.b2.c3.io",
 	} {
 		got, err := NormalizeDomain(in)
 		if err != nil || got != want {
@@ -101,6 +102,39 @@ func TestNormalizeDomain(t *testing.T) {
 		if _, err := NormalizeDomain(bad); err == nil {
 			t.Errorf("NormalizeDomain(%q) accepted", bad)
 		}
+	}
+}
+
+// TestDomainsMustNotPointInside: IP literals (every form a resolver reads)
+// and ports other than 80/443 would let a job aim the worker at the
+// services beside it (issue 15: 127.0.0.1:8000, 172.17.0.1, 169.254.169.254).
+func TestDomainsMustNotPointInside(t *testing.T) {
+	for cell, want := range map[string]string{
+		"127.0.0.1:8000":                    "port 8000",
+		"172.17.0.1":                        "IP address",
+		"169.254.169.254":                   "IP address",
+		"http://169.254.169.254/":           "IP address",
+		"127.1":                             "IP address",
+		"0x7f.0.0.1":                        "IP address",
+		"10.0.0.0x1":                        "IP address",
+		"[::1]":                             "IP address",
+		"http://[::ffff:127.0.0.1]:80/":     "IP address",
+		"example.com:8080":                  "port 8080",
+		"https://grafana.example.com:3000/": "port 3000",
+		"user:pw@169.254.169.254":           "IP address",
+	} {
+		_, err := NormalizeDomain(cell)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("NormalizeDomain(%q) = %v, want an error saying %q", cell, err, want)
+		}
+	}
+	f, err := Parse(strings.NewReader("name,domain\nAcme,acme.example\nEvil,127.0.0.1:8000\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Rows) != 1 || len(f.Bad) != 1 || f.Bad[0].Line != 3 ||
+		!strings.Contains(f.Bad[0].Reason, `column "domain"`) || !strings.Contains(f.Bad[0].Reason, "without a port") {
+		t.Errorf("rows %+v, bad %+v; want line 3 refused naming the column and the fix", f.Rows, f.Bad)
 	}
 }
 

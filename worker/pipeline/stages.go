@@ -130,7 +130,8 @@ func (s *Stages) Enrich(ctx context.Context, jobID string, row store.InputRow, s
 		fetching += time.Since(began)
 		if err != nil {
 			re := classify(StageFetch, err)
-			if re.Class != "cancelled" && re.Class != "robots_disallowed" {
+			// Refusals are the worker's own decision, not an error of the site.
+			if re.Class != "cancelled" && re.Class != "robots_disallowed" && re.Class != fetch.ClassBlocked {
 				s.Metrics.APIError("site", re.Class)
 			}
 			if len(pages) == 0 { // without the home page there is nothing to report

@@ -107,3 +107,22 @@ func assertResult(t *testing.T, want fixture.Expected, got store.Result) {
 		t.Error(d)
 	}
 }
+
+// TestARedirectIntoTheStackIsBlocked: a site whose home page redirects to a
+// service beside the worker (here the metadata service's address) fails the
+// row with class blocked, as the fixtures expect, not as a fetch error.
+func TestARedirectIntoTheStackIsBlocked(t *testing.T) {
+	fx := fixture.New(0, "test-key")
+	fx.RedirectTo = "http://169.254.169.254/latest/user-data"
+	st := newStages(t, fx)
+	name := fixture.SyntheticName(fixture.KindRedirect, 1)
+	want, err := fixture.ExpectedFor(name, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, rerr := run(context.Background(), st, name, "")
+	if rerr == nil || rerr.Stage != want.Stage || rerr.Class != want.ErrorClass || rerr.Class != fetch.ClassBlocked || rerr.Transient {
+		t.Fatalf("want a final %s/%s failure, got %+v", want.Stage, want.ErrorClass, rerr)
+	}
+	assertResult(t, want, got)
+}

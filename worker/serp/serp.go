@@ -14,6 +14,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/ampledata/temporal-kit/worker/netguard"
 )
 
 // Error is a failed search, classified for retries and reports.
@@ -129,9 +131,14 @@ func Site(r *Response) (string, error) {
 	return "", ErrNoSite
 }
 
+// publicSites refuses result links the worker must not follow: search
+// results are written by strangers, so a host that is an IP address or a
+// port other than 80/443 is dropped like a directory.
+var publicSites = netguard.New(nil)
+
 func root(link string) (string, bool) {
 	u, err := url.Parse(strings.TrimSpace(link))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if err != nil || publicSites.CheckURL(u) != nil {
 		return "", false
 	}
 	return u.Scheme + "://" + strings.ToLower(u.Host) + "/", true

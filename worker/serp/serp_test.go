@@ -84,6 +84,14 @@ func TestSite(t *testing.T) {
 		{&Response{Organic: []Organic{{Link: "https://en.wikipedia.org/wiki/Acme"}, {Link: "https://m.facebook.com/acme"}, {Link: "http://www.Acme.example/products?x=1"}}}, "http://www.acme.example/"},
 		{&Response{Organic: []Organic{{Link: "https://www.crunchbase.com/organization/acme"}, {Link: "not a url"}}}, ""},
 		{&Response{}, ""},
+		// Results that point inside are dropped, the next one taken.
+		{&Response{Organic: []Organic{{Link: "http://127.0.0.1:8000/jobs"}, {Link: "http://169.254.169.254/latest/user-data"},
+			{Link: "http://[::ffff:10.0.0.1]/"}, {Link: "https://acme.example:9090/"}, {Link: "ftp://acme.example/"},
+			{Link: "https://acme.example/about"}}}, "https://acme.example/"},
+		{&Response{KnowledgeGraph: &struct {
+			Title   string `json:"title"`
+			Website string `json:"website"`
+		}{Website: "http://172.17.0.1/"}}, ""},
 	}
 	for _, c := range cases {
 		got, err := Site(c.r)

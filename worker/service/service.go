@@ -108,8 +108,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, wait time.Dur
 
 	fetcher := fetch.New(fetch.Options{
 		UserAgent: cfg.UserAgent, Timeout: cfg.FetchTimeout, MaxBytes: cfg.FetchMaxBytes,
-		PerHost: cfg.FetchPerDomain, MaxConns: cfg.FetchConcurrency * 2, Proxy: cfg.Proxy,
+		PerHost: cfg.FetchPerDomain, MaxConns: cfg.FetchConcurrency * 2, Proxy: cfg.Proxy, Allow: cfg.FetchAllow,
 	})
+	if len(cfg.FetchAllow) > 0 {
+		log.Warn("FETCH_ALLOW_CIDRS lets the fetcher reach non-public networks: for test fixtures only", "cidrs", cfg.FetchAllow)
+	}
 	var search pipeline.Searcher // nil: rows without a domain fail with serp_not_configured
 	if cfg.SerpAPIKey != "" {
 		search = serp.New(cfg.SerpAPIURL, cfg.SerpAPIKey, cfg.SerpTimeout, cfg.SearchConcurrency)

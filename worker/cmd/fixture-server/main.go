@@ -23,6 +23,7 @@ func main() {
 	addr := flag.String("addr", envOr("FIXTURE_ADDR", ":8080"), "listen address (env FIXTURE_ADDR)")
 	latency := flag.Duration("latency", 0, "latency added to every SERP call and page, e.g. 50ms (env FIXTURE_LATENCY)")
 	key := flag.String("api-key", os.Getenv("FIXTURE_API_KEY"), "require this X-API-KEY on /search; empty accepts any (env FIXTURE_API_KEY)")
+	redirect := flag.String("redirect-to", os.Getenv("FIXTURE_REDIRECT_URL"), "where the home pages of redirect-* sites send the client (env FIXTURE_REDIRECT_URL)")
 	flag.Parse()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	if v := os.Getenv("FIXTURE_LATENCY"); v != "" && *latency == 0 {
@@ -33,7 +34,9 @@ func main() {
 		}
 		*latency = d
 	}
-	srv := &http.Server{Addr: *addr, Handler: fixture.New(*latency, *key), ReadHeaderTimeout: 10 * time.Second}
+	h := fixture.New(*latency, *key)
+	h.RedirectTo = *redirect
+	srv := &http.Server{Addr: *addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	go func() {

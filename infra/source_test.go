@@ -25,7 +25,7 @@ func TestConfigSourceHidesSecretValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"postgresPassword": secretPresent, "serpApiKey": "", "logLevel": "debug", "hostPorts": `{"ui":8088}`, "namespace": ""}
+	want := map[string]string{"postgresPassword": "xxxxxxxxxxxxx", "serpApiKey": "", "logLevel": "debug", "hostPorts": `{"ui":8088}`, "namespace": ""}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("Get(%q) = %q, want %q", k, got[k], v)

@@ -38,7 +38,7 @@ func TestCaddyfileBansGuessersAndKeepsCredentials(t *testing.T) {
 		[]ProxyRoute{{Path: "/", Upstream: "temporal-ui:8080"}, {Path: "/grafana", Upstream: "grafana:3000"}})
 	for _, want := range []string{
 		"\torder kit_login_ban before basic_auth\n",
-		"\tkit_login_ban {\n\t\tmax_failures 5\n\t\twindow 10m0s\n\t\tban 15m0s\n\t}\n\tbasic_auth {\n",
+		"\tkit_login_ban {\n\t\tmax_failures 5\n\t\twindow 10m0s\n\t\tban 15m0s\n\t\tusers admin\n\t}\n\tbasic_auth {\n\t\tadmin {$KIT_PROXY_PASSWORD_HASH}\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("Caddyfile lacks %q:\n%s", want, got)

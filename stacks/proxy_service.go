@@ -100,8 +100,10 @@ func Caddyfile(p Proxy, routes []ProxyRoute) string {
 	if p.TLS == ProxyTLSInternal {
 		b.WriteString("\ttls internal\n")
 	}
-	fmt.Fprintf(&b, "\t%s {\n\t\tmax_failures %d\n\t\twindow %s\n\t\tban %s\n\t}\n",
-		proxyLoginBanDirective, ProxyMaxFailedLogins, ProxyFailedLoginWindow, ProxyLoginBan)
+	// users: a login as another user is refused without a hash (basic_auth
+	// would spend one at cost 14 on it, see loginban).
+	fmt.Fprintf(&b, "\t%s {\n\t\tmax_failures %d\n\t\twindow %s\n\t\tban %s\n\t\tusers %s\n\t}\n",
+		proxyLoginBanDirective, ProxyMaxFailedLogins, ProxyFailedLoginWindow, ProxyLoginBan, p.User)
 	b.WriteString("\tbasic_auth {\n")
 	fmt.Fprintf(&b, "\t\t%s {$%s}\n", p.User, proxyPasswordHashEnv)
 	b.WriteString("\t}\n")

@@ -107,6 +107,7 @@ kit.test {
 		max_failures 5
 		window 10m0s
 		ban 15m0s
+		users ops
 	}
 	basic_auth {
 		ops {$KIT_PROXY_PASSWORD_HASH}

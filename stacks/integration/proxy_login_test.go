@@ -204,21 +204,36 @@ func checkProxyReachesOnlyWhatItServes(ctx context.Context, t *testing.T, st *st
 		}
 		return code, out
 	}
-	ipOn := func(service, network string) string {
+	networks := func(service string) map[string]string { // Docker network -> address
 		info, err := st.Container(service).Inspect(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ep, ok := info.NetworkSettings.Networks[st.NetworkName(network)]
+		nets := map[string]string{}
+		for name, ep := range info.NetworkSettings.Networks {
+			nets[name] = ep.IPAddress.String()
+		}
+		return nets
+	}
+	ipOn := func(service, network string) string {
+		ip, ok := networks(service)[st.NetworkName(network)]
 		if !ok {
 			t.Fatalf("%s is not on %s", service, network)
 		}
-		return ep.IPAddress.String()
+		return ip
 	}
-	if code, out := run("getent", "hosts", stacks.ServiceUI); code != 0 {
-		t.Fatalf("the proxy cannot resolve %s, which it serves (%d %s): the checks below would prove nothing", stacks.ServiceUI, code, out)
+	// The control: the UI, on a network it shares with the proxy.
+	var uiIP string
+	proxyNets := networks(stacks.ServiceProxy)
+	for name, ip := range networks(stacks.ServiceUI) {
+		if _, shared := proxyNets[name]; shared {
+			uiIP = ip
+		}
 	}
-	if code, out := run("nc", "-z", "-w", "3", ipOn(stacks.ServiceUI, stacks.NetworkProxy), strconv.Itoa(stacks.PortUI)); code != 0 {
+	if code, out := run("getent", "hosts", stacks.ServiceUI); code != 0 || uiIP == "" {
+		t.Fatalf("the proxy cannot resolve %s, which it serves (%d %s %q): the checks below would prove nothing", stacks.ServiceUI, code, out, uiIP)
+	}
+	if code, out := run("nc", "-z", "-w", "3", uiIP, strconv.Itoa(stacks.PortUI)); code != 0 {
 		t.Fatalf("the proxy cannot connect to the UI (%d %s): the checks below would prove nothing", code, out)
 	}
 	for _, target := range []struct {

@@ -31,6 +31,9 @@ const WorkerDockerfile = "worker/Dockerfile"
 // BackupDockerfile is the backup service image's Dockerfile, relative to Root.
 const BackupDockerfile = "backup/Dockerfile"
 
+// ProxyDockerfile is the proxy image's (Caddy with the kit's login ban), relative to Root.
+const ProxyDockerfile = "infra/proxy/Dockerfile"
+
 // Program is the Pulumi program run by the root main.go.
 func Program(ctx *pulumi.Context) error { return NewProgram(Options{Root: "."})(ctx) }
 
@@ -136,6 +139,7 @@ func hostImages(ctx *pulumi.Context, cfg stacks.Config, def stacks.Definition, o
 	builds := []struct{ resource, service, ref, dockerfile string }{
 		{"image-worker", stacks.ServiceWorker, cfg.Images.Worker, WorkerDockerfile},
 		{"image-backup", stacks.ServiceBackup, cfg.Images.Backup, BackupDockerfile},
+		{"image-proxy", stacks.ServiceProxy, cfg.Images.Proxy, ProxyDockerfile},
 	}
 	built := map[string]bool{}
 	for _, b := range builds {

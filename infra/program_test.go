@@ -39,12 +39,12 @@ type run struct {
 	secretOutputs []string
 }
 
-// workerRoot is a repository root with the worker's and the backup's Dockerfiles, as the official
+// workerRoot is a repository root with the Dockerfiles of the kit's own images, as the official
 // catalog needs it (the real one is another package's business).
 func workerRoot(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
-	for _, df := range []string{infra.WorkerDockerfile, infra.BackupDockerfile} {
+	for _, df := range []string{infra.WorkerDockerfile, infra.BackupDockerfile, infra.ProxyDockerfile} {
 		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(df)), 0o755); err != nil {
 			t.Fatal(err)
 		}

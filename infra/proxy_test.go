@@ -170,3 +170,28 @@ func TestProxyConfigErrorsStopBeforeAnyResource(t *testing.T) {
 		t.Errorf("%d resources registered despite the config error", n)
 	}
 }
+
+// The official catalog builds the proxy image (Caddy with the kit's login
+// ban) from infra/proxy/Dockerfile, and the proxy container joins its own
+// network only, never backend.
+func TestProxyImageAndNetwork(t *testing.T) {
+	r := deployProxy(t, proxyCfg)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	img, ok := r.m.Find(infratest.TypeImage, "image-proxy")
+	if !ok {
+		t.Fatal("the proxy image is not built")
+	}
+	if got := img.Inputs["build"].ObjectValue()["dockerfile"].StringValue(); !strings.HasSuffix(got, infra.ProxyDockerfile) {
+		t.Errorf("proxy Dockerfile = %q, want %s", got, infra.ProxyDockerfile)
+	}
+	proxy, _ := r.m.Find(C, stacks.ServiceProxy)
+	var nets []string
+	for _, n := range proxy.Inputs["networksAdvanced"].ArrayValue() {
+		nets = append(nets, n.ObjectValue()["name"].StringValue())
+	}
+	if want := "temporal-kit-prod-" + stacks.NetworkProxy; len(nets) != 1 || nets[0] != want {
+		t.Errorf("proxy networks %v, want [%s]", nets, want)
+	}
+}

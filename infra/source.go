@@ -20,9 +20,19 @@ var secretKeys = stacks.SecretKeys()
 
 func isSecretKey(key string) bool { return slices.Contains(secretKeys, key) }
 
-// secretPresent stands in for a secret's value: stacks.LoadConfig only needs
-// to know that one is set, so the plain value never leaves the Pulumi config.
-const secretPresent = "[secret]"
+// secretShape stands in for a secret's value: stacks.LoadConfig needs to
+// know that one is set and its shape (the proxy password must be one line
+// of at most bcrypt's 72 bytes), never the value itself, so only the length
+// in bytes and the line breaks leave the Pulumi config.
+func secretShape(v string) string {
+	b := []byte(v)
+	for i, c := range b {
+		if c != '\n' && c != '\r' {
+			b[i] = 'x'
+		}
+	}
+	return string(b)
+}
 
 // configSource adapts the stack's Pulumi config to stacks.Source and
 // stacks.KeyLister.
@@ -68,7 +78,7 @@ func (s configSource) Get(key string) (string, bool) {
 		return "", false
 	}
 	if isSecretKey(key) && v != "" {
-		return secretPresent, true
+		return secretShape(v), true
 	}
 	return v, true
 }

@@ -139,6 +139,9 @@ func Build(c Config) (Definition, error) {
 	if !c.Postgres.Existing {
 		d.Services = append(d.Services, readsSecrets(postgresExporter(c, pgHost, pgDep)))
 	}
+	if c.Proxy.Enabled() {
+		joinProxyNetwork(c, &d)
+	}
 	for i := range d.Services {
 		applyDefaults(c, &d.Services[i])
 	}

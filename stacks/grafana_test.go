@@ -145,7 +145,7 @@ func TestGrafanaBehindProxy(t *testing.T) {
 			caddy = f.Content
 		}
 	}
-	if !strings.Contains(caddy, "handle /grafana/* {\n\t\treverse_proxy grafana:3000\n\t}") {
+	if !strings.Contains(caddy, "handle /grafana/* {\n\t\treverse_proxy grafana:3000 {\n") {
 		t.Errorf("the proxy does not serve Grafana:\n%s", caddy)
 	}
 	// Grafana stays bound to the loopback: the proxy is the way in from outside.

@@ -42,7 +42,7 @@ var Catalogs = map[string]Images{
 		Grafana:            grafanaOfficial,
 		Prometheus:         "prom/prometheus:v3.16.0",
 		Worker:             "temporal-kit/worker:dev",
-		Proxy:              "caddy:2.11.9",
+		Proxy:              "temporal-kit/caddy:2.11.9", // Caddy with the kit's login ban, built from infra/proxy/Dockerfile
 		Alertmanager:       "prom/alertmanager:v0.35.0",
 		NodeExporter:       "prom/node-exporter:v1.10.2",
 		PostgresExporter:   "quay.io/prometheuscommunity/postgres-exporter:v0.17.1",

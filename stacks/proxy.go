@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"fmt"
 	"net"
 	"regexp"
 	"strings"
@@ -18,6 +19,8 @@ const (
 	ProxyTLSInternal = "internal"
 
 	defaultProxyUser = "admin"
+	// proxyPasswordMaxBytes is bcrypt's limit.
+	proxyPasswordMaxBytes = 72
 )
 
 // Proxy is the proxy part of the stack config. Without a Domain the stack
@@ -57,6 +60,19 @@ func loadProxy(l *loader, hp HostPorts) Proxy {
 	}
 	if v, ok := l.secret("proxyPassword"); ok && v != "" {
 		p.PasswordSet = true
+		// bcrypt reads 72 bytes at most: a longer password would be cut
+		// silently (its tail would not matter), and caddy hash-password
+		// reads one line. The Pulumi source hands over the value's shape.
+		multiline := strings.ContainsAny(v, "\r\n")
+		if multiline || len(v) > proxyPasswordMaxBytes {
+			what := fmt.Sprintf("has %d bytes", len(v))
+			if multiline {
+				what = "spans several lines"
+			}
+			l.fail("proxyPassword", "the password %s; it must be one line of at most %d bytes (bcrypt ignores the rest, caddy hash-password reads one line); "+
+				"set another with `pulumi config set --secret %s:proxyPassword <password>`, or remove the key to have one generated",
+				what, proxyPasswordMaxBytes, Namespace)
+		}
 	}
 
 	if p.Domain != "" && !validDomain(p.Domain) {

@@ -59,6 +59,24 @@ func proxyRoutes(c Config) []ProxyRoute {
 // bcrypt hash from; proxy-start.sh sets it (see there why).
 const proxyPasswordHashEnv = "KIT_PROXY_PASSWORD_HASH"
 
+// What a wrong password costs, on the open internet. Caddy's default bcrypt
+// cost (14) takes about a second of CPU per guess on the kind of server the
+// kit runs on, so a few guessers could starve Temporal and PostgreSQL.
+// Cost 10 is 16 times cheaper for the server and still slow to crack
+// offline (the generated password has 32 random characters anyway); the
+// login ban (the kit's Caddy module kit_login_ban, infra/proxy/loginban)
+// bounds the guesses per client address: ProxyMaxFailedLogins wrong
+// passwords within ProxyFailedLoginWindow ban it for ProxyLoginBan, answered
+// 429 before any hash is computed. Figures: BenchmarkBcryptWrongPassword.
+const (
+	ProxyBcryptCost        = 10
+	ProxyMaxFailedLogins   = 5
+	ProxyFailedLoginWindow = 10 * time.Minute
+	ProxyLoginBan          = 15 * time.Minute
+	// proxyLoginBanDirective is the Caddyfile directive of that module.
+	proxyLoginBanDirective = "kit_login_ban"
+)
+
 // Caddyfile renders the proxy's config. It holds no secret and depends on
 // the config alone, so it changes (and replaces the container) only when a
 // proxy key does.
@@ -76,6 +94,8 @@ func Caddyfile(p Proxy, routes []ProxyRoute) string {
 	// The admin API stays on the container's loopback (Caddy's default, said
 	// out loud); HTTP/3 is off: only TCP 80/443 are published and opened.
 	b.WriteString("\tadmin localhost:2019\n")
+	// The ban must see the request before basic_auth hashes its password.
+	fmt.Fprintf(&b, "\torder %s before basic_auth\n", proxyLoginBanDirective)
 	b.WriteString("\tservers {\n\t\tprotocols h1 h2\n\t}\n")
 	b.WriteString("}\n\n")
 
@@ -83,6 +103,10 @@ func Caddyfile(p Proxy, routes []ProxyRoute) string {
 	if p.TLS == ProxyTLSInternal {
 		b.WriteString("\ttls internal\n")
 	}
+	// users: a login as another user is refused without a hash (basic_auth
+	// would spend one at cost 14 on it, see loginban).
+	fmt.Fprintf(&b, "\t%s {\n\t\tmax_failures %d\n\t\twindow %s\n\t\tban %s\n\t\tusers %s\n\t}\n",
+		proxyLoginBanDirective, ProxyMaxFailedLogins, ProxyFailedLoginWindow, ProxyLoginBan, p.User)
 	b.WriteString("\tbasic_auth {\n")
 	fmt.Fprintf(&b, "\t\t%s {$%s}\n", p.User, proxyPasswordHashEnv)
 	b.WriteString("\t}\n")
@@ -92,10 +116,10 @@ func Caddyfile(p Proxy, routes []ProxyRoute) string {
 			rest = r.Upstream
 			continue
 		}
-		fmt.Fprintf(&b, "\thandle %s* {\n\t\treverse_proxy %s\n\t}\n", strings.TrimSuffix(r.Path, "/")+"/", r.Upstream)
+		fmt.Fprintf(&b, "\thandle %s* {\n%s\t}\n", strings.TrimSuffix(r.Path, "/")+"/", reverseProxy(r.Upstream))
 	}
 	if rest != "" {
-		fmt.Fprintf(&b, "\thandle {\n\t\treverse_proxy %s\n\t}\n", rest)
+		fmt.Fprintf(&b, "\thandle {\n%s\t}\n", reverseProxy(rest))
 	}
 	b.WriteString("}\n\n")
 
@@ -105,6 +129,42 @@ func Caddyfile(p Proxy, routes []ProxyRoute) string {
 	// Prometheus' scrape: Caddy's metrics only, not its admin API.
 	fmt.Fprintf(&b, "\nhttp://:%d {\n\tmetrics /metrics\n}\n", PortProxyMetrics)
 	return b.String()
+}
+
+// NetworkProxy is the proxy's own network: the proxy and the services it
+// serves, nothing else. A proxy taken over from the internet reaches the UI
+// and Grafana, which it serves anyway, and not Temporal's gRPC API (no
+// authentication), PostgreSQL, Prometheus or the worker's API on backend.
+const NetworkProxy = "proxy-net"
+
+// joinProxyNetwork adds the proxy's network and attaches to it each service
+// a proxy route leads to, besides backend (where they reach what they need),
+// and Prometheus, which scrapes the proxy's metrics listener: its API is
+// read-only (no admin or lifecycle endpoints) and holds no secret.
+func joinProxyNetwork(c Config, d *Definition) {
+	d.Networks = append(d.Networks, Network{Name: NetworkProxy})
+	upstreams := map[string]bool{ServicePrometheus: true}
+	for _, r := range proxyRoutes(c) {
+		host, _, _ := strings.Cut(r.Upstream, ":")
+		upstreams[host] = true
+	}
+	for i := range d.Services {
+		s := &d.Services[i]
+		if !upstreams[s.Name] {
+			continue
+		}
+		if len(s.Networks) == 0 {
+			s.Networks = []NetworkAttachment{{Network: NetworkBackend, Aliases: []string{s.Name}}}
+		}
+		s.Networks = append(s.Networks, NetworkAttachment{Network: NetworkProxy, Aliases: []string{s.Name}})
+	}
+}
+
+// reverseProxy is a handle's reverse_proxy block. The proxy's own
+// credentials stay with the proxy: an upstream (or whoever breaks into
+// one) never sees the password.
+func reverseProxy(upstream string) string {
+	return fmt.Sprintf("\t\treverse_proxy %s {\n\t\t\theader_up -Authorization\n\t\t}\n", upstream)
 }
 
 // proxy is the reverse proxy service; Build adds it only with a domain.
@@ -118,7 +178,10 @@ func proxy(c Config) Service {
 		Env: []EnvVar{
 			{Name: "KIT_PROXY_PASSWORD_FILE", Value: SecretPath(SecretProxyPassword)},
 			{Name: "KIT_CADDYFILE", Value: CaddyfilePath},
+			{Name: "KIT_PROXY_BCRYPT_COST", Value: strconv.Itoa(ProxyBcryptCost)},
 		},
+		// Its own network, shared only with what it serves (see proxyNetworks).
+		Networks: []NetworkAttachment{{Network: NetworkProxy, Aliases: []string{ServiceProxy}}},
 		// The one service on every interface, on purpose: 80 answers ACME's
 		// HTTP challenge and redirects to 443.
 		Ports: []Port{

@@ -95,6 +95,7 @@ func TestCaddyfileInternalTLS(t *testing.T) {
 {
 	skip_install_trust
 	admin localhost:2019
+	order kit_login_ban before basic_auth
 	servers {
 		protocols h1 h2
 	}
@@ -102,11 +103,19 @@ func TestCaddyfileInternalTLS(t *testing.T) {
 
 kit.test {
 	tls internal
+	kit_login_ban {
+		max_failures 5
+		window 10m0s
+		ban 15m0s
+		users ops
+	}
 	basic_auth {
 		ops {$KIT_PROXY_PASSWORD_HASH}
 	}
 	handle {
-		reverse_proxy temporal-ui:8080
+		reverse_proxy temporal-ui:8080 {
+			header_up -Authorization
+		}
 	}
 }
 
@@ -142,8 +151,8 @@ func TestCaddyfileACME(t *testing.T) {
 func TestCaddyfileRoutes(t *testing.T) {
 	got := Caddyfile(Proxy{Domain: "kit.test", TLS: ProxyTLSInternal, User: "admin"},
 		[]ProxyRoute{{Path: "/", Upstream: "temporal-ui:8080"}, {Path: "/grafana", Upstream: "grafana:3000"}})
-	g := strings.Index(got, "\thandle /grafana/* {\n\t\treverse_proxy grafana:3000\n\t}\n")
-	ui := strings.Index(got, "\thandle {\n\t\treverse_proxy temporal-ui:8080\n\t}\n")
+	g := strings.Index(got, "\thandle /grafana/* {\n\t\treverse_proxy grafana:3000 {\n")
+	ui := strings.Index(got, "\thandle {\n\t\treverse_proxy temporal-ui:8080 {\n")
 	if g < 0 || ui < 0 || g > ui {
 		t.Errorf("want the Grafana prefix, then the UI as the rest:\n%s", got)
 	}

@@ -655,10 +655,15 @@ func testCaddy(t *testing.T, ctx context.Context) {
 		t.Errorf("caddy version: %q, want %s", out, CaddyVersion)
 	}
 	mods := runOnce(t, ctx, image, "caddy", "list-modules")
-	for _, m := range []string{"http.authentication.providers.http_basic", "http.handlers.reverse_proxy", "tls.issuance.acme", "tls.issuance.internal"} {
+	for _, m := range []string{"http.authentication.providers.http_basic", "http.handlers.reverse_proxy", "tls.issuance.acme", "tls.issuance.internal",
+		"http.handlers.kit_login_ban"} {
 		if !strings.Contains(mods, m+"\n") {
 			t.Errorf("module %s missing from caddy list-modules", m)
 		}
+	}
+	// The proxy's start script hashes at the kit's cost, not Caddy's default.
+	if out := runOnce(t, ctx, image, "sh", "-c", fmt.Sprintf("echo pw | caddy hash-password --bcrypt-cost %d", stacks.ProxyBcryptCost)); !strings.HasPrefix(out, fmt.Sprintf("$2a$%02d$", stacks.ProxyBcryptCost)) {
+		t.Errorf("caddy hash-password --bcrypt-cost %d: %q", stacks.ProxyBcryptCost, out)
 	}
 	if env := runOnce(t, ctx, image, "sh", "-c", "echo $XDG_CONFIG_HOME $XDG_DATA_HOME; pwd"); env != "/config /data\n/srv\n" {
 		t.Errorf("XDG dirs and workdir: %q", env)

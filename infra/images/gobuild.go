@@ -35,6 +35,9 @@ type GoBinary struct {
 	// relative to the module root (e.g. placeholder web assets that the
 	// source embeds but the module does not ship, being an npm build).
 	ExtraFiles map[string]string
+	// Tags are build tags of an InSource build (such as the one that
+	// compiles ExtraFiles' sources in).
+	Tags string
 }
 
 // pinned tells an upstream binary from one of this repository.
@@ -50,6 +53,9 @@ func (g GoBinary) String() string {
 		s := fmt.Sprintf("%s=%s@%s ldflags=%q", g.Name, g.Package, g.Version, g.ldflags())
 		if g.InSource {
 			s += " in-source"
+			if g.Tags != "" {
+				s += " tags=" + g.Tags
+			}
 			for _, k := range slices.Sorted(maps.Keys(g.ExtraFiles)) {
 				sum := sha256.Sum256([]byte(g.ExtraFiles[k]))
 				s += fmt.Sprintf(" +%s:%x", k, sum[:6])
@@ -217,6 +223,6 @@ func (b *Builder) sourceBuild(ctx context.Context, image string, g GoBinary, out
 		dir:  work,
 		env:  append([]string{"GOFLAGS=-mod=readonly"}, goEnv...),
 		name: "go",
-		args: []string{"build", "-trimpath", "-ldflags", g.ldflags(), "-o", out, "./" + strings.TrimPrefix(rel, "/")},
+		args: []string{"build", "-trimpath", "-tags", g.Tags, "-ldflags", g.ldflags(), "-o", out, "./" + strings.TrimPrefix(rel, "/")},
 	})
 }

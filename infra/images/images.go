@@ -125,8 +125,10 @@ func Set() []Image {
 	// caddy version looks for Caddy among the build's dependencies, which a
 	// build of its own cmd/caddy has not (it is the main module): the
 	// version goes in as CustomVersion, as Caddy's docs say for such builds.
+	// The kit's login ban (infra/proxy/loginban) is compiled in, in a copy
+	// of Caddy's module whose go.mod pins every dependency.
 	caddy := GoBinary{Name: "caddy", Module: caddyModule, Version: CaddyVersion, Package: caddyModule + "/cmd/caddy",
-		LDFlags: "-X " + caddyModule + ".CustomVersion=" + CaddyVersion}
+		LDFlags: "-X " + caddyModule + ".CustomVersion=" + CaddyVersion, InSource: true, Tags: caddyKitTag, ExtraFiles: caddyKitFiles()}
 	promtool := GoBinary{Name: "promtool", Module: prometheusModule, Version: PrometheusVersion, Package: prometheusModule + "/cmd/promtool", LDFlags: promLD}
 
 	nodeExporter := GoBinary{Name: "node_exporter", Module: nodeExporterModule, Version: NodeExporterVersion, Package: nodeExporterModule, LDFlags: versionLD(NodeExporterVersion)}

@@ -15,6 +15,8 @@ if [ "$(grep -c '' "$pw")" -ne 1 ] || [ "$(head -n 1 "$pw" | tr -d '\n' | wc -c)
 	echo "temporal-kit: the proxy password must be one line of at most 72 bytes; set another with \`pulumi config set --secret temporal-kit:proxyPassword\`" >&2
 	exit 1
 fi
-KIT_PROXY_PASSWORD_HASH=$(caddy hash-password <"$pw")
+# The cost is the kit's (stacks.ProxyBcryptCost), not Caddy's default 14:
+# every wrong guess costs the server one such hash.
+KIT_PROXY_PASSWORD_HASH=$(caddy hash-password --bcrypt-cost "${KIT_PROXY_BCRYPT_COST:?KIT_PROXY_BCRYPT_COST is the bcrypt cost}" <"$pw")
 export KIT_PROXY_PASSWORD_HASH
 exec caddy run --config "${KIT_CADDYFILE:-/etc/caddy/Caddyfile}" --adapter caddyfile

@@ -152,6 +152,9 @@ func TestProxyIsTheOnlyWayIn(t *testing.T) {
 			t.Errorf("%s is reachable on %s", what, addr)
 		}
 	}
+
+	// 5. From inside the proxy: only what it serves.
+	checkProxyReachesOnlyWhatItServes(ctx, t, st)
 }
 
 // definedHostPort is the host port the Definition publishes a container port on.

@@ -149,7 +149,7 @@ func TestRenderHardensDockerAndGuardsTheMetadataService(t *testing.T) {
 	}
 	var doc struct {
 		WriteFiles []struct{ Path, Permissions, Content string } `yaml:"write_files"`
-		Runcmd     [][]string                                  `yaml:"runcmd"`
+		Runcmd     [][]string                                    `yaml:"runcmd"`
 	}
 	if err := yaml.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatal(err)

@@ -88,3 +88,22 @@ func checkDaemonSettings(t *testing.T, ctx context.Context, vps *VPS, image stri
 		t.Errorf("a container started without options may gain privileges: %v %q", err, out)
 	}
 }
+
+// checkGuardAfterReboot: after a reboot (every rule and interface gone)
+// the guard is back before any container runs: started with Docker, as
+// its unit is wanted by docker.service.
+func checkGuardAfterReboot(t *testing.T, ctx context.Context, vps *VPS, image, network string) {
+	t.Helper()
+	if err := vps.StartFakeMetadata(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"", network} {
+		if out, err := fromContainer(ctx, vps, image, n); err == nil || strings.Contains(out, fakeUserData) {
+			t.Errorf("after a reboot a container on network %q reads the metadata service (err=%v):\n%s", n, err, out)
+		}
+	}
+	log, _ := Docker(ctx, "logs", "--tail", "300", vps.Name)
+	if !strings.Contains(log, cloudinit.MetadataGuardUnit+" started (wanted by docker.service)") {
+		t.Errorf("the VPS's boot did not start the guard with Docker:\n%s", log)
+	}
+}

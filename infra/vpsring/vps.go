@@ -161,7 +161,9 @@ const MetadataAddress = "169.254.169.254"
 // (through Docker's DOCKER-USER chain). GET /hetzner/v1/userdata answers
 // "temporal-kit fake user-data".
 func (v *VPS) StartFakeMetadata(ctx context.Context) error {
+	// A reboot leaves the namespace's name behind (the file, not the mount).
 	const script = `set -eu
+ip netns del kit-meta 2>/dev/null || true; rm -f /run/netns/kit-meta
 ip netns add kit-meta
 ip link add kit-meta0 type veth peer name kit-meta1
 ip link set kit-meta1 netns kit-meta

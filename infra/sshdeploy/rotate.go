@@ -90,7 +90,7 @@ set -- $KIT_HOST_KEY_PUBLIC
 remote='REMOTE_SCRIPT'
 if ! out=$(to "$KIT_SSH_KNOWN_HOSTS" "sh -c '$remote' install $1 $2" 2>&1); then
   printf '%s\n' "$out" | tail -n 10
-  echo "ssh: could not install the stack's host key on $KIT_SSH_DEST (port $KIT_SSH_PORT): see above; the server still presents the key from its user-data, and nothing was deployed"
+  echo "ssh: could not install the stack's host key on $KIT_SSH_DEST (port $KIT_SSH_PORT): see above; nothing was deployed (Host key verification failed: the server presents neither the bootstrap key of its user-data nor the stack's key)"
   exit 1
 fi
 printf '%s\n' "$out"

@@ -67,7 +67,7 @@ func TestHetznerTargetProvisionsThenDeploysOverSSH(t *testing.T) {
 	for typ, want := range map[string]int{
 		infratest.TypeHcloudServer: 1, infratest.TypeHcloudVolume: 1, infratest.TypeHcloudVolumeAttachment: 1,
 		infratest.TypeHcloudSSHKey: 1, infratest.TypeHcloudPrimaryIP: 2, infratest.TypeHcloudFirewall: 1,
-		infratest.TypeRandomBytes: 1, infratest.TypeDockerProvider: 1, infratest.TypeContainer: 22,
+		infratest.TypeRandomBytes: 2, infratest.TypeDockerProvider: 1, infratest.TypeContainer: 22,
 	} {
 		if got := len(count[typ]); got != want {
 			t.Errorf("%d %s, want %d", got, typ, want)
@@ -83,11 +83,9 @@ func TestHetznerTargetProvisionsThenDeploysOverSSH(t *testing.T) {
 		t.Errorf("provider host %q, want %q", got, want)
 	}
 
-	// The pinned key is the generated one, and cloud-init installs it.
-	pair, err := hostkey.FromSeed(mustBase64(t, infratest.GeneratedBytes(infra.HostKeyResource)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The pinned key is the generated rotated one; cloud-init installs the
+	// bootstrap key (TestHetznerTargetRotatesTheHostKeyFromTheUserData).
+	pair, rotated := generatedHostKeys(t)
 	files, err := sshdeploy.StackFiles("temporal-kit", "prod")
 	if err != nil {
 		t.Fatal(err)
@@ -96,8 +94,8 @@ func TestHetznerTargetProvisionsThenDeploysOverSSH(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := string(kh), infratest.MockIPv4+" "+pair.Public+"\n"; got != want {
-		t.Errorf("known_hosts = %q, want only the generated key %q", got, want)
+	if got, want := string(kh), infratest.MockIPv4+" "+rotated.Public+"\n"; got != want {
+		t.Errorf("known_hosts = %q, want only the generated rotated key %q", got, want)
 	}
 	server, _ := r.m.Find(infratest.TypeHcloudServer, hetzner.NameServer)
 	ud := server.Inputs["userData"]
@@ -131,7 +129,7 @@ func TestHetznerTargetProvisionsThenDeploysOverSSH(t *testing.T) {
 	for _, res := range r.m.Resources() {
 		plain, _ := infratest.Strings(resource.NewObjectProperty(res.Inputs))
 		for _, p := range plain {
-			for what, s := range map[string]string{"host private key": hostPriv, "deploy private key": deployPriv, "hcloud token": cfg[hetzner.TokenKey]} {
+			for what, s := range map[string]string{"host private key": hostPriv, "rotated host private key": privateLine(rotated), "deploy private key": deployPriv, "hcloud token": cfg[hetzner.TokenKey]} {
 				if strings.Contains(p, s) {
 					t.Errorf("%s holds the %s in plain text", res.Key(), what)
 				}
@@ -180,6 +178,25 @@ func TestHetznerTargetProvisionsThenDeploysOverSSH(t *testing.T) {
 		t.Errorf("generated host key: %v", err)
 	}
 }
+
+// generatedHostKeys are the bootstrap and rotated host keys the mock
+// random provider's seeds give.
+func generatedHostKeys(t *testing.T) (bootstrap, rotated hostkey.Pair) {
+	t.Helper()
+	bootstrap, err := hostkey.FromSeed(mustBase64(t, infratest.GeneratedBytes(infra.HostKeyResource)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated, err = hostkey.FromSeed(mustBase64(t, infratest.GeneratedBytes(infra.HostKeyRotatedResource)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bootstrap, rotated
+}
+
+// privateLine is a line of the key's base64 body: what would show if the
+// private key leaked.
+func privateLine(p hostkey.Pair) string { return strings.Split(p.Private, "\n")[2] }
 
 func mustBase64(t *testing.T, s string) []byte {
 	t.Helper()

@@ -11,7 +11,13 @@
 //     host key is the stack's (ssh_keys), every other key is deleted and none
 //     generated, so the key the deploy pins is the only one the server shows;
 //   - Docker (docker.io), fail2ban (sshd jail on the journal), unattended
-//     upgrades of security updates only, from Debian's packages;
+//     upgrades of security updates only, from Debian's packages, rebooting
+//     at RebootTime when an update needs it (a new kernel);
+//   - the engine hardened (daemon.json): no userland proxy, no traffic
+//     between containers on the default bridge, no-new-privileges for
+//     every container, containers kept across an engine restart;
+//   - the metadata guard (MetadataGuard): containers cannot reach
+//     169.254.0.0/16, where the metadata service serves this user-data;
 //   - a swap file; Docker and journald log limits;
 //   - the data volume (PostgreSQL and the kit's backups) formatted if blank,
 //     mounted by its stable device path with nofail at DataDir, and Docker's
@@ -47,6 +53,18 @@ const (
 	SSHDropIn = "/etc/ssh/sshd_config.d/00-temporal-kit.conf"
 	// SwapFile is the swap file's path.
 	SwapFile = "/swapfile"
+	// MetadataGuard is the script that makes containers unable to reach the
+	// link-local range (the metadata service at 169.254.169.254 serves this
+	// user-data to anyone who asks); MetadataGuardUnit runs it whenever
+	// Docker starts (boot, restart).
+	MetadataGuard     = "/usr/local/sbin/temporal-kit-metadata-guard"
+	MetadataGuardUnit = "temporal-kit-metadata-guard.service"
+	// LinkLocal is what containers may not reach.
+	LinkLocal = "169.254.0.0/16"
+	// RebootTime is when unattended-upgrades reboots the server after an
+	// update that needs it (a kernel, libc), in the server's time zone
+	// (UTC on Hetzner's images): the quietest hour for a European team.
+	RebootTime = "03:30"
 )
 
 // Params are the server's inputs.
@@ -185,6 +203,10 @@ func Render(p Params) (string, error) {
 		Packages:      []string{"docker.io", "fail2ban", "python3-systemd", "unattended-upgrades"},
 		Runcmd: [][]string{
 			{"systemctl", "restart", "systemd-journald"},
+			// The guard runs now (Docker was installed and started by the
+			// packages step) and from now on whenever Docker starts.
+			{"systemctl", "daemon-reload"},
+			{"systemctl", "enable", "--now", MetadataGuardUnit},
 			{"sh", "-c", "mkdir -p " + dir(Marker) + " && date -u +%Y-%m-%dT%H:%M:%SZ >" + Marker},
 		},
 	}
@@ -212,20 +234,35 @@ func Render(p Params) (string, error) {
 
 func dir(p string) string { return p[:strings.LastIndex(p, "/")] }
 
-func files(p Params) []file {
+// daemonJSON is Docker's daemon.json. userland-proxy false: published
+// ports are iptables rules, not a docker-proxy process per port that
+// hides the client's address; icc false: containers on the default
+// bridge do not reach each other (the kit's services are on user-defined
+// networks, which icc does not govern); no-new-privileges: no setuid
+// binary raises a container process's privileges; live-restore: an
+// engine restart (an upgrade) leaves the containers running.
+func daemonJSON(p Params) string {
 	daemon := `{
   "log-driver": "json-file",
   "log-opts": {"max-size": "10m", "max-file": "3"},
-  "live-restore": true`
+  "live-restore": true,
+  "userland-proxy": false,
+  "icc": false,
+  "no-new-privileges": true`
 	if p.VolumeDevice != "" {
 		daemon += `,
   "data-root": "` + DockerDataRoot + `"`
 	}
-	daemon += "\n}\n"
+	return daemon + "\n}\n"
+}
+
+func files(p Params) []file {
 	fs := []file{
 		{Path: SSHDropIn, Permissions: "0644", Content: sshdConfig(p.User)},
 		// Written before the package is installed: dockerd starts with it.
-		{Path: "/etc/docker/daemon.json", Permissions: "0644", Content: daemon},
+		{Path: "/etc/docker/daemon.json", Permissions: "0644", Content: daemonJSON(p)},
+		{Path: MetadataGuard, Permissions: "0755", Content: metadataGuard},
+		{Path: "/etc/systemd/system/" + MetadataGuardUnit, Permissions: "0644", Content: metadataGuardUnit},
 		{Path: "/etc/systemd/journald.conf.d/temporal-kit.conf", Permissions: "0644", Content: "[Journal]\nSystemMaxUse=500M\nSystemMaxFileSize=50M\nMaxRetentionSec=1month\n"},
 		// Debian 12 logs sshd to the journal only: the jail reads it there.
 		{Path: "/etc/fail2ban/jail.d/temporal-kit.local", Permissions: "0644", Content: "[sshd]\nenabled = true\nbackend = systemd\nmaxretry = 5\nfindtime = 10m\nbantime = 1h\n"},
@@ -237,6 +274,10 @@ Unattended-Upgrade::Origins-Pattern {
 	"origin=Debian,codename=${distro_codename}-security,label=Debian-Security";
 	"origin=Debian,codename=${distro_codename},label=Debian-Security";
 };
+// A kernel update is not in force until a reboot: take it at a set time.
+Unattended-Upgrade::Automatic-Reboot "true";
+Unattended-Upgrade::Automatic-Reboot-WithUsers "true";
+Unattended-Upgrade::Automatic-Reboot-Time "` + RebootTime + `";
 `},
 	}
 	if p.VolumeDevice != "" {
@@ -245,6 +286,37 @@ Unattended-Upgrade::Origins-Pattern {
 	}
 	return fs
 }
+
+// metadataGuard drops, in Docker's DOCKER-USER chain (which Docker creates
+// if missing, jumps to first from FORWARD and never flushes), whatever a
+// container sends to the link-local range: on Hetzner that is the
+// metadata service, which serves this user-data. The host's own traffic
+// (OUTPUT) is not forwarded and still reaches it. Idempotent: the rule is
+// deleted before it is inserted first in the chain.
+const metadataGuard = `#!/bin/sh
+# temporal-kit (cloud-init): containers cannot reach ` + LinkLocal + ` (the metadata service).
+set -eu
+iptables -w -N DOCKER-USER 2>/dev/null || true
+while iptables -w -D DOCKER-USER -d ` + LinkLocal + ` -m comment --comment temporal-kit-metadata-guard -j DROP 2>/dev/null; do :; done
+iptables -w -I DOCKER-USER 1 -d ` + LinkLocal + ` -m comment --comment temporal-kit-metadata-guard -j DROP
+`
+
+// metadataGuardUnit runs the guard before Docker starts (no container
+// runs unguarded after a reboot) and again with every start of Docker
+// (PartOf: a restart of docker.service restarts it too).
+const metadataGuardUnit = `[Unit]
+Description=temporal-kit: containers cannot reach the metadata service
+Before=docker.service
+PartOf=docker.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=` + MetadataGuard + `
+
+[Install]
+WantedBy=docker.service
+`
 
 // sshdConfig is read before Debian's sshd_config and cloud-init's drop-in:
 // sshd keeps the first value of each keyword.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -135,6 +136,67 @@ func TestRenderContent(t *testing.T) {
 	}
 	if !strings.Contains(out, Marker) {
 		t.Error("no marker")
+	}
+}
+
+// The engine is hardened, and containers cannot reach the metadata
+// service, from the first boot and after every start of Docker.
+func TestRenderHardensDockerAndGuardsTheMetadataService(t *testing.T) {
+	p := params(t)
+	out, err := Render(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		WriteFiles []struct{ Path, Permissions, Content string } `yaml:"write_files"`
+		Runcmd     [][]string                                    `yaml:"runcmd"`
+	}
+	if err := yaml.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{}
+	mode := map[string]string{}
+	for _, f := range doc.WriteFiles {
+		files[f.Path], mode[f.Path] = f.Content, f.Permissions
+	}
+	var daemon map[string]any
+	if err := json.Unmarshal([]byte(files["/etc/docker/daemon.json"]), &daemon); err != nil {
+		t.Fatalf("daemon.json is not JSON: %v\n%s", err, files["/etc/docker/daemon.json"])
+	}
+	for k, want := range map[string]any{"userland-proxy": false, "icc": false, "no-new-privileges": true, "live-restore": true, "data-root": DockerDataRoot} {
+		if daemon[k] != want {
+			t.Errorf("daemon.json %s = %v, want %v", k, daemon[k], want)
+		}
+	}
+
+	guard := files[MetadataGuard]
+	if mode[MetadataGuard] != "0755" || !strings.HasPrefix(guard, "#!/bin/sh\n") {
+		t.Errorf("%s: mode %s, not an executable script:\n%s", MetadataGuard, mode[MetadataGuard], guard)
+	}
+	for _, want := range []string{"-I DOCKER-USER 1 -d 169.254.0.0/16", "-j DROP", "-D DOCKER-USER -d 169.254.0.0/16", "-N DOCKER-USER", "set -eu"} {
+		if !strings.Contains(guard, want) {
+			t.Errorf("the metadata guard lacks %q:\n%s", want, guard)
+		}
+	}
+	unit := files["/etc/systemd/system/"+MetadataGuardUnit]
+	for _, want := range []string{"Before=docker.service", "PartOf=docker.service", "WantedBy=docker.service", "ExecStart=" + MetadataGuard, "RemainAfterExit=yes", "Type=oneshot"} {
+		if !strings.Contains(unit, want) {
+			t.Errorf("%s lacks %q:\n%s", MetadataGuardUnit, want, unit)
+		}
+	}
+	enabled := false
+	for _, c := range doc.Runcmd {
+		enabled = enabled || strings.Join(c, " ") == "systemctl enable --now "+MetadataGuardUnit
+	}
+	if !enabled {
+		t.Errorf("runcmd does not enable and start %s: %v", MetadataGuardUnit, doc.Runcmd)
+	}
+
+	uu := files["/etc/apt/apt.conf.d/52temporal-kit-unattended-upgrades"]
+	for _, want := range []string{`Unattended-Upgrade::Automatic-Reboot "true";`, `Unattended-Upgrade::Automatic-Reboot-Time "` + RebootTime + `";`} {
+		if !strings.Contains(uu, want) {
+			t.Errorf("unattended-upgrades does not reboot for a kernel (%q missing):\n%s", want, uu)
+		}
 	}
 }
 

@@ -42,6 +42,9 @@ type Host struct {
 	Triggers pulumi.Array
 	// WaitSeconds bounds the wait for SSH and cloud-init (default 900).
 	WaitSeconds int
+	// Bootstrap, when set, is the key the server boots with: trusted for
+	// the wait and to install HostKey (see Bootstrap), then never again.
+	Bootstrap *Bootstrap
 }
 
 // Files are where the key and known_hosts are written, one directory per
@@ -49,6 +52,9 @@ type Host struct {
 // between runs. KIT_SSH_DIR overrides the parent directory.
 type Files struct {
 	Dir, Key, KnownHosts string
+	// BootstrapKnownHosts pins the bootstrap key and HostKey, for the wait
+	// and the key's installation only (Host.Bootstrap).
+	BootstrapKnownHosts string
 }
 
 // DirEnv overrides the directory the stacks' SSH files are kept in.
@@ -70,7 +76,8 @@ func StackFiles(project, stack string) (Files, error) {
 		return Files{}, err
 	}
 	dir := filepath.Join(abs, project, stack)
-	return Files{Dir: dir, Key: filepath.Join(dir, "id_deploy"), KnownHosts: filepath.Join(dir, "known_hosts")}, nil
+	return Files{Dir: dir, Key: filepath.Join(dir, "id_deploy"), KnownHosts: filepath.Join(dir, "known_hosts"),
+		BootstrapKnownHosts: filepath.Join(dir, "known_hosts.bootstrap")}, nil
 }
 
 // ConnectTimeoutSeconds is SSH's connect timeout.
@@ -107,8 +114,9 @@ func KnownHostsLine(address string, port int, key string) string {
 type Target struct {
 	Files    Files
 	Provider *docker.Provider
-	// Ready has waited for SSH and cloud-init; every docker resource and
-	// command on the host depends on it.
+	// Ready has waited for SSH and cloud-init (and, with a bootstrap key,
+	// installed the stack's host key); every docker resource and command
+	// on the host depends on it.
 	Ready *local.Command
 	// SSH is the shell words of an ssh command to the host (values from
 	// Docker.Env), a remote command to follow; Docker runs its docker CLI.
@@ -137,9 +145,17 @@ func Connect(ctx *pulumi.Context, name string, h Host) (*Target, error) {
 	// The files are written once the values are known (a preview of a
 	// server not made yet leaves them unknown, and so the provider's
 	// configuration). The paths carry the dependency, not a secret.
-	written := pulumi.All(h.Address, h.HostKey, h.PrivateKey).ApplyT(func(v []any) (string, error) {
-		addr, key, priv := v[0].(string), v[1].(string), v[2].(string)
-		if err := writeFiles(files, KnownHostsLine(addr, h.Port, key), priv); err != nil {
+	var bootstrapKey pulumi.StringInput = pulumi.String("")
+	if h.Bootstrap != nil {
+		bootstrapKey = h.Bootstrap.HostKey
+	}
+	written := pulumi.All(h.Address, h.HostKey, h.PrivateKey, bootstrapKey).ApplyT(func(v []any) (string, error) {
+		addr, key, priv, boot := v[0].(string), v[1].(string), v[2].(string), v[3].(string)
+		bootstrap := ""
+		if boot != "" {
+			bootstrap = KnownHostsLine(addr, h.Port, boot) + "\n" + KnownHostsLine(addr, h.Port, key)
+		}
+		if err := writeFiles(files, KnownHostsLine(addr, h.Port, key), bootstrap, priv); err != nil {
 			return "", err
 		}
 		return files.Dir, nil
@@ -166,6 +182,18 @@ func Connect(ctx *pulumi.Context, name string, h Host) (*Target, error) {
 	for k, v := range env {
 		waitEnv[k] = v
 	}
+	var bootstrapEnv pulumi.StringMap
+	if h.Bootstrap != nil {
+		// Until the new key is in place the server may present either.
+		bootstrapKnownHosts := dir.ApplyT(func(string) string { return files.BootstrapKnownHosts }).(pulumi.StringOutput)
+		waitEnv["KIT_SSH_KNOWN_HOSTS"] = bootstrapKnownHosts
+		bootstrapEnv = pulumi.StringMap{}
+		for k, v := range env {
+			bootstrapEnv[k] = v
+		}
+		bootstrapEnv["KIT_SSH_KNOWN_HOSTS"] = bootstrapKnownHosts
+		bootstrapEnv["KIT_SSH_FINAL_KNOWN_HOSTS"] = knownHosts
+	}
 	triggers := append(pulumi.Array{h.Address, pulumi.Int(h.Port), h.HostKey}, h.Triggers...)
 	ready, err := local.NewCommand(ctx, name+"-ready", &local.CommandArgs{
 		Create:      pulumi.String(`eval "$KIT_SSH_WAIT_SCRIPT"`),
@@ -175,6 +203,14 @@ func Connect(ctx *pulumi.Context, name string, h Host) (*Target, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ssh %s: %w", name, err)
+	}
+	// gate is what every deploy onto the host waits for: the wait, or,
+	// with a bootstrap key, the installation of the stack's host key.
+	gate := ready
+	if h.Bootstrap != nil {
+		if gate, err = rotate(ctx, name, h, bootstrapEnv, triggers, ready); err != nil {
+			return nil, err
+		}
 	}
 
 	opts := pulumi.StringArray{pulumi.String("-i"), keyPath, pulumi.String("-o"), pulumi.Sprintf("UserKnownHostsFile=%s", knownHosts)}
@@ -190,17 +226,17 @@ func Connect(ctx *pulumi.Context, name string, h Host) (*Target, error) {
 	prov, err := docker.NewProvider(ctx, name, &docker.ProviderArgs{
 		Host:    pulumi.Sprintf("ssh://%s@%s", h.User, hostPort),
 		SshOpts: opts,
-	}, pulumi.DependsOn([]pulumi.Resource{ready}))
+	}, pulumi.DependsOn([]pulumi.Resource{gate}))
 	if err != nil {
 		return nil, fmt.Errorf("ssh %s: docker provider: %w", name, err)
 	}
 	return &Target{
 		Files:    files,
 		Provider: prov,
-		Ready:    ready,
+		Ready:    gate,
 		SSH:      sshCmd,
 		Docker:   render.DockerCLI{Command: sshCmd + " docker", Env: env},
-		Opts:     []pulumi.ResourceOption{pulumi.Providers(prov), pulumi.DependsOn([]pulumi.Resource{ready})},
+		Opts:     []pulumi.ResourceOption{pulumi.Providers(prov), pulumi.DependsOn([]pulumi.Resource{gate})},
 		Dest:     dest,
 		Port:     h.Port,
 	}, nil
@@ -243,9 +279,10 @@ while :; do
   sleep 5
 done`
 
-// writeFiles writes the key and known_hosts into files.Dir (0700), each
-// 0600, replacing them atomically, and only when their content changed.
-func writeFiles(files Files, knownHosts, privateKey string) error {
+// writeFiles writes the key and known_hosts (and the bootstrap
+// known_hosts, when there is one) into files.Dir (0700), each 0600,
+// replacing them atomically, and only when their content changed.
+func writeFiles(files Files, knownHosts, bootstrapKnownHosts, privateKey string) error {
 	if err := os.MkdirAll(files.Dir, 0o700); err != nil {
 		return fmt.Errorf("ssh: %w (set %s to a writable directory)", err, DirEnv)
 	}
@@ -255,7 +292,11 @@ func writeFiles(files Files, knownHosts, privateKey string) error {
 	if !strings.HasSuffix(privateKey, "\n") {
 		privateKey += "\n"
 	}
-	for path, content := range map[string]string{files.Key: privateKey, files.KnownHosts: knownHosts + "\n"} {
+	write := map[string]string{files.Key: privateKey, files.KnownHosts: knownHosts + "\n"}
+	if bootstrapKnownHosts != "" {
+		write[files.BootstrapKnownHosts] = bootstrapKnownHosts + "\n"
+	}
+	for path, content := range write {
 		if err := writeFile(path, content); err != nil {
 			return fmt.Errorf("ssh: %w", err)
 		}

@@ -120,3 +120,68 @@ func Docker(ctx context.Context, args ...string) (string, error) {
 	}
 	return s, nil
 }
+
+// RestartDocker stops dockerd and starts it again, as the engine's own
+// restart (an upgrade, a crash) does it: nothing else on the VPS runs.
+func (v *VPS) RestartDocker(ctx context.Context) error {
+	const script = `pkill -x dockerd || exit 1
+i=0; while pgrep -x dockerd >/dev/null; do i=$((i+1)); [ $i -gt 60 ] && { echo "dockerd does not stop"; exit 1; }; sleep 1; done
+setsid dockerd >>/var/log/dockerd.log 2>&1 </dev/null &
+i=0; until docker info >/dev/null 2>&1; do i=$((i+1)); [ $i -gt 60 ] && { echo "dockerd does not answer"; exit 1; }; sleep 1; done`
+	_, err := v.Exec(ctx, "sh", "-c", script)
+	return err
+}
+
+// Reboot restarts the VPS's container (a new network namespace: every
+// iptables rule and interface is gone, as after a reboot) and waits until
+// its init has run the boot through again.
+func (v *VPS) Reboot(ctx context.Context, timeout time.Duration) error {
+	if _, err := Docker(ctx, "restart", "--time", "60", v.Name); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		if _, err := v.Exec(ctx, "test", "-f", "/run/simulated-vps.booted"); err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			logs, _ := Docker(ctx, "logs", "--tail", "40", v.Name)
+			return fmt.Errorf("simulated VPS %s: not booted %s after a restart; its log:\n%s", v.Name, timeout, logs)
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
+
+// MetadataAddress is where Hetzner's metadata service answers.
+const MetadataAddress = "169.254.169.254"
+
+// StartFakeMetadata serves HTTP on MetadataAddress:80 from a network
+// namespace of its own inside the VPS, routed as Hetzner's is: the host
+// reaches it directly, a container's packets are forwarded by the host
+// (through Docker's DOCKER-USER chain). GET /hetzner/v1/userdata answers
+// "temporal-kit fake user-data".
+func (v *VPS) StartFakeMetadata(ctx context.Context) error {
+	// A reboot leaves the namespace's name behind (the file, not the mount).
+	const script = `set -eu
+ip netns del kit-meta 2>/dev/null || true; rm -f /run/netns/kit-meta
+ip netns add kit-meta
+ip link add kit-meta0 type veth peer name kit-meta1
+ip link set kit-meta1 netns kit-meta
+ip addr add 169.254.169.253/30 dev kit-meta0
+ip link set kit-meta0 up
+ip netns exec kit-meta ip link set lo up
+ip netns exec kit-meta ip addr add ` + MetadataAddress + `/30 dev kit-meta1
+ip netns exec kit-meta ip link set kit-meta1 up
+ip netns exec kit-meta ip route add default via 169.254.169.253
+mkdir -p /srv/fake-metadata/hetzner/v1
+echo "temporal-kit fake user-data" >/srv/fake-metadata/hetzner/v1/userdata
+setsid ip netns exec kit-meta python3 -m http.server 80 --bind ` + MetadataAddress + ` --directory /srv/fake-metadata >/var/log/fake-metadata.log 2>&1 </dev/null &
+i=0; until python3 -c 'import urllib.request; urllib.request.urlopen("http://` + MetadataAddress + `/hetzner/v1/userdata", timeout=2)' 2>/dev/null; do
+  i=$((i+1)); [ $i -gt 30 ] && { echo "the fake metadata service does not answer"; cat /var/log/fake-metadata.log; exit 1; }; sleep 1
+done`
+	out, err := v.Exec(ctx, "sh", "-c", script)
+	if err != nil {
+		return fmt.Errorf("fake metadata service: %v: %s", err, out)
+	}
+	return nil
+}

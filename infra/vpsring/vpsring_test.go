@@ -34,11 +34,15 @@ import (
 )
 
 // TestVPSRingSSHDeploy boots a simulated VPS on the kit's cloud-init (a
-// generated host key and client key), checks its sshd refuses root and
-// passwords, then deploys the whole dev Definition on it with the real
+// generated host key and client key), replaces the host key from the
+// user-data as the hetzner target's deploy does (the old key then
+// authenticates nothing), checks its sshd refuses root and passwords,
+// then deploys the whole dev Definition on it with the real
 // `pulumi up` of the repository's program, target ssh, local image catalog:
-// a wrong host key is refused before anything is deployed; with the right
-// one every container turns healthy on the VPS's engine, a job completes
+// the user-data's host key is refused before anything is deployed; with the
+// new one every container turns healthy on the VPS's engine, containers
+// cannot reach the metadata service (also after a restart of dockerd and
+// a reboot) and daemon.json is in force, a job completes
 // through an SSH tunnel, a second up changes nothing, and a worker change
 // (its env, then its image) replaces the worker only. FIGURE lines give
 // the times.
@@ -50,7 +54,8 @@ func TestVPSRingSSHDeploy(t *testing.T) {
 	requireImages(t, ctx)
 	id := randomHex(3)
 
-	// Keys: the host key as the hetzner target makes it, a client (deploy) key, a wrong host key.
+	// Keys: the bootstrap host key of the user-data and the key that
+	// replaces it, as the hetzner target makes them; a client (deploy) key.
 	seed := make([]byte, hostkey.SeedSize)
 	_, _ = rand.Read(seed)
 	hk, err := hostkey.FromSeed(seed)
@@ -58,7 +63,7 @@ func TestVPSRingSSHDeploy(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _ = rand.Read(seed)
-	wrong, _ := hostkey.FromSeed(seed)
+	rotated, _ := hostkey.FromSeed(seed)
 	clientPriv, clientPub := clientKey(t)
 
 	userData, err := cloudinit.Render(cloudinit.Params{
@@ -104,12 +109,57 @@ func TestVPSRingSSHDeploy(t *testing.T) {
 	keyFile := filepath.Join(dir, "client_key")
 	knownHosts := filepath.Join(dir, "known_hosts")
 	mustWrite(t, keyFile, clientPriv)
-	mustWrite(t, knownHosts, sshdeploy.KnownHostsLine("127.0.0.1", vps.Port, hk.Public)+"\n")
+	bootstrapKnownHosts := filepath.Join(dir, "known_hosts.bootstrap")
+	userDataKnownHosts := filepath.Join(dir, "known_hosts.user-data")
+	line := func(k hostkey.Pair) string { return sshdeploy.KnownHostsLine("127.0.0.1", vps.Port, k.Public) + "\n" }
+	mustWrite(t, knownHosts, line(rotated))
+	mustWrite(t, bootstrapKnownHosts, line(hk)+line(rotated))
+	mustWrite(t, userDataKnownHosts, line(hk))
 	// sshArgs: ssh as the deploy does it; opts before the destination, cmd after.
 	sshArgs := func(user string, opts []string, cmd ...string) []string {
 		args := []string{"-i", keyFile, "-o", "UserKnownHostsFile=" + knownHosts, "-p", strconv.Itoa(vps.Port)}
 		args = append(append(args, sshdeploy.Options()...), opts...)
 		return append(append(args, user+"@127.0.0.1"), cmd...)
+	}
+
+	if !t.Run("the user-data's host key is replaced and authenticates the host no more", func(t *testing.T) {
+		// The hetzner target's command, run as the command provider runs it.
+		rotate := func() string {
+			cmd := exec.CommandContext(ctx, "/bin/sh", "-c", sshdeploy.RotateScript())
+			cmd.Stdin = strings.NewReader(rotated.Private)
+			cmd.Env = append(os.Environ(), "KIT_SSH_KEY="+keyFile, "KIT_SSH_PORT="+strconv.Itoa(vps.Port), "KIT_SSH_DEST=deploy@127.0.0.1",
+				"KIT_SSH_KNOWN_HOSTS="+bootstrapKnownHosts, "KIT_SSH_FINAL_KNOWN_HOSTS="+knownHosts,
+				"KIT_HOST_KEY_PUBLIC="+rotated.Public, "KIT_HOST_KEY_BOOTSTRAP="+hk.Public)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("host key rotation: %v\n%s", err, out)
+			}
+			return string(out)
+		}
+		if out := rotate(); !strings.Contains(out, "host key: installed") || !strings.Contains(out, "no longer authenticates it") {
+			t.Errorf("first rotation:\n%s", out)
+		} else {
+			t.Logf("first rotation:\n%s", out)
+		}
+		if out := rotate(); !strings.Contains(out, "host key: already in place") {
+			t.Errorf("second rotation is not a no-op:\n%s", out)
+		}
+		args := []string{"-i", keyFile, "-o", "UserKnownHostsFile=" + userDataKnownHosts, "-p", strconv.Itoa(vps.Port)}
+		out, err := ssh_(ctx, append(append(args, sshdeploy.Options()...), "deploy@127.0.0.1", "true")...)
+		if err == nil || !strings.Contains(out, "Host key verification failed") {
+			t.Errorf("ssh pinned to the user-data's host key: err=%v\n%s", err, out)
+		}
+		// The user-data cannot change (on Hetzner, not without a new
+		// server): it still holds the old key, which sshd no longer has.
+		ud, _ := vps.Exec(ctx, "cat", "/var/lib/cloud/instance/user-data.txt")
+		if !strings.Contains(ud, strings.Split(hk.Private, "\n")[2]) {
+			t.Error("the VPS's user-data does not hold the bootstrap key: the test proves nothing")
+		}
+		if key, _ := vps.Exec(ctx, "cat", "/etc/ssh/ssh_host_ed25519_key"); key != strings.TrimSpace(rotated.Private) {
+			t.Error("the VPS's host key file is not the rotated key")
+		}
+	}) {
+		return
 	}
 
 	t.Run("sshd is hardened", func(t *testing.T) {
@@ -163,8 +213,8 @@ func TestVPSRingSSHDeploy(t *testing.T) {
 	r.setFromFile(ctx, "sshPrivateKey", keyFile)
 	r.set(ctx, "images.worker", worker, false)
 
-	if !t.Run("a wrong host key is refused and nothing is deployed", func(t *testing.T) {
-		r.set(ctx, "sshHostKey", wrong.Public, false)
+	if !t.Run("the user-data's host key is refused and nothing is deployed", func(t *testing.T) {
+		r.set(ctx, "sshHostKey", hk.Public, false)
 		if res, err := r.cli.Run(ctx, "preview"); err != nil {
 			t.Logf("preview with a wrong host key fails:\n%s", tail(err.Error(), 15))
 		} else {
@@ -191,7 +241,7 @@ func TestVPSRingSSHDeploy(t *testing.T) {
 		return
 	}
 
-	r.set(ctx, "sshHostKey", hk.Public, false)
+	r.set(ctx, "sshHostKey", rotated.Public, false)
 	def := r.definition()
 	if !t.Run("up deploys the whole Definition on the VPS", func(t *testing.T) {
 		res := r.up(t, ctx)
@@ -203,6 +253,13 @@ func TestVPSRingSSHDeploy(t *testing.T) {
 	}) {
 		return
 	}
+	pg, _ := def.Service(stacks.ServicePostgres)
+	backend := def.Prefix + "-" + stacks.NetworkBackend
+
+	t.Run("daemon.json is in force and containers cannot reach the metadata service", func(t *testing.T) {
+		checkDaemonSettings(t, ctx, vps, pg.Image)
+		checkMetadataGuard(t, ctx, vps, pg.Image, backend)
+	})
 
 	t.Run("a job completes through an SSH tunnel", func(t *testing.T) {
 		startFixtures(t, ctx, vps, def, r.serpKey)
@@ -285,6 +342,15 @@ func TestVPSRingSSHDeploy(t *testing.T) {
 		if local == "" || local != remote {
 			t.Errorf("the VPS's worker runs %q, the new image is %q", remote, local)
 		}
+	})
+
+	t.Run("after a reboot containers still cannot reach the metadata service", func(t *testing.T) {
+		began := time.Now()
+		if err := vps.Reboot(ctx, 5*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("FIGURE simulated VPS reboot (container restart to the end of its boot): %s", time.Since(began).Round(100*time.Millisecond))
+		checkGuardAfterReboot(t, ctx, vps, pg.Image, backend)
 	})
 }
 

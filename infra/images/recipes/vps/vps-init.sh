@@ -10,6 +10,8 @@
 # then it waits, stopping dockerd and sshd on SIGTERM.
 set -u
 log() { echo "vps-init: $*"; }
+# Written at the end of every boot (a restart of the container is a reboot).
+rm -f /run/simulated-vps.booted
 
 # Mount propagation for containers started inside.
 mount --make-rshared / 2>/dev/null || true
@@ -29,7 +31,18 @@ fi
 log "cloud-init modules --mode=config"
 cloud-init modules --mode=config || log "cloud-init config stage failed"
 
-dockerd >/var/log/dockerd.log 2>&1 &
+# The units docker.service wants (enabled with WantedBy=docker.service),
+# started before it, as systemd orders the kit's (Before=docker.service).
+for u in /etc/systemd/system/docker.service.wants/*.service; do
+	[ -e "$u" ] || continue
+	if systemctl start "${u##*/}"; then
+		log "${u##*/} started (wanted by docker.service)"
+	else
+		log "${u##*/} failed"
+	fi
+done
+
+dockerd >>/var/log/dockerd.log 2>&1 &
 i=0
 until docker info >/dev/null 2>&1; do
 	i=$((i + 1))
@@ -44,6 +57,7 @@ log "dockerd up"
 log "cloud-init modules --mode=final"
 cloud-init modules --mode=final || log "cloud-init final stage failed"
 log "boot done: $(cloud-init status 2>&1 | tr '\n' ' ')"
+touch /run/simulated-vps.booted
 
 stop() {
 	log "stopping"

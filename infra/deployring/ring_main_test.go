@@ -95,8 +95,10 @@ func TestDeployRing(t *testing.T) {
 			[]string{"replace temporal"}, "LOG_LEVEL=debug"},
 		{"the namespace retention", "namespaceRetention", "96h", false,
 			[]string{"replace temporal-namespace", "replace temporal-namespace-run"}, "KIT_RETENTION=96h"},
+		// The UI is a Go program whose GOMEMLIMIT follows its memory limit:
+		// a new limit is a new env, so the container is created anew.
 		{"a memory limit", "memoryMB.temporal-ui", "300", false,
-			[]string{"update temporal-ui"}, "300"},
+			[]string{"replace temporal-ui"}, "300"},
 		{"a host port", "hostPorts.worker", fmt.Sprint(freePort(t)), false,
 			[]string{"replace worker"}, ""}, // visible: the port number itself
 		{"the PostgreSQL password", "postgresPassword", newPassword, true,

@@ -103,113 +103,40 @@ func Provision(ctx *pulumi.Context, cfg stacks.Config, in Inputs, opts ...pulumi
 	if err := CheckToken(ctx); err != nil {
 		return nil, err
 	}
-	h := cfg.Hetzner
-	name := HetznerName(cfg.Stack)
-	labels := pulumi.StringMap{
-		"managed-by": pulumi.String("pulumi"),
-		"app":        pulumi.String("temporal-kit"),
-		"stack":      pulumi.String(labelValue(cfg.Stack)),
-	}
-	with := func(more ...pulumi.ResourceOption) []pulumi.ResourceOption {
-		return append(slices.Clone(opts), more...)
-	}
+	p := &provisioner{ctx: ctx, h: cfg.Hetzner, in: in, name: HetznerName(cfg.Stack), opts: opts,
+		labels: pulumi.StringMap{
+			"managed-by": pulumi.String("pulumi"),
+			"app":        pulumi.String("temporal-kit"),
+			"stack":      pulumi.String(labelValue(cfg.Stack)),
+		}}
 
-	// A changed key replaces the server; the old key's Hetzner name must be
-	// free before the new one is made.
-	key, err := hcloud.NewSshKey(ctx, NameSSHKey, &hcloud.SshKeyArgs{
-		Name:      pulumi.String(name),
-		PublicKey: in.SSHPublicKey,
-		Labels:    labels,
-	}, with(pulumi.DeleteBeforeReplace(true))...)
+	key, err := p.sshKey()
 	if err != nil {
 		return nil, err
 	}
-
-	// Primary IPs made apart from the server outlive it: DNS records and the
-	// operators' known_hosts keep working after a replacement. Protected like
-	// the server (an IPv4 given back is gone for good).
-	primary := func(resName, typ string) (*hcloud.PrimaryIp, error) {
-		return hcloud.NewPrimaryIp(ctx, resName, &hcloud.PrimaryIpArgs{
-			Name:             pulumi.String(name + "-" + typ),
-			Type:             pulumi.String(typ),
-			Location:         pulumi.String(h.Location),
-			AssigneeType:     pulumi.String("server"),
-			AutoDelete:       pulumi.Bool(false),
-			DeleteProtection: pulumi.Bool(true),
-			Labels:           labels,
-		}, with()...)
-	}
-	ipv4, err := primary(NamePrimaryV4, "ipv4")
+	ipv4, err := p.primaryIP(NamePrimaryV4, "ipv4")
 	if err != nil {
 		return nil, err
 	}
-	ipv6, err := primary(NamePrimaryV6, "ipv6")
+	ipv6, err := p.primaryIP(NamePrimaryV6, "ipv6")
 	if err != nil {
 		return nil, err
 	}
-
-	fw, err := hcloud.NewFirewall(ctx, NameFirewall, &hcloud.FirewallArgs{
-		Name:   pulumi.String(name),
-		Rules:  firewallRules(FirewallRules(h.AdminCIDRs, in.OpenWeb)),
-		Labels: labels,
-	}, with()...)
+	fw, err := p.firewall()
 	if err != nil {
 		return nil, err
 	}
-
-	// The volume exists before the server, so cloud-init knows its device
-	// path; it is attached once the server exists (below).
-	vol, err := hcloud.NewVolume(ctx, NameVolume, &hcloud.VolumeArgs{
-		Name:             pulumi.String(name + "-data"),
-		Size:             pulumi.Int(h.VolumeSizeGB),
-		Location:         pulumi.String(h.Location),
-		Format:           pulumi.String("ext4"),
-		Automount:        pulumi.Bool(false), // cloud-init mounts it by its device path
-		DeleteProtection: pulumi.Bool(true),
-		Labels:           labels,
-	}, with()...)
+	vol, err := p.volume()
 	if err != nil {
 		return nil, err
 	}
 	volumeID := IntID("volume", vol.ID())
 	device := volumeID.ApplyT(DevicePath).(pulumi.StringOutput)
-
-	server, err := hcloud.NewServer(ctx, NameServer, &hcloud.ServerArgs{
-		Name:       pulumi.String(name),
-		ServerType: pulumi.String(h.ServerType),
-		Image:      pulumi.String(h.Image),
-		Location:   pulumi.String(h.Location),
-		// Secret in state and in the plan: it holds the host private key.
-		UserData:    pulumi.ToSecret(in.UserData(device).ToStringOutput()).(pulumi.StringOutput),
-		SshKeys:     pulumi.StringArray{key.ID().ToStringOutput()},
-		FirewallIds: pulumi.IntArray{IntID("firewall", fw.ID())},
-		PublicNets: hcloud.ServerPublicNetArray{hcloud.ServerPublicNetArgs{
-			Ipv4Enabled: pulumi.Bool(true),
-			Ipv4:        IntID("primary IPv4", ipv4.ID()),
-			Ipv6Enabled: pulumi.Bool(true),
-			Ipv6:        IntID("primary IPv6", ipv6.ID()),
-		}},
-		Backups: pulumi.Bool(h.Backups),
-		// Hetzner wants both protections equal.
-		DeleteProtection:       pulumi.Bool(true),
-		RebuildProtection:      pulumi.Bool(true),
-		ShutdownBeforeDeletion: pulumi.Bool(true),
-		Labels:                 labels,
-	}, with(
-		// The primary IPs can be assigned to one server at a time: the old
-		// server goes before its replacement comes.
-		pulumi.DeleteBeforeReplace(true),
-		pulumi.AdditionalSecretOutputs([]string{"userData"}),
-	)...)
+	server, err := p.server(device, key, fw, ipv4, ipv6)
 	if err != nil {
 		return nil, err
 	}
-
-	att, err := hcloud.NewVolumeAttachment(ctx, NameAttachment, &hcloud.VolumeAttachmentArgs{
-		ServerId:  IntID("server", server.ID()),
-		VolumeId:  volumeID,
-		Automount: pulumi.Bool(false),
-	}, with()...)
+	att, err := p.attach(server, volumeID)
 	if err != nil {
 		return nil, err
 	}
@@ -227,6 +154,109 @@ func Provision(ctx *pulumi.Context, cfg stacks.Config, in Inputs, opts ...pulumi
 		PrimaryIPv4ID: ipv4.ID(),
 		PrimaryIPv6ID: ipv6.ID(),
 	}, nil
+}
+
+// provisioner holds what every resource of one Provision call shares: the
+// Hetzner name prefix, the labels and the caller's resource options.
+type provisioner struct {
+	ctx    *pulumi.Context
+	h      stacks.Hetzner
+	in     Inputs
+	name   string
+	labels pulumi.StringMap
+	opts   []pulumi.ResourceOption
+}
+
+// with is the caller's options plus more, without touching the caller's slice.
+func (p *provisioner) with(more ...pulumi.ResourceOption) []pulumi.ResourceOption {
+	return append(slices.Clone(p.opts), more...)
+}
+
+// sshKey uploads the operator's key. A changed key replaces the server; the
+// old key's Hetzner name must be free before the new one is made.
+func (p *provisioner) sshKey() (*hcloud.SshKey, error) {
+	return hcloud.NewSshKey(p.ctx, NameSSHKey, &hcloud.SshKeyArgs{
+		Name:      pulumi.String(p.name),
+		PublicKey: p.in.SSHPublicKey,
+		Labels:    p.labels,
+	}, p.with(pulumi.DeleteBeforeReplace(true))...)
+}
+
+// primaryIP makes a primary IP apart from the server, so that it outlives
+// it: DNS records and the operators' known_hosts keep working after a
+// replacement. Protected like the server (an IPv4 given back is gone for
+// good).
+func (p *provisioner) primaryIP(resName, typ string) (*hcloud.PrimaryIp, error) {
+	return hcloud.NewPrimaryIp(p.ctx, resName, &hcloud.PrimaryIpArgs{
+		Name:             pulumi.String(p.name + "-" + typ),
+		Type:             pulumi.String(typ),
+		Location:         pulumi.String(p.h.Location),
+		AssigneeType:     pulumi.String("server"),
+		AutoDelete:       pulumi.Bool(false),
+		DeleteProtection: pulumi.Bool(true),
+		Labels:           p.labels,
+	}, p.with()...)
+}
+
+func (p *provisioner) firewall() (*hcloud.Firewall, error) {
+	return hcloud.NewFirewall(p.ctx, NameFirewall, &hcloud.FirewallArgs{
+		Name:   pulumi.String(p.name),
+		Rules:  firewallRules(FirewallRules(p.h.AdminCIDRs, p.in.OpenWeb)),
+		Labels: p.labels,
+	}, p.with()...)
+}
+
+// volume makes the data volume. It exists before the server, so cloud-init
+// knows its device path; it is attached once the server exists (attach).
+func (p *provisioner) volume() (*hcloud.Volume, error) {
+	return hcloud.NewVolume(p.ctx, NameVolume, &hcloud.VolumeArgs{
+		Name:             pulumi.String(p.name + "-data"),
+		Size:             pulumi.Int(p.h.VolumeSizeGB),
+		Location:         pulumi.String(p.h.Location),
+		Format:           pulumi.String("ext4"),
+		Automount:        pulumi.Bool(false), // cloud-init mounts it by its device path
+		DeleteProtection: pulumi.Bool(true),
+		Labels:           p.labels,
+	}, p.with()...)
+}
+
+func (p *provisioner) server(device pulumi.StringOutput, key *hcloud.SshKey, fw *hcloud.Firewall,
+	ipv4, ipv6 *hcloud.PrimaryIp) (*hcloud.Server, error) {
+	return hcloud.NewServer(p.ctx, NameServer, &hcloud.ServerArgs{
+		Name:       pulumi.String(p.name),
+		ServerType: pulumi.String(p.h.ServerType),
+		Image:      pulumi.String(p.h.Image),
+		Location:   pulumi.String(p.h.Location),
+		// Secret in state and in the plan: it holds the host private key.
+		UserData:    pulumi.ToSecret(p.in.UserData(device).ToStringOutput()).(pulumi.StringOutput),
+		SshKeys:     pulumi.StringArray{key.ID().ToStringOutput()},
+		FirewallIds: pulumi.IntArray{IntID("firewall", fw.ID())},
+		PublicNets: hcloud.ServerPublicNetArray{hcloud.ServerPublicNetArgs{
+			Ipv4Enabled: pulumi.Bool(true),
+			Ipv4:        IntID("primary IPv4", ipv4.ID()),
+			Ipv6Enabled: pulumi.Bool(true),
+			Ipv6:        IntID("primary IPv6", ipv6.ID()),
+		}},
+		Backups: pulumi.Bool(p.h.Backups),
+		// Hetzner wants both protections equal.
+		DeleteProtection:       pulumi.Bool(true),
+		RebuildProtection:      pulumi.Bool(true),
+		ShutdownBeforeDeletion: pulumi.Bool(true),
+		Labels:                 p.labels,
+	}, p.with(
+		// The primary IPs can be assigned to one server at a time: the old
+		// server goes before its replacement comes.
+		pulumi.DeleteBeforeReplace(true),
+		pulumi.AdditionalSecretOutputs([]string{"userData"}),
+	)...)
+}
+
+func (p *provisioner) attach(server *hcloud.Server, volumeID pulumi.IntOutput) (*hcloud.VolumeAttachment, error) {
+	return hcloud.NewVolumeAttachment(p.ctx, NameAttachment, &hcloud.VolumeAttachmentArgs{
+		ServerId:  IntID("server", server.ID()),
+		VolumeId:  volumeID,
+		Automount: pulumi.Bool(false),
+	}, p.with()...)
 }
 
 // check guards against a config that did not come through stacks.LoadConfig.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
@@ -93,7 +94,31 @@ func JobWorkflow(ctx workflow.Context, in JobInput) (*Progress, error) {
 	if err := in.validate(); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadJobInput", nil)
 	}
-	logger := workflow.GetLogger(ctx)
+	j := newJobRun(ctx, in)
+	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (*Progress, error) { return j.p, nil }); err != nil {
+		return nil, err
+	}
+	next := j.runBatches(ctx)
+	return j.finish(ctx, next)
+}
+
+// jobRun is one run of JobWorkflow: the job's progress, the activity
+// options of its two stages and the slots that pipeline them.
+//
+// The stages are pipelined across batches: a batch holds a search slot
+// while it searches and an enrich slot while it enriches, so the next
+// batches' searches run while earlier batches fetch, and fetching never
+// waits for a whole batch to be searched. The window bounds how far
+// searches run ahead.
+type jobRun struct {
+	in                               JobInput
+	p                                *Progress
+	logger                           log.Logger
+	search, enrich                   workflow.Context // activity options of each stage
+	searchSlots, enrichSlots, window workflow.Semaphore
+}
+
+func newJobRun(ctx workflow.Context, in JobInput) *jobRun {
 	p := in.Progress
 	if p == nil {
 		p = &Progress{JobID: in.JobID, TotalRows: in.TotalRows, Stages: map[string]StageCount{}, ErrorClasses: map[string]int{}}
@@ -101,17 +126,28 @@ func JobWorkflow(ctx workflow.Context, in JobInput) (*Progress, error) {
 	}
 	p.Runs++
 	p.State = StateRunning
-	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (*Progress, error) { return p, nil }); err != nil {
-		return nil, err
+	search, enrich := stageOptions(ctx, in.SearchQueue)
+	return &jobRun{
+		in:          in,
+		p:           p,
+		logger:      workflow.GetLogger(ctx),
+		search:      search,
+		enrich:      enrich,
+		searchSlots: workflow.NewSemaphore(ctx, int64(in.Parallelism)),
+		enrichSlots: workflow.NewSemaphore(ctx, int64(in.Parallelism)),
+		window:      workflow.NewSemaphore(ctx, int64(2*in.Parallelism)),
 	}
+}
 
-	// Retries have no attempt cap: rows failing transiently are stored as
-	// failed on their last try by the activity itself, so what remains are
-	// outages (database, worker, Temporal) that heal. The backoff outlasts
-	// a database restart without hammering it.
-	var a *Activities
-	search := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue:           in.SearchQueue,
+// stageOptions are the activity options of the search and enrich stages.
+//
+// Retries have no attempt cap: rows failing transiently are stored as
+// failed on their last try by the activity itself, so what remains are
+// outages (database, worker, Temporal) that heal. The backoff outlasts
+// a database restart without hammering it.
+func stageOptions(ctx workflow.Context, searchQueue string) (search, enrich workflow.Context) {
+	search = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           searchQueue,
 		StartToCloseTimeout: 15 * time.Minute,
 		HeartbeatTimeout:    10 * time.Second, // a crashed worker's batch moves on within it
 		WaitForCancellation: true,             // let the batch store what it finished
@@ -121,7 +157,7 @@ func JobWorkflow(ctx workflow.Context, in JobInput) (*Progress, error) {
 			MaximumInterval:    time.Minute,
 		},
 	})
-	enrich := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	enrich = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 15 * time.Minute,
 		HeartbeatTimeout:    10 * time.Second,
 		WaitForCancellation: true,
@@ -131,77 +167,89 @@ func JobWorkflow(ctx workflow.Context, in JobInput) (*Progress, error) {
 			MaximumInterval:    time.Minute,
 		},
 	})
+	return search, enrich
+}
 
-	// The stages are pipelined across batches: a batch holds a search slot
-	// while it searches and an enrich slot while it enriches, so the next
-	// batches' searches run while earlier batches fetch, and fetching never
-	// waits for a whole batch to be searched. The window bounds how far
-	// searches run ahead.
-	searchSlots := workflow.NewSemaphore(ctx, int64(in.Parallelism))
-	enrichSlots := workflow.NewSemaphore(ctx, int64(in.Parallelism))
-	window := workflow.NewSemaphore(ctx, int64(2*in.Parallelism))
-	step := func(ctx workflow.Context, b int, name string, opts workflow.Context, fn any, bin BatchInput) bool {
-		var r BatchResult
-		err := workflow.ExecuteActivity(opts, fn, bin).Get(ctx, &r)
-		p.ActivityAttempts += max(r.Attempts, 1)
-		p.add(r)
-		if err != nil {
-			if ctx.Err() == nil { // a cancel is not a failure
-				p.BatchErrors++
-				logger.Error("batch failed for good; its remaining rows stay pending", "batch", b, "step", name, "error", err)
-			}
-			return false
-		}
-		return true
-	}
-	runBatch := func(ctx workflow.Context, b int) {
-		bin := BatchInput{JobID: in.JobID, Batch: b, From: b * in.BatchSize, To: min(in.TotalRows, (b+1)*in.BatchSize), RowAttempts: in.RowAttempts}
-		ok := step(ctx, b, "search", search, a.SearchBatch, bin)
-		searchSlots.Release(1)
-		if !ok || enrichSlots.Acquire(ctx, 1) != nil {
-			return
-		}
-		ok = step(ctx, b, "enrich", enrich, a.EnrichBatch, bin)
-		enrichSlots.Release(1)
-		if ok {
-			p.BatchesDone++
-		}
-	}
-
-	end := min(p.Batches, in.NextBatch+in.BatchesPerRun)
+// runBatches starts this run's batches, each in a workflow goroutine once
+// the window and a search slot let it, and waits for them. It returns the
+// first batch not started: the end of the run's share, or earlier on a
+// cancel or when the server suggests continuing as new.
+func (j *jobRun) runBatches(ctx workflow.Context) int {
+	end := min(j.p.Batches, j.in.NextBatch+j.in.BatchesPerRun)
 	wg := workflow.NewWaitGroup(ctx)
-	next := in.NextBatch
+	next := j.in.NextBatch
 	for ; next < end; next++ {
-		if err := window.Acquire(ctx, 1); err != nil {
+		if err := j.window.Acquire(ctx, 1); err != nil {
 			break // cancelled
 		}
-		if err := searchSlots.Acquire(ctx, 1); err != nil {
-			window.Release(1)
+		if err := j.searchSlots.Acquire(ctx, 1); err != nil {
+			j.window.Release(1)
 			break
 		}
-		if next > in.NextBatch && workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
-			searchSlots.Release(1)
-			window.Release(1)
+		if next > j.in.NextBatch && workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			j.searchSlots.Release(1)
+			j.window.Release(1)
 			break
 		}
 		b := next
 		wg.Add(1)
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer wg.Done()
-			defer window.Release(1)
-			runBatch(ctx, b)
+			defer j.window.Release(1)
+			j.runBatch(ctx, b)
 		})
 	}
 	wg.Wait(ctx)
+	return next
+}
 
+// runBatch runs batch b's two stages; it holds the search slot its caller
+// acquired and releases it when the search is over.
+func (j *jobRun) runBatch(ctx workflow.Context, b int) {
+	var a *Activities
+	in := j.in
+	bin := BatchInput{JobID: in.JobID, Batch: b, From: b * in.BatchSize, To: min(in.TotalRows, (b+1)*in.BatchSize), RowAttempts: in.RowAttempts}
+	ok := j.step(ctx, b, "search", j.search, a.SearchBatch, bin)
+	j.searchSlots.Release(1)
+	if !ok || j.enrichSlots.Acquire(ctx, 1) != nil {
+		return
+	}
+	ok = j.step(ctx, b, "enrich", j.enrich, a.EnrichBatch, bin)
+	j.enrichSlots.Release(1)
+	if ok {
+		j.p.BatchesDone++
+	}
+}
+
+// step runs one stage's activity for a batch and folds its result into the
+// progress; false means the batch goes no further.
+func (j *jobRun) step(ctx workflow.Context, b int, name string, opts workflow.Context, fn any, bin BatchInput) bool {
+	var r BatchResult
+	err := workflow.ExecuteActivity(opts, fn, bin).Get(ctx, &r)
+	j.p.ActivityAttempts += max(r.Attempts, 1)
+	j.p.add(r)
+	if err != nil {
+		if ctx.Err() == nil { // a cancel is not a failure
+			j.p.BatchErrors++
+			j.logger.Error("batch failed for good; its remaining rows stay pending", "batch", b, "step", name, "error", err)
+		}
+		return false
+	}
+	return true
+}
+
+// finish ends the run once its batches are over: cancelled, continued as
+// new from batch next, failed (some batch failed for good) or completed.
+func (j *jobRun) finish(ctx workflow.Context, next int) (*Progress, error) {
+	p, in := j.p, j.in
 	if ctx.Err() != nil {
 		p.State = StateCancelled
-		logger.Info("job cancelled", "job", in.JobID, "done", p.Done, "rows", p.TotalRows)
+		j.logger.Info("job cancelled", "job", in.JobID, "done", p.Done, "rows", p.TotalRows)
 		return p, temporal.NewCanceledError(p.Done)
 	}
 	if next < p.Batches {
 		in.NextBatch, in.Progress = next, p
-		logger.Info("continuing as new", "job", in.JobID, "nextBatch", next, "runs", p.Runs)
+		j.logger.Info("continuing as new", "job", in.JobID, "nextBatch", next, "runs", p.Runs)
 		return nil, workflow.NewContinueAsNewError(ctx, JobWorkflow, in)
 	}
 	if p.BatchErrors > 0 {
@@ -210,7 +258,7 @@ func JobWorkflow(ctx workflow.Context, in JobInput) (*Progress, error) {
 			p.BatchErrors, p.Batches, p.TotalRows-p.Done, p.TotalRows), "BatchesFailed", nil, p)
 	}
 	p.State = StateCompleted
-	logger.Info("job done", "job", in.JobID, "ok", p.OK, "failed", p.Failed, "actions", p.Actions())
+	j.logger.Info("job done", "job", in.JobID, "ok", p.OK, "failed", p.Failed, "actions", p.Actions())
 	return p, nil
 }
 

@@ -4,10 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -149,16 +150,22 @@ func (l *loader) str(key, def string) string {
 }
 
 func (l *loader) integer(key string, def int) int {
+	return parsed(l, key, def, strconv.Atoi, "a whole number")
+}
+
+// parsed reads a key that parse turns into a T; a value it refuses is a
+// problem that names what the key takes.
+func parsed[T any](l *loader, key string, def T, parse func(string) (T, error), takes string) T {
 	v, ok := l.get(key)
 	if !ok || strings.TrimSpace(v) == "" {
 		return def
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(v))
+	x, err := parse(strings.TrimSpace(v))
 	if err != nil {
-		l.fail(key, "%q is not a whole number; set it with `pulumi config set %s:%s %d` (default %d)", v, Namespace, key, def, def)
+		l.fail(key, "%q is not %s; set it with `pulumi config set %s:%s %v` (default %v)", v, takes, Namespace, key, def, def)
 		return def
 	}
-	return n
+	return x
 }
 
 func (l *loader) object(key string, into any) {
@@ -200,85 +207,13 @@ func KnownKeys() []string {
 // load reads every key and records the problems of their values.
 func (l *loader) load(stack string) Config {
 	c := Config{Stack: stack}
-
-	c.Target = Target(l.str("target", string(TargetLocal)))
-	switch c.Target {
-	case TargetLocal, TargetHetzner, TargetSSH:
-	default:
-		l.fail("target", "unknown target %q; use %q (local Docker engine), %q (Hetzner VPS) or %q (your server's Docker engine over SSH)", c.Target, TargetLocal, TargetHetzner, TargetSSH)
-	}
-
-	c.Catalog = l.str("imageCatalog", CatalogOfficial)
-	cat, ok := Catalogs[c.Catalog]
-	if !ok {
-		l.fail("imageCatalog", "unknown image catalog %q; use %q (pinned upstream images) or %q (built offline by `go run ./infra/images/cmd/kit-images build`)", c.Catalog, CatalogOfficial, CatalogLocal)
-		cat = Catalogs[CatalogOfficial]
-	}
-	c.Images = cat
-	var override Images
-	l.object("images", &override)
-	c.Images = c.Images.With(override)
-	checkImages(l, c.Images, cat)
-
-	c.Postgres = Postgres{
-		Host: l.str("postgresHost", ServicePostgres),
-		Port: l.integer("postgresPort", 5432),
-		User: l.str("postgresUser", "temporal"),
-	}
-	rawHost, existing := l.get("postgresHost")
-	c.Postgres.Existing = existing
-	if existing {
-		c.Postgres.Host = strings.TrimSpace(rawHost)
-	}
-	pw, pwSet := l.secret("postgresPassword")
-	c.Postgres.PasswordSet = pwSet && pw != ""
-	if c.Postgres.Existing && !c.Postgres.PasswordSet {
-		l.fail("postgresPassword", "required when postgresHost is set (an existing PostgreSQL); set it with `pulumi config set --secret %s:postgresPassword <password>`", Namespace)
-	}
-	if c.Postgres.Existing && c.Postgres.Host == "" {
-		l.fail("postgresHost", "is empty; remove the key to run PostgreSQL in the stack, or set the existing server's host name")
-	}
-	checkPort(l, "postgresPort", c.Postgres.Port)
-	if !postgresUserRE.MatchString(c.Postgres.User) {
-		l.fail("postgresUser", "%q is not a PostgreSQL identifier the kit accepts (it goes unquoted into SQL and URLs): "+
-			"use 1-63 lower-case letters, digits or '_', not starting with a digit (default temporal)", c.Postgres.User)
-	}
-
-	c.HistoryShards = l.integer("historyShards", 4)
-	if c.HistoryShards < 1 || c.HistoryShards > 16384 || c.HistoryShards&(c.HistoryShards-1) != 0 {
-		l.fail("historyShards", "%d is not a power of two between 1 and 16384; pick one (default 4; 512 for heavy production) and never change it once the cluster exists", c.HistoryShards)
-	}
-
-	c.Namespace = l.str("namespace", "ampledata")
-	if !namespaceRE.MatchString(c.Namespace) {
-		l.fail("namespace", "%q is not a valid Temporal namespace; use 2-255 letters, digits, '-', '_' or '.'", c.Namespace)
-	}
-	retention := l.str("namespaceRetention", "72h")
-	d, err := ParseRetention(retention)
-	switch {
-	case errors.Is(err, errRetentionTooLong):
-		fallthrough
-	case err == nil && d > MaxNamespaceRetention:
-		l.fail("namespaceRetention", "%s is longer than the kit allows (%s): Temporal keeps every closed workflow's history in PostgreSQL that long; "+
-			"use at most %s (default 72h), and keep results longer in the pipeline's own database or the backups", retention, FormatRetentionDays(MaxNamespaceRetention), FormatRetentionDays(MaxNamespaceRetention))
-	case err != nil:
-		l.fail("namespaceRetention", "%q is not a duration; write it like 72h or 30d", retention)
-	case d < 24*time.Hour:
-		l.fail("namespaceRetention", "%s is below Temporal's minimum of 24h; use at least 24h (default 72h)", retention)
-	}
-	c.NamespaceRetention = d
-
-	c.LogLevel = l.str("logLevel", "info")
-	switch c.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		l.fail("logLevel", "unknown log level %q; use debug, info, warn or error", c.LogLevel)
-	}
-
-	c.BindAddress = l.str("bindAddress", "127.0.0.1")
-	if net.ParseIP(c.BindAddress) == nil {
-		l.fail("bindAddress", "%q is not an IP address; use 127.0.0.1 (default, this host only) or the address of the interface to open", c.BindAddress)
-	}
+	c.Target = loadTarget(l)
+	c.Catalog, c.Images = loadImages(l)
+	c.Postgres = loadPostgres(l)
+	c.HistoryShards = loadHistoryShards(l)
+	c.Namespace, c.NamespaceRetention = loadNamespace(l)
+	c.LogLevel = loadLogLevel(l)
+	c.BindAddress = loadBindAddress(l)
 
 	c.HostPorts = HostPorts{Temporal: 7233, UI: 8080, Worker: PortWorkerAPI, Prometheus: PortPrometheus, Grafana: PortGrafana}
 	l.object("hostPorts", &c.HostPorts)
@@ -291,11 +226,115 @@ func (l *loader) load(stack string) Config {
 	c.Backup = loadBackup(l)
 	c.Hetzner = loadHetzner(l, c.Target)
 	c.SSH = loadSSH(l, c.Target)
+	c.MemoryMB = loadMemoryMB(l)
+	return c
+}
 
-	c.MemoryMB = map[string]int{}
-	for k, v := range defaultMemoryMB {
-		c.MemoryMB[k] = v
+func loadTarget(l *loader) Target {
+	t := Target(l.str("target", string(TargetLocal)))
+	switch t {
+	case TargetLocal, TargetHetzner, TargetSSH:
+	default:
+		l.fail("target", "unknown target %q; use %q (local Docker engine), %q (Hetzner VPS) or %q (your server's Docker engine over SSH)", t, TargetLocal, TargetHetzner, TargetSSH)
 	}
+	return t
+}
+
+// loadImages reads the catalog and the per-image overrides on top of it.
+func loadImages(l *loader) (catalog string, images Images) {
+	catalog = l.str("imageCatalog", CatalogOfficial)
+	cat, ok := Catalogs[catalog]
+	if !ok {
+		l.fail("imageCatalog", "unknown image catalog %q; use %q (pinned upstream images) or %q (built offline by `go run ./infra/images/cmd/kit-images build`)", catalog, CatalogOfficial, CatalogLocal)
+		cat = Catalogs[CatalogOfficial]
+	}
+	var override Images
+	l.object("images", &override)
+	images = cat.With(override)
+	checkImages(l, images, cat)
+	return catalog, images
+}
+
+// loadPostgres reads the database keys: a postgresHost, even blank, means
+// an existing server, which needs its password.
+func loadPostgres(l *loader) Postgres {
+	pg := Postgres{
+		Host: l.str("postgresHost", ServicePostgres),
+		Port: l.integer("postgresPort", 5432),
+		User: l.str("postgresUser", "temporal"),
+	}
+	rawHost, existing := l.get("postgresHost")
+	pg.Existing = existing
+	if existing {
+		pg.Host = strings.TrimSpace(rawHost)
+	}
+	pw, pwSet := l.secret("postgresPassword")
+	pg.PasswordSet = pwSet && pw != ""
+	if pg.Existing && !pg.PasswordSet {
+		l.fail("postgresPassword", "required when postgresHost is set (an existing PostgreSQL); set it with `pulumi config set --secret %s:postgresPassword <password>`", Namespace)
+	}
+	if pg.Existing && pg.Host == "" {
+		l.fail("postgresHost", "is empty; remove the key to run PostgreSQL in the stack, or set the existing server's host name")
+	}
+	checkPort(l, "postgresPort", pg.Port)
+	if !postgresUserRE.MatchString(pg.User) {
+		l.fail("postgresUser", "%q is not a PostgreSQL identifier the kit accepts (it goes unquoted into SQL and URLs): "+
+			"use 1-63 lower-case letters, digits or '_', not starting with a digit (default temporal)", pg.User)
+	}
+	return pg
+}
+
+func loadHistoryShards(l *loader) int {
+	n := l.integer("historyShards", 4)
+	if n < 1 || n > 16384 || n&(n-1) != 0 {
+		l.fail("historyShards", "%d is not a power of two between 1 and 16384; pick one (default 4; 512 for heavy production) and never change it once the cluster exists", n)
+	}
+	return n
+}
+
+// loadNamespace reads the Temporal namespace and its retention.
+func loadNamespace(l *loader) (name string, retention time.Duration) {
+	name = l.str("namespace", "ampledata")
+	if !namespaceRE.MatchString(name) {
+		l.fail("namespace", "%q is not a valid Temporal namespace; use 2-255 letters, digits, '-', '_' or '.'", name)
+	}
+	raw := l.str("namespaceRetention", "72h")
+	d, err := ParseRetention(raw)
+	switch {
+	case errors.Is(err, errRetentionTooLong):
+		fallthrough
+	case err == nil && d > MaxNamespaceRetention:
+		l.fail("namespaceRetention", "%s is longer than the kit allows (%s): Temporal keeps every closed workflow's history in PostgreSQL that long; "+
+			"use at most %s (default 72h), and keep results longer in the pipeline's own database or the backups", raw, FormatRetentionDays(MaxNamespaceRetention), FormatRetentionDays(MaxNamespaceRetention))
+	case err != nil:
+		l.fail("namespaceRetention", "%q is not a duration; write it like 72h or 30d", raw)
+	case d < 24*time.Hour:
+		l.fail("namespaceRetention", "%s is below Temporal's minimum of 24h; use at least 24h (default 72h)", raw)
+	}
+	return name, d
+}
+
+func loadLogLevel(l *loader) string {
+	level := l.str("logLevel", "info")
+	switch level {
+	case "debug", "info", "warn", "error":
+	default:
+		l.fail("logLevel", "unknown log level %q; use debug, info, warn or error", level)
+	}
+	return level
+}
+
+func loadBindAddress(l *loader) string {
+	addr := l.str("bindAddress", "127.0.0.1")
+	if net.ParseIP(addr) == nil {
+		l.fail("bindAddress", "%q is not an IP address; use 127.0.0.1 (default, this host only) or the address of the interface to open", addr)
+	}
+	return addr
+}
+
+// loadMemoryMB is the default memory limits with the configured ones over them.
+func loadMemoryMB(l *loader) map[string]int {
+	limits := maps.Clone(defaultMemoryMB)
 	var mem map[string]int
 	l.object("memoryMB", &mem)
 	for k, v := range mem {
@@ -307,9 +346,9 @@ func (l *loader) load(stack string) Config {
 			l.fail("memoryMB", "%s: %d MB is too small; give at least 64", k, v)
 			continue
 		}
-		c.MemoryMB[k] = v
+		limits[k] = v
 	}
-	return c
+	return limits
 }
 
 // postgresUserRE is a conservative PostgreSQL identifier: one that needs no
@@ -393,10 +432,5 @@ func FormatRetentionDays(d time.Duration) string {
 }
 
 func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	return slices.Sorted(maps.Keys(m))
 }

@@ -115,16 +115,7 @@ func loadHetzner(l *loader, target Target) Hetzner {
 
 // flag reads a boolean key ("true"/"false").
 func (l *loader) flag(key string, def bool) bool {
-	v, ok := l.get(key)
-	if !ok || strings.TrimSpace(v) == "" {
-		return def
-	}
-	b, err := strconv.ParseBool(strings.TrimSpace(v))
-	if err != nil {
-		l.fail(key, "%q is not true or false; set it with `pulumi config set %s:%s %t` (default %t)", v, Namespace, key, def, def)
-		return def
-	}
-	return b
+	return parsed(l, key, def, strconv.ParseBool, "true or false")
 }
 
 // cidrList reads a list of IPv4/IPv6 CIDRs: Pulumi config hands a list over

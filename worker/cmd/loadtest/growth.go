@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/ampledata/temporal-kit/stacks"
@@ -35,7 +37,7 @@ func mibs(b int64) string { return fmt.Sprintf("%.2f", float64(b)/(1<<20)) }
 // formatGrowth is the table of database sizes before and after a path.
 func formatGrowth(path string, rows int, before, after map[string]int64) string {
 	var b strings.Builder
-	for _, db := range sortedKeys(after) {
+	for _, db := range slices.Sorted(maps.Keys(after)) {
 		old, ok := before[db]
 		if !ok {
 			old = 0

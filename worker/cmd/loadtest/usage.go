@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -280,14 +279,4 @@ func (a *accounting) report(ctx context.Context, res map[string]pathResult) {
 		a.reportProfiles()
 	}
 	a.reportGrowth(ctx, res)
-}
-
-// sortedKeys returns the keys of m in order.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -12,6 +12,7 @@ package sshdeploy
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -142,9 +143,43 @@ func Connect(ctx *pulumi.Context, name string, h Host) (*Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The files are written once the values are known (a preview of a
-	// server not made yet leaves them unknown, and so the provider's
-	// configuration). The paths carry the dependency, not a secret.
+	dir := writeWhenKnown(files, h)
+	keyPath, knownHosts := after(dir, files.Key), after(dir, files.KnownHosts)
+	dest := pulumi.Sprintf("%s@%s", h.User, h.Address)
+
+	env := pulumi.StringMap{
+		"KIT_SSH_KEY":         keyPath,
+		"KIT_SSH_KNOWN_HOSTS": knownHosts,
+		"KIT_SSH_PORT":        pulumi.String(strconv.Itoa(h.Port)),
+		"KIT_SSH_DEST":        dest,
+	}
+	sshCmd := `ssh -i "$KIT_SSH_KEY" -o "UserKnownHostsFile=$KIT_SSH_KNOWN_HOSTS" -p "$KIT_SSH_PORT" ` + strings.Join(Options(), " ") + ` "$KIT_SSH_DEST"`
+
+	gate, err := waitForHost(ctx, name, h, sshCmd, env, after(dir, files.BootstrapKnownHosts))
+	if err != nil {
+		return nil, err
+	}
+	prov, err := dockerProvider(ctx, name, h, keyPath, knownHosts, gate)
+	if err != nil {
+		return nil, err
+	}
+	return &Target{
+		Files:    files,
+		Provider: prov,
+		Ready:    gate,
+		SSH:      sshCmd,
+		Docker:   render.DockerCLI{Command: sshCmd + " docker", Env: env},
+		Opts:     []pulumi.ResourceOption{pulumi.Providers(prov), pulumi.DependsOn([]pulumi.Resource{gate})},
+		Dest:     dest,
+		Port:     h.Port,
+	}, nil
+}
+
+// writeWhenKnown writes the key files once the values are known (a preview
+// of a server not made yet leaves them unknown, and so the provider's
+// configuration) and returns their directory. The paths carry the
+// dependency, not a secret.
+func writeWhenKnown(files Files, h Host) pulumi.StringOutput {
 	var bootstrapKey pulumi.StringInput = pulumi.String("")
 	if h.Bootstrap != nil {
 		bootstrapKey = h.Bootstrap.HostKey
@@ -160,39 +195,33 @@ func Connect(ctx *pulumi.Context, name string, h Host) (*Target, error) {
 		}
 		return files.Dir, nil
 	}).(pulumi.StringOutput)
-	dir := pulumi.Unsecret(written).(pulumi.StringOutput)
-	keyPath := dir.ApplyT(func(string) string { return files.Key }).(pulumi.StringOutput)
-	knownHosts := dir.ApplyT(func(string) string { return files.KnownHosts }).(pulumi.StringOutput)
-	dest := pulumi.Sprintf("%s@%s", h.User, h.Address)
+	return pulumi.Unsecret(written).(pulumi.StringOutput)
+}
 
-	env := pulumi.StringMap{
-		"KIT_SSH_KEY":         keyPath,
-		"KIT_SSH_KNOWN_HOSTS": knownHosts,
-		"KIT_SSH_PORT":        pulumi.String(strconv.Itoa(h.Port)),
-		"KIT_SSH_DEST":        dest,
-	}
-	sshCmd := `ssh -i "$KIT_SSH_KEY" -o "UserKnownHostsFile=$KIT_SSH_KNOWN_HOSTS" -p "$KIT_SSH_PORT" ` + strings.Join(Options(), " ") + ` "$KIT_SSH_DEST"`
+// after is path, known once dir's files are written.
+func after(dir pulumi.StringOutput, path string) pulumi.StringOutput {
+	return dir.ApplyT(func(string) string { return path }).(pulumi.StringOutput)
+}
 
+// waitForHost registers the wait for the server and returns what every
+// deploy onto the host waits for: the wait, or, with a bootstrap key, the
+// installation of the stack's host key.
+func waitForHost(ctx *pulumi.Context, name string, h Host, sshCmd string, env pulumi.StringMap,
+	bootstrapKnownHosts pulumi.StringOutput) (*local.Command, error) {
 	// The script travels in the environment, so a failure's message shows
 	// its output, not the whole script.
 	waitEnv := pulumi.StringMap{
 		"KIT_SSH_WAIT_SECONDS": pulumi.String(strconv.Itoa(h.WaitSeconds)),
 		"KIT_SSH_WAIT_SCRIPT":  pulumi.String(strings.Replace(waitScript, "SSH_COMMAND", sshCmd, 1)),
 	}
-	for k, v := range env {
-		waitEnv[k] = v
-	}
+	maps.Copy(waitEnv, env)
 	var bootstrapEnv pulumi.StringMap
 	if h.Bootstrap != nil {
 		// Until the new key is in place the server may present either.
-		bootstrapKnownHosts := dir.ApplyT(func(string) string { return files.BootstrapKnownHosts }).(pulumi.StringOutput)
 		waitEnv["KIT_SSH_KNOWN_HOSTS"] = bootstrapKnownHosts
-		bootstrapEnv = pulumi.StringMap{}
-		for k, v := range env {
-			bootstrapEnv[k] = v
-		}
+		bootstrapEnv = maps.Clone(env)
 		bootstrapEnv["KIT_SSH_KNOWN_HOSTS"] = bootstrapKnownHosts
-		bootstrapEnv["KIT_SSH_FINAL_KNOWN_HOSTS"] = knownHosts
+		bootstrapEnv["KIT_SSH_FINAL_KNOWN_HOSTS"] = env["KIT_SSH_KNOWN_HOSTS"]
 	}
 	triggers := append(pulumi.Array{h.Address, pulumi.Int(h.Port), h.HostKey}, h.Triggers...)
 	ready, err := local.NewCommand(ctx, name+"-ready", &local.CommandArgs{
@@ -204,15 +233,18 @@ func Connect(ctx *pulumi.Context, name string, h Host) (*Target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ssh %s: %w", name, err)
 	}
-	// gate is what every deploy onto the host waits for: the wait, or,
-	// with a bootstrap key, the installation of the stack's host key.
-	gate := ready
-	if h.Bootstrap != nil {
-		if gate, err = rotate(ctx, name, h, bootstrapEnv, triggers, ready); err != nil {
-			return nil, err
-		}
+	if h.Bootstrap == nil {
+		return ready, nil
 	}
+	return rotate(ctx, name, h, bootstrapEnv, triggers, ready)
+}
 
+// dockerProvider is the docker provider over SSH. It connects when it is
+// configured: after the gate, so a wrong host key or a server still
+// booting is reported by the wait's clear message, not by the provider's
+// raw ssh error.
+func dockerProvider(ctx *pulumi.Context, name string, h Host, keyPath, knownHosts pulumi.StringOutput,
+	gate pulumi.Resource) (*docker.Provider, error) {
 	opts := pulumi.StringArray{pulumi.String("-i"), keyPath, pulumi.String("-o"), pulumi.Sprintf("UserKnownHostsFile=%s", knownHosts)}
 	for _, o := range Options() {
 		opts = append(opts, pulumi.String(o))
@@ -220,9 +252,6 @@ func Connect(ctx *pulumi.Context, name string, h Host) (*Target, error) {
 	hostPort := pulumi.All(h.Address).ApplyT(func(v []any) string {
 		return net.JoinHostPort(v[0].(string), strconv.Itoa(h.Port))
 	}).(pulumi.StringOutput)
-	// The provider connects when it is configured: after the wait, so a
-	// wrong host key or a server still booting is reported by the wait's
-	// clear message, not by the provider's raw ssh error.
 	prov, err := docker.NewProvider(ctx, name, &docker.ProviderArgs{
 		Host:    pulumi.Sprintf("ssh://%s@%s", h.User, hostPort),
 		SshOpts: opts,
@@ -230,16 +259,7 @@ func Connect(ctx *pulumi.Context, name string, h Host) (*Target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ssh %s: docker provider: %w", name, err)
 	}
-	return &Target{
-		Files:    files,
-		Provider: prov,
-		Ready:    gate,
-		SSH:      sshCmd,
-		Docker:   render.DockerCLI{Command: sshCmd + " docker", Env: env},
-		Opts:     []pulumi.ResourceOption{pulumi.Providers(prov), pulumi.DependsOn([]pulumi.Resource{gate})},
-		Dest:     dest,
-		Port:     h.Port,
-	}, nil
+	return prov, nil
 }
 
 // waitScript waits until the server answers over SSH with the pinned host

@@ -54,94 +54,130 @@ func run(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
-	cmd, rest := args[0], args[1:]
-	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	identity := fs.String("identity", os.Getenv("KIT_BACKUP_AGE_IDENTITY_FILE"), "age identity file for encrypted backups (never kept on the host)")
-	switch cmd {
+	name, rest := args[0], args[1:]
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	c := command{ctx: ctx, svc: svc, cfg: cfg, fs: fs,
+		identity: fs.String("identity", os.Getenv("KIT_BACKUP_AGE_IDENTITY_FILE"), "age identity file for encrypted backups (never kept on the host)")}
+	switch name {
 	case "run":
-		if err := fs.Parse(rest); err != nil {
-			return err
-		}
-		return svc.Run(ctx, *identity)
+		return c.run(rest)
 	case "backup":
-		if err := fs.Parse(rest); err != nil {
-			return err
-		}
-		m, err := svc.Backup(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Println(m.ID)
-		return nil
+		return c.backup(rest)
 	case "list":
-		if err := fs.Parse(rest); err != nil {
-			return err
-		}
-		good, err := service.List(cfg.Dir)
-		if err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tTIME\tSIZE\tSHARDS\tDATABASES\tENCRYPTED")
-		for _, e := range good {
-			var size int64
-			for _, f := range e.Manifest.Files() {
-				size += f.Size
-			}
-			var dbs []string
-			for _, d := range e.Manifest.Databases {
-				dbs = append(dbs, d.Name)
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%v\t%v\n", e.ID, e.Time.Format("2006-01-02 15:04:05Z"), size, e.Manifest.HistoryShards, dbs, e.Manifest.Encrypted)
-		}
-		return tw.Flush()
+		return c.list(rest)
 	case "verify":
-		if err := fs.Parse(rest); err != nil {
-			return err
-		}
-		m, err := svc.Verify(ctx, *identity)
-		if errors.Is(err, service.ErrChecksumsOnly) {
-			fmt.Printf("backup %s: %v\n", m.ID, err)
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		fmt.Printf("backup %s restored into scratch databases, row counts match its manifest, scratch databases dropped\n", m.ID)
-		return nil
+		return c.verify(rest)
 	case "restore":
-		o := service.RestoreOptions{}
-		fs.StringVar(&o.ID, "backup", "latest", "backup id (`kit-backup list`), or latest")
-		fs.StringVar(&o.From, "from", "", "directory holding the backups (default "+cfg.Dir+")")
-		fs.BoolVar(&o.Replace, "replace", false, "replace target databases that already hold tables (the old ones are kept, renamed, until you drop them)")
-		fs.BoolVar(&o.Globals, "globals", false, "also replay roles and tablespaces (pg_dumpall --globals-only) into the target")
-		fs.BoolVar(&o.KeepOrphans, "keep-orphans", false, "keep visibility records of runs the restored history does not have (by default they are removed)")
-		fs.IntVar(&o.HistoryShards, "history-shards", 0, "the target stack's history shard count (default "+service.EnvHistoryShards+")")
-		if err := fs.Parse(rest); err != nil {
-			return err
-		}
-		o.Identity = *identity
-		rep, err := svc.Restore(ctx, o)
-		if err != nil {
-			return err
-		}
-		fmt.Print(service.NextSteps(rep))
-		return nil
+		return c.restore(rest)
 	case "fetch":
-		id := fs.String("backup", "", "backup id to copy from the off-site target into the backup directory")
-		if err := fs.Parse(rest); err != nil {
-			return err
-		}
-		s3, ok := svc.Offsite.(*service.S3)
-		if !ok || *id == "" {
-			return errors.New("fetch needs --backup ID and an off-site target (stack config backupOffsite)")
-		}
-		if err := s3.Download(ctx, *id, cfg.Dir); err != nil {
-			return err
-		}
-		fmt.Printf("fetched %s into %s; restore it with: kit-backup restore --backup %s\n", *id, cfg.Dir, *id)
-		return nil
+		return c.fetch(rest)
 	default:
-		return fmt.Errorf("unknown command %q; %s", cmd, usage)
+		return fmt.Errorf("unknown command %q; %s", name, usage)
 	}
+}
+
+// command is what each subcommand works with: the service, its settings and
+// the subcommand's flags, --identity already on them.
+type command struct {
+	ctx      context.Context
+	svc      *service.Service
+	cfg      service.Config
+	fs       *flag.FlagSet
+	identity *string
+}
+
+func (c command) run(args []string) error {
+	if err := c.fs.Parse(args); err != nil {
+		return err
+	}
+	return c.svc.Run(c.ctx, *c.identity)
+}
+
+func (c command) backup(args []string) error {
+	if err := c.fs.Parse(args); err != nil {
+		return err
+	}
+	m, err := c.svc.Backup(c.ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Println(m.ID)
+	return nil
+}
+
+func (c command) list(args []string) error {
+	if err := c.fs.Parse(args); err != nil {
+		return err
+	}
+	good, err := service.List(c.cfg.Dir)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTIME\tSIZE\tSHARDS\tDATABASES\tENCRYPTED")
+	for _, e := range good {
+		var size int64
+		for _, f := range e.Manifest.Files() {
+			size += f.Size
+		}
+		var dbs []string
+		for _, d := range e.Manifest.Databases {
+			dbs = append(dbs, d.Name)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%v\t%v\n", e.ID, e.Time.Format("2006-01-02 15:04:05Z"), size, e.Manifest.HistoryShards, dbs, e.Manifest.Encrypted)
+	}
+	return tw.Flush()
+}
+
+func (c command) verify(args []string) error {
+	if err := c.fs.Parse(args); err != nil {
+		return err
+	}
+	m, err := c.svc.Verify(c.ctx, *c.identity)
+	if errors.Is(err, service.ErrChecksumsOnly) {
+		fmt.Printf("backup %s: %v\n", m.ID, err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Printf("backup %s restored into scratch databases, row counts match its manifest, scratch databases dropped\n", m.ID)
+	return nil
+}
+
+func (c command) restore(args []string) error {
+	fs := c.fs
+	o := service.RestoreOptions{}
+	fs.StringVar(&o.ID, "backup", "latest", "backup id (`kit-backup list`), or latest")
+	fs.StringVar(&o.From, "from", "", "directory holding the backups (default "+c.cfg.Dir+")")
+	fs.BoolVar(&o.Replace, "replace", false, "replace target databases that already hold tables (the old ones are kept, renamed, until you drop them)")
+	fs.BoolVar(&o.Globals, "globals", false, "also replay roles and tablespaces (pg_dumpall --globals-only) into the target")
+	fs.BoolVar(&o.KeepOrphans, "keep-orphans", false, "keep visibility records of runs the restored history does not have (by default they are removed)")
+	fs.IntVar(&o.HistoryShards, "history-shards", 0, "the target stack's history shard count (default "+service.EnvHistoryShards+")")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	o.Identity = *c.identity
+	rep, err := c.svc.Restore(c.ctx, o)
+	if err != nil {
+		return err
+	}
+	fmt.Print(service.NextSteps(rep))
+	return nil
+}
+
+func (c command) fetch(args []string) error {
+	id := c.fs.String("backup", "", "backup id to copy from the off-site target into the backup directory")
+	if err := c.fs.Parse(args); err != nil {
+		return err
+	}
+	s3, ok := c.svc.Offsite.(*service.S3)
+	if !ok || *id == "" {
+		return errors.New("fetch needs --backup ID and an off-site target (stack config backupOffsite)")
+	}
+	if err := s3.Download(c.ctx, *id, c.cfg.Dir); err != nil {
+		return err
+	}
+	fmt.Printf("fetched %s into %s; restore it with: kit-backup restore --backup %s\n", *id, c.cfg.Dir, *id)
+	return nil
 }

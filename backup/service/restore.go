@@ -113,32 +113,8 @@ func (s *Service) restore(ctx context.Context, o RestoreOptions) (RestoreReport,
 		return RestoreReport{}, &RefusedError{err.Error()}
 	}
 	rep := RestoreReport{Manifest: m, Targets: map[string]string{}}
-	if err := manifest.Validate(m, filepath.Base(dir), s.Cfg.Databases); err != nil {
-		return rep, &RefusedError{err.Error()}
-	}
-	if err := manifest.Check(dir, m); err != nil {
-		return rep, &RefusedError{err.Error()}
-	}
-	want := o.HistoryShards
-	if want == 0 {
-		want = s.Cfg.HistoryShards
-	}
-	switch {
-	case want == 0:
-		return rep, &RefusedError{fmt.Sprintf("the target stack's history shard count is unknown; set %s (the stack's historyShards) or pass --history-shards", EnvHistoryShards)}
-	case m.HistoryShards != 0 && m.HistoryShards != want:
-		return rep, &RefusedError{fmt.Sprintf("backup %s was taken with %d history shards, the target stack has %d; Temporal cannot change its shard count: set the stack's historyShards to %d before restoring", m.ID, m.HistoryShards, want, m.HistoryShards)}
-	}
-	arc := archive{dir: dir}
-	if m.Encrypted {
-		if o.Identity == "" {
-			return rep, &RefusedError{fmt.Sprintf("backup %s is encrypted to %s; pass --identity FILE with a matching age private key", m.ID, strings.Join(m.Recipients, ", "))}
-		}
-		if arc.ids, err = readIdentities(o.Identity); err != nil {
-			return rep, &RefusedError{err.Error()}
-		}
-	}
-	if err := arc.check(ctx, m); err != nil {
+	arc, err := s.checkBackup(ctx, dir, m, o)
+	if err != nil {
 		return rep, &RefusedError{err.Error()}
 	}
 	for _, d := range m.Databases {
@@ -160,28 +136,12 @@ func (s *Service) restore(ctx context.Context, o RestoreOptions) (RestoreReport,
 	// From here on the server changes, but the targets only at the swap.
 	sw := newSwap(admin, exists, s.now())
 	defer sw.cleanup(s.Log)
-	for _, d := range m.Databases {
-		scratch := sw.add(rep.Targets[d.Name])
-		if _, err := admin.Exec(ctx, `CREATE DATABASE `+q(scratch)); err != nil {
-			return rep, fmt.Errorf("create scratch database %s: %w", scratch, err)
-		}
-		if err := arc.restore(ctx, d.File.Name, scratch); err != nil {
-			return rep, fmt.Errorf("restore %s into the scratch database %s failed; %s: %w", d.Name, scratch, sw.untouched(), err)
-		}
-		s.Log.Info("restored", "database", d.Name, "into", scratch)
+	if err := s.restoreIntoScratch(ctx, sw, arc, m, rep.Targets); err != nil {
+		return rep, err
 	}
 	if !o.KeepOrphans {
-		t, hasT := rep.Targets["temporal"]
-		v, hasV := rep.Targets["temporal_visibility"]
-		if hasT && hasV {
-			orphans, err := reconcileVisibility(ctx, sw.scratch[t], sw.scratch[v])
-			if err != nil {
-				return rep, fmt.Errorf("the visibility check failed; %s: %w", sw.untouched(), err)
-			}
-			rep.Orphans = orphans
-			if len(orphans) > 0 {
-				s.Log.Info("removed visibility records without history", "count", len(orphans))
-			}
+		if rep.Orphans, err = s.removeOrphans(ctx, sw, rep.Targets); err != nil {
+			return rep, err
 		}
 	}
 	if o.Globals {
@@ -199,6 +159,75 @@ func (s *Service) restore(ctx context.Context, o RestoreOptions) (RestoreReport,
 	}
 	rep.Duration = time.Since(began)
 	return rep, nil
+}
+
+// checkBackup checks the backup in dir completely before anything is
+// touched: the manifest's fields, the checksums, the history shard count
+// against the target stack's, and decryption with o.Identity. An error is
+// the reason to refuse; the archive it returns reads the backup's dumps.
+func (s *Service) checkBackup(ctx context.Context, dir string, m manifest.Manifest, o RestoreOptions) (archive, error) {
+	arc := archive{dir: dir}
+	if err := manifest.Validate(m, filepath.Base(dir), s.Cfg.Databases); err != nil {
+		return arc, err
+	}
+	if err := manifest.Check(dir, m); err != nil {
+		return arc, err
+	}
+	want := o.HistoryShards
+	if want == 0 {
+		want = s.Cfg.HistoryShards
+	}
+	switch {
+	case want == 0:
+		return arc, fmt.Errorf("the target stack's history shard count is unknown; set %s (the stack's historyShards) or pass --history-shards", EnvHistoryShards)
+	case m.HistoryShards != 0 && m.HistoryShards != want:
+		return arc, fmt.Errorf("backup %s was taken with %d history shards, the target stack has %d; Temporal cannot change its shard count: set the stack's historyShards to %d before restoring", m.ID, m.HistoryShards, want, m.HistoryShards)
+	}
+	if m.Encrypted {
+		if o.Identity == "" {
+			return arc, fmt.Errorf("backup %s is encrypted to %s; pass --identity FILE with a matching age private key", m.ID, strings.Join(m.Recipients, ", "))
+		}
+		var err error
+		if arc.ids, err = readIdentities(o.Identity); err != nil {
+			return arc, err
+		}
+	}
+	return arc, arc.check(ctx, m)
+}
+
+// restoreIntoScratch restores each dumped database into a new scratch
+// database of sw, which stands in for its target until the swap.
+func (s *Service) restoreIntoScratch(ctx context.Context, sw *swap, arc archive, m manifest.Manifest, targets map[string]string) error {
+	for _, d := range m.Databases {
+		scratch := sw.add(targets[d.Name])
+		if _, err := sw.admin.Exec(ctx, `CREATE DATABASE `+q(scratch)); err != nil {
+			return fmt.Errorf("create scratch database %s: %w", scratch, err)
+		}
+		if err := arc.restore(ctx, d.File.Name, scratch); err != nil {
+			return fmt.Errorf("restore %s into the scratch database %s failed; %s: %w", d.Name, scratch, sw.untouched(), err)
+		}
+		s.Log.Info("restored", "database", d.Name, "into", scratch)
+	}
+	return nil
+}
+
+// removeOrphans removes, in the scratch copies, the visibility records of
+// runs the restored history does not have, when both Temporal databases
+// are restored; it returns the removed ones.
+func (s *Service) removeOrphans(ctx context.Context, sw *swap, targets map[string]string) ([]string, error) {
+	t, hasT := targets["temporal"]
+	v, hasV := targets["temporal_visibility"]
+	if !hasT || !hasV {
+		return nil, nil
+	}
+	orphans, err := reconcileVisibility(ctx, sw.scratch[t], sw.scratch[v])
+	if err != nil {
+		return nil, fmt.Errorf("the visibility check failed; %s: %w", sw.untouched(), err)
+	}
+	if len(orphans) > 0 {
+		s.Log.Info("removed visibility records without history", "count", len(orphans))
+	}
+	return orphans, nil
 }
 
 // checkTargets refuses targets that hold tables (unless replace) and

@@ -114,73 +114,18 @@ func (a *Activities) runBatch(ctx context.Context, kind string, in BatchInput, r
 	info := activity.GetInfo(ctx)
 	logger := activity.GetLogger(ctx)
 	prog := resume(ctx, logger)
-	done := make(map[int]bool, len(prog.Done))
-	for _, r := range prog.Done {
-		done[r] = true
-	}
-	todo := rows[:0:0]
-	for _, r := range rows {
-		if !done[r.Num] {
-			todo = append(todo, r)
-		}
-	}
+	todo := notDone(rows, prog.Done)
 	if len(prog.Done) > 0 || len(prog.Tries) > 0 {
 		logger.Info("resuming batch", "kind", kind, "batch", in.Batch, "done", len(prog.Done), "todo", len(todo), "attempt", info.Attempt)
 	}
 
-	// Rows run concurrently; the channel is buffered so that a row finishing
-	// after the loop below stopped (cancel, store error) never blocks.
 	// Rows stop with the activity: a store error ends the attempt at once.
 	rowCtx, stopRows := context.WithCancel(ctx)
 	defer stopRows()
-	out := make(chan outcome, len(todo))
-	var wg sync.WaitGroup
-	for _, r := range todo {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			out <- do(rowCtx, r)
-		}()
-	}
-	go func() { wg.Wait(); close(out) }()
-
+	out := runRows(rowCtx, todo, do)
 	w := &batchWriter{a: a, kind: kind, in: in, prog: &prog}
-	flushEvery := max(a.FlushEvery, 1)
-	every := a.HeartbeatEvery
-	if every <= 0 {
-		every = time.Second
-	}
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	retries := 0
-	var flushErr error
-loop:
-	for flushErr == nil {
-		select {
-		case o, ok := <-out:
-			if !ok {
-				break loop
-			}
-			if o.err != nil && o.err.Transient {
-				if o.err.Class == "cancelled" {
-					continue // not the row's fault: no try spent
-				}
-				prog.Tries[o.row]++
-				if prog.Tries[o.row] < in.RowAttempts {
-					retries++
-					continue
-				}
-			}
-			w.add(o)
-			if w.pending() >= flushEvery {
-				flushErr = w.flush(ctx, ctx)
-			}
-		case <-tick.C:
-			flushErr = w.flush(ctx, ctx)
-		case <-ctx.Done():
-			break loop
-		}
-	}
+	retries, flushErr := w.collect(ctx, out)
+
 	prog.Result.Attempts = int(info.Attempt)
 	if ctx.Err() != nil {
 		// Cancelled, or the worker is stopping: keep what is finished, so
@@ -208,6 +153,34 @@ loop:
 	}
 	a.Metrics.Batch(kind, "ok")
 	return prog.Result, nil
+}
+
+// notDone is rows less those a previous attempt wrote.
+func notDone(rows []store.InputRow, written []int) []store.InputRow {
+	done := make(map[int]bool, len(written))
+	for _, r := range written {
+		done[r] = true
+	}
+	todo := rows[:0:0]
+	for _, r := range rows {
+		if !done[r.Num] {
+			todo = append(todo, r)
+		}
+	}
+	return todo
+}
+
+// runRows runs do for every row concurrently and returns their outcomes.
+// The channel is buffered so that a row finishing after its reader stopped
+// (cancel, store error) never blocks.
+func runRows(ctx context.Context, rows []store.InputRow, do func(ctx context.Context, row store.InputRow) outcome) <-chan outcome {
+	out := make(chan outcome, len(rows))
+	var wg sync.WaitGroup
+	for _, r := range rows {
+		wg.Go(func() { out <- do(ctx, r) })
+	}
+	go func() { wg.Wait(); close(out) }()
+	return out
 }
 
 // resume reads the previous attempt's heartbeat, if any.
@@ -242,6 +215,47 @@ type batchWriter struct {
 	sites []store.SiteFound
 	res   []store.Result
 	outs  []outcome
+}
+
+// collect takes outcomes from out until it closes or ctx ends: a row
+// failing transiently with tries left is counted as a retry and left for
+// the next attempt; the others are written every FlushEvery rows and every
+// HeartbeatEvery. It stops at the first write error.
+func (w *batchWriter) collect(ctx context.Context, out <-chan outcome) (retries int, flushErr error) {
+	flushEvery := max(w.a.FlushEvery, 1)
+	every := w.a.HeartbeatEvery
+	if every <= 0 {
+		every = time.Second
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for flushErr == nil {
+		select {
+		case o, ok := <-out:
+			if !ok {
+				return retries, nil
+			}
+			if o.err != nil && o.err.Transient {
+				if o.err.Class == "cancelled" {
+					continue // not the row's fault: no try spent
+				}
+				w.prog.Tries[o.row]++
+				if w.prog.Tries[o.row] < w.in.RowAttempts {
+					retries++
+					continue
+				}
+			}
+			w.add(o)
+			if w.pending() >= flushEvery {
+				flushErr = w.flush(ctx, ctx)
+			}
+		case <-tick.C:
+			flushErr = w.flush(ctx, ctx)
+		case <-ctx.Done():
+			return retries, nil
+		}
+	}
+	return retries, flushErr
 }
 
 func (w *batchWriter) add(o outcome) {

@@ -103,39 +103,17 @@ func run(o options) error {
 	var env map[string]string
 	var st *stacktest.Stack
 	if o.temporalAddress == "" {
-		fmt.Println("starting the Temporal core of the dev Definition (postgresql, temporal-schema, temporal, temporal-namespace) ...")
-		began := time.Now()
-		if st, err = harness.StartCore(ctx, o.stackConfig); err != nil {
+		if st, err = startCore(ctx, o); err != nil {
 			return err
 		}
 		defer closeStack(st)
-		fmt.Printf("stack up in %s\n", time.Since(began).Round(100*time.Millisecond))
 		if env, err = harness.WorkerEnv(st, fxSrv.URL, nil); err != nil {
 			return err
 		}
 	} else {
-		env = map[string]string{}
-		for _, kv := range os.Environ() {
-			k, v, _ := strings.Cut(kv, "=")
-			env[k] = v
-		}
-		env["TEMPORAL_ADDRESS"] = o.temporalAddress
-		env["SERP_API_URL"], env["SERP_API_KEY"], env["HTTP_PROXY"] = fxSrv.URL, harness.FixtureKey, fxSrv.URL
-		env["API_ADDR"] = "127.0.0.1:0"
+		env = addressEnv(o.temporalAddress, fxSrv.URL)
 	}
-	for k, v := range map[string]int{
-		"SEARCH_CONCURRENCY": o.concurrency, "FETCH_CONCURRENCY": o.concurrency, "FETCH_PER_DOMAIN": o.perDomain,
-		"BATCH_SIZE": o.batchSize, "BATCH_PARALLELISM": o.parallelism, "ACTIVITY_SLOTS": 2 * o.parallelism,
-	} {
-		env[k] = strconv.Itoa(v)
-	}
-	level := "warn"
-	if o.verbose {
-		level = "info"
-	}
-	env["LOG_LEVEL"] = level
-	logLevel := map[string]slog.Level{"warn": slog.LevelWarn, "info": slog.LevelInfo}[level]
-	w, err := harness.StartWorker(ctx, env, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel})))
+	w, err := startWorker(ctx, o, env)
 	if err != nil {
 		return err
 	}
@@ -148,6 +126,68 @@ func run(o options) error {
 
 	acct := newAccounting(ctx, o, st, env, w.Svc.Temporal)
 	defer acct.close()
+	results, err := runPaths(ctx, o, w, acct)
+	if err != nil {
+		return err
+	}
+	searches, pages, err := fxSrv.Counts()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("fixture server answered %d SERP queries and %d page requests\n", searches, pages)
+	report(ctx, o, results, st)
+	acct.report(ctx, results)
+	return nil
+}
+
+// startCore starts the Temporal core of the dev Definition with the -config
+// overrides; the caller closes it (closeStack).
+func startCore(ctx context.Context, o options) (*stacktest.Stack, error) {
+	fmt.Println("starting the Temporal core of the dev Definition (postgresql, temporal-schema, temporal, temporal-namespace) ...")
+	began := time.Now()
+	st, err := harness.StartCore(ctx, o.stackConfig)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Printf("stack up in %s\n", time.Since(began).Round(100*time.Millisecond))
+	return st, nil
+}
+
+// addressEnv is the worker's environment for the Temporal frontend at
+// address: this process's environment (PostgreSQL's PG* variables) with the
+// fixture server standing in for the SERP API and the web.
+func addressEnv(address, fixtureURL string) map[string]string {
+	env := map[string]string{}
+	for _, kv := range os.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	env["TEMPORAL_ADDRESS"] = address
+	env["SERP_API_URL"], env["SERP_API_KEY"], env["HTTP_PROXY"] = fixtureURL, harness.FixtureKey, fixtureURL
+	env["API_ADDR"] = "127.0.0.1:0"
+	return env
+}
+
+// startWorker starts the worker in this process with env and the flags'
+// concurrency, logging warnings (info with -v).
+func startWorker(ctx context.Context, o options, env map[string]string) (*harness.Worker, error) {
+	for k, v := range map[string]int{
+		"SEARCH_CONCURRENCY": o.concurrency, "FETCH_CONCURRENCY": o.concurrency, "FETCH_PER_DOMAIN": o.perDomain,
+		"BATCH_SIZE": o.batchSize, "BATCH_PARALLELISM": o.parallelism, "ACTIVITY_SLOTS": 2 * o.parallelism,
+	} {
+		env[k] = strconv.Itoa(v)
+	}
+	level := "warn"
+	if o.verbose {
+		level = "info"
+	}
+	env["LOG_LEVEL"] = level
+	logLevel := map[string]slog.Level{"warn": slog.LevelWarn, "info": slog.LevelInfo}[level]
+	return harness.StartWorker(ctx, env, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel})))
+}
+
+// runPaths runs each path of -paths in turn, accounting for each.
+func runPaths(ctx context.Context, o options, w *harness.Worker, acct *accounting) (map[string]pathResult, error) {
 	results := map[string]pathResult{}
 	next := 1 // each path gets its own companies, so no robots.txt is cached across paths
 	for _, p := range strings.Split(o.paths, ",") {
@@ -160,23 +200,16 @@ func run(o options) error {
 		case "temporal":
 			r, err = runTemporal(ctx, w, o, next)
 		default:
-			return fmt.Errorf("-paths: unknown path %q; use inprocess and/or temporal", p)
+			return nil, fmt.Errorf("-paths: unknown path %q; use inprocess and/or temporal", p)
 		}
 		acct.end(ctx, r.wall)
 		if err != nil {
-			return fmt.Errorf("%s path: %w", p, err)
+			return nil, fmt.Errorf("%s path: %w", p, err)
 		}
 		results[strings.TrimSpace(p)] = r
 		next += o.rows
 	}
-	searches, pages, err := fxSrv.Counts()
-	if err != nil {
-		return err
-	}
-	fmt.Printf("fixture server answered %d SERP queries and %d page requests\n", searches, pages)
-	report(ctx, o, results, st)
-	acct.report(ctx, results)
-	return nil
+	return results, nil
 }
 
 // configFlag collects -config key=value pairs.

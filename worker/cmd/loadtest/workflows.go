@@ -33,27 +33,19 @@ type wfOptions struct {
 // stack at -temporal-address or the Temporal core it starts.
 func runWorkflows(ctx context.Context, o options) error {
 	w := o.wf
-	address, namespace, serverContainer, pgContainer := o.temporalAddress, w.namespace, *temporalContainer, *postgresContainer
-	if address == "" {
-		fmt.Println("starting the Temporal core of the dev Definition (postgresql, temporal-schema, temporal, temporal-namespace) ...")
-		began := time.Now()
-		st, err := harness.StartCore(ctx, o.stackConfig)
+	t := wfTarget{address: o.temporalAddress, namespace: w.namespace, server: *temporalContainer, postgres: *postgresContainer}
+	if t.address == "" {
+		st, err := startCore(ctx, o)
 		if err != nil {
 			return err
 		}
 		defer closeStack(st)
-		fmt.Printf("stack up in %s\n", time.Since(began).Round(100*time.Millisecond))
-		address = st.Endpoint(stacks.ServiceTemporal, stacks.PortTemporalGRPC)
-		env, err := harness.WorkerEnv(st, "", nil)
-		if err != nil {
+		if t, err = coreTarget(st); err != nil {
 			return err
 		}
-		namespace = env["TEMPORAL_NAMESPACE"]
-		serverContainer = st.Container(stacks.ServiceTemporal).GetContainerID()
-		pgContainer = st.Container(stacks.ServicePostgres).GetContainerID()
 	}
 	rec := loadwf.NewRecorder()
-	c, err := dialTemporal(ctx, address, namespace, rec)
+	c, err := dialTemporal(ctx, t.address, t.namespace, rec)
 	if err != nil {
 		return err
 	}
@@ -76,16 +68,69 @@ func runWorkflows(ctx context.Context, o options) error {
 	}
 	fmt.Printf("workflows: %d at once, %d %s of %s each in sequence; one worker: %d slots, %d workflow-task pollers, %d activity-task pollers; %d starters, eager start %v\n",
 		w.workflows, w.activities, kind, w.duration, w.slots, w.wftPollers, w.actPollers, w.starters, w.eagerStart)
-	fmt.Printf("temporal: %s, namespace %s, task queue %s\n", address, namespace, lo.TaskQueue)
+	fmt.Printf("temporal: %s, namespace %s, task queue %s\n", t.address, t.namespace, lo.TaskQueue)
 
-	before, berr := readUsage(ctx, serverContainer)
-	pgBefore, pberr := readUsage(ctx, pgContainer)
+	var res loadwf.Result
+	var runErr error
+	u := measure(ctx, t, func() { res, runErr = loadwf.Run(ctx, c, rec, lo) })
+	reportWorkflows(res, kind)
+	reportServerUsage(t, res, u)
+	return runErr
+}
+
+// wfTarget is the Temporal the workflows run against, and the containers
+// of its server and PostgreSQL ("" when unknown: their usage is not read).
+type wfTarget struct {
+	address, namespace string
+	server, postgres   string
+}
+
+// coreTarget is the Temporal core the tool started.
+func coreTarget(st *stacktest.Stack) (wfTarget, error) {
+	env, err := harness.WorkerEnv(st, "", nil)
+	if err != nil {
+		return wfTarget{}, err
+	}
+	return wfTarget{
+		address:   st.Endpoint(stacks.ServiceTemporal, stacks.PortTemporalGRPC),
+		namespace: env["TEMPORAL_NAMESPACE"],
+		server:    st.Container(stacks.ServiceTemporal).GetContainerID(),
+		postgres:  st.Container(stacks.ServicePostgres).GetContainerID(),
+	}, nil
+}
+
+// containerUsage is a container's counters before and after the run; err
+// is the first read that failed.
+type containerUsage struct {
+	before, after dockerstats.Sample
+	err           error
+}
+
+// runUsage is what a run cost: the server's and PostgreSQL's counters and
+// this tool's own CPU (the starters and the worker).
+type runUsage struct {
+	server, postgres containerUsage
+	tool             time.Duration
+}
+
+// measure runs run and reads the usage around it.
+func measure(ctx context.Context, t wfTarget, run func()) runUsage {
+	var u runUsage
+	var berr, pberr error
+	u.server.before, berr = readUsage(ctx, t.server)
+	u.postgres.before, pberr = readUsage(ctx, t.postgres)
 	toolBefore := workerCPU()
-	res, runErr := loadwf.Run(ctx, c, rec, lo)
-	toolCPU := workerCPU() - toolBefore
-	after, aerr := readUsage(ctx, serverContainer)
-	pgAfter, paerr := readUsage(ctx, pgContainer)
+	run()
+	u.tool = workerCPU() - toolBefore
+	var aerr, paerr error
+	u.server.after, aerr = readUsage(ctx, t.server)
+	u.postgres.after, paerr = readUsage(ctx, t.postgres)
+	u.server.err, u.postgres.err = firstErr(berr, aerr), firstErr(pberr, paerr)
+	return u
+}
 
+// reportWorkflows prints the run's counts, rates and latencies.
+func reportWorkflows(res loadwf.Result, kind string) {
 	fmt.Println()
 	fmt.Println("==== results (workflows) ====")
 	fmt.Printf("%d workflows (%d failed), %d %s in %s (all started after %s)\n",
@@ -101,18 +146,23 @@ func runWorkflows(ctx context.Context, o options) error {
 		fmt.Printf("%-52s n=%-5d p50 %-8s p95 %-8s p99 %-8s max %s\n", m, p.N,
 			p.P50.Round(time.Millisecond), p.P95.Round(time.Millisecond), p.P99.Round(time.Millisecond), p.Max.Round(time.Millisecond))
 	}
+}
+
+// reportServerUsage prints the server's CPU and memory, and the CPU per
+// workflow of the tool, the server and PostgreSQL.
+func reportServerUsage(t wfTarget, res loadwf.Result, u runUsage) {
 	switch {
-	case serverContainer == "":
+	case t.server == "":
 		fmt.Println("server CPU and memory: not read (give -temporal-container with -temporal-address)")
-	case berr != nil || aerr != nil:
-		fmt.Printf("server CPU and memory: unreadable: %v\n", firstErr(berr, aerr))
+	case u.server.err != nil:
+		fmt.Printf("server CPU and memory: unreadable: %v\n", u.server.err)
 	default:
-		cpu := after.CPU - before.CPU
+		cpu := u.server.after.CPU - u.server.before.CPU
 		fmt.Printf("temporal server: %.1f CPU-seconds (%.2f cores on average over the run), memory at the end %.1f MiB\n",
-			cpu.Seconds(), cpu.Seconds()/res.Wall.Seconds(), float64(after.Memory)/(1<<20))
-		parts := []cpuPart{{"tool (starters and worker)", toolCPU}, {stacks.ServiceTemporal, cpu}}
-		if pgContainer != "" && pberr == nil && paerr == nil {
-			parts = append(parts, cpuPart{stacks.ServicePostgres, pgAfter.CPU - pgBefore.CPU})
+			cpu.Seconds(), cpu.Seconds()/res.Wall.Seconds(), float64(u.server.after.Memory)/(1<<20))
+		parts := []cpuPart{{"tool (starters and worker)", u.tool}, {stacks.ServiceTemporal, cpu}}
+		if t.postgres != "" && u.postgres.err == nil {
+			parts = append(parts, cpuPart{stacks.ServicePostgres, u.postgres.after.CPU - u.postgres.before.CPU})
 		}
 		each := make([]string, len(parts))
 		for i, p := range parts {
@@ -121,7 +171,6 @@ func runWorkflows(ctx context.Context, o options) error {
 		fmt.Printf("cpu per workflow: %.1f ms (%s); %.2f cores on average\n",
 			sumCPU(parts).Seconds()*1000/float64(res.Workflows), strings.Join(each, ", "), sumCPU(parts).Seconds()/res.Wall.Seconds())
 	}
-	return runErr
 }
 
 // dialTemporal connects, then waits (up to a minute) until a

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -115,72 +116,112 @@ func versionLD(version string) string {
 // Set is the whole image set, parents before children.
 func Set() []Image {
 	im := local()
+	return slices.Concat(
+		baseImages(im),
+		temporalImages(im),
+		[]Image{prometheusImage(im), caddyImage(im)},
+		exporterImages(im),
+		[]Image{alertmanagerImage(im)},
+		kitImages(im),
+		testImages(),
+	)
+}
+
+// sameName copies each path of a pinned module to the same path in the
+// build context (licences and notices, mostly).
+func sameName(module, version string, paths ...string) []ModuleFile {
+	files := make([]ModuleFile, len(paths))
+	for i, p := range paths {
+		files[i] = ModuleFile{module, version, p, p}
+	}
+	return files
+}
+
+// baseImages are the debootstrap base, the runtime every other image
+// starts from, and PostgreSQL from Debian's packages.
+func baseImages(im stacks.Images) []Image {
+	return []Image{
+		{Name: "debian", Tag: DebianBase},
+		{Name: "runtime", Tag: RuntimeBase, Parent: "debian", Recipe: "runtime"},
+		{Name: "postgresql", Tag: im.Postgres, Parent: "runtime", Recipe: "postgresql",
+			Vars: map[string]string{"PGMajor": PostgresMajor}},
+	}
+}
+
+func temporalImages(im stacks.Images) []Image {
 	server := GoBinary{Name: "temporal-server", Module: serverModule, Version: TemporalServerVersion, Package: serverModule + "/cmd/server"}
 	sqlTool := GoBinary{Name: "temporal-sql-tool", Module: serverModule, Version: TemporalServerVersion, Package: serverModule + "/cmd/tools/sql"}
 	cli := GoBinary{Name: "temporal", Module: cliModule, Version: TemporalCLIVersion, Package: cliModule + "/cmd/temporal",
 		LDFlags: "-X github.com/temporalio/cli/temporalcli.Version=" + strings.TrimPrefix(TemporalCLIVersion, "v")}
 	uiServer := GoBinary{Name: "ui-server", Module: uiModule, Version: TemporalUIVersion, Package: uiModule + "/cmd/server"}
+	return []Image{
+		{Name: "temporal-server", Tag: im.TemporalServer, Parent: "runtime", Recipe: "temporal-server",
+			Binaries:    []GoBinary{server},
+			ModuleFiles: sameName(serverModule, TemporalServerVersion, "config/docker.yaml", "config/dynamicconfig/docker.yaml")},
+		{Name: "temporal-admin-tools", Tag: im.TemporalAdminTools, Parent: "runtime", Recipe: "temporal-admin-tools",
+			Binaries:    []GoBinary{sqlTool, cli},
+			ModuleFiles: sameName(serverModule, TemporalServerVersion, "schema")},
+		{Name: "temporal-ui", Tag: im.TemporalUI, Parent: "runtime", Recipe: "temporal-ui",
+			Binaries:    []GoBinary{uiServer},
+			ModuleFiles: sameName(uiModule, TemporalUIVersion, "config/docker.yaml")},
+	}
+}
+
+func prometheusImage(im stacks.Images) Image {
 	promLD := "-X " + promVersionPkg + ".Version=" + prometheusRelease() + " -X " + promVersionPkg + ".Branch=HEAD -X " + promVersionPkg + ".BuildUser=temporal-kit"
 	prom := GoBinary{Name: "prometheus", Module: prometheusModule, Version: PrometheusVersion, Package: prometheusModule + "/cmd/prometheus", LDFlags: promLD}
-	// caddy version looks for Caddy among the build's dependencies, which a
-	// build of its own cmd/caddy has not (it is the main module): the
-	// version goes in as CustomVersion, as Caddy's docs say for such builds.
-	// The kit's login ban (infra/proxy/loginban) is compiled in, in a copy
-	// of Caddy's module whose go.mod pins every dependency.
+	promtool := GoBinary{Name: "promtool", Module: prometheusModule, Version: PrometheusVersion, Package: prometheusModule + "/cmd/promtool", LDFlags: promLD}
+	return Image{Name: "prometheus", Tag: im.Prometheus, Parent: "runtime", Recipe: "prometheus",
+		Binaries: []GoBinary{prom, promtool},
+		ModuleFiles: append([]ModuleFile{{prometheusModule, PrometheusVersion, "documentation/examples/prometheus.yml", "prometheus.yml"}},
+			sameName(prometheusModule, PrometheusVersion, "LICENSE", "NOTICE")...)}
+}
+
+// caddyImage is the reverse proxy. caddy version looks for Caddy among the
+// build's dependencies, which a build of its own cmd/caddy has not (it is
+// the main module): the version goes in as CustomVersion, as Caddy's docs
+// say for such builds. The kit's login ban (infra/proxy/loginban) is
+// compiled in, in a copy of Caddy's module whose go.mod pins every
+// dependency.
+func caddyImage(im stacks.Images) Image {
 	caddy := GoBinary{Name: "caddy", Module: caddyModule, Version: CaddyVersion, Package: caddyModule + "/cmd/caddy",
 		LDFlags: "-X " + caddyModule + ".CustomVersion=" + CaddyVersion, InSource: true, Tags: caddyKitTag, ExtraFiles: caddyKitFiles()}
-	promtool := GoBinary{Name: "promtool", Module: prometheusModule, Version: PrometheusVersion, Package: prometheusModule + "/cmd/promtool", LDFlags: promLD}
+	return Image{Name: "caddy", Tag: im.Proxy, Parent: "runtime", Recipe: "caddy",
+		Binaries:    []GoBinary{caddy},
+		ModuleFiles: sameName(caddyModule, CaddyVersion, "LICENSE")}
+}
 
+func exporterImages(im stacks.Images) []Image {
 	nodeExporter := GoBinary{Name: "node_exporter", Module: nodeExporterModule, Version: NodeExporterVersion, Package: nodeExporterModule, LDFlags: versionLD(NodeExporterVersion)}
 	// go install refuses this module (the proxy will not list its versions,
 	// where go install looks for a deprecation): built in its source instead.
 	pgExporter := GoBinary{Name: "postgres_exporter", Module: pgExporterModule, Version: PostgresExporterVersion, Package: pgExporterModule + "/cmd/postgres_exporter",
 		LDFlags: versionLD(PostgresExporterVersion), InSource: true}
+	return []Image{
+		{Name: "node-exporter", Tag: im.NodeExporter, Parent: "runtime", Recipe: "node-exporter",
+			Binaries:    []GoBinary{nodeExporter},
+			ModuleFiles: sameName(nodeExporterModule, NodeExporterVersion, "LICENSE")},
+		{Name: "postgres-exporter", Tag: im.PostgresExporter, Parent: "runtime", Recipe: "postgres-exporter",
+			Binaries:    []GoBinary{pgExporter},
+			ModuleFiles: sameName(pgExporterModule, PostgresExporterVersion, "LICENSE")},
+	}
+}
+
+func alertmanagerImage(im stacks.Images) Image {
 	// The UI serves HTML from gzip files only (its build compresses them).
 	amExtra := map[string]string{"ui/app/dist/elm/index.html.gz": gzipString(alertmanagerUI), "ui/app/dist/mantine/index.html.gz": gzipString(alertmanagerUI)}
 	alertmanager := GoBinary{Name: "alertmanager", Module: alertmanagerModule, Version: AlertmanagerVersion, Package: alertmanagerModule + "/cmd/alertmanager",
 		LDFlags: versionLD(AlertmanagerVersion), InSource: true, ExtraFiles: amExtra}
 	amtool := GoBinary{Name: "amtool", Module: alertmanagerModule, Version: AlertmanagerVersion, Package: alertmanagerModule + "/cmd/amtool",
 		LDFlags: versionLD(AlertmanagerVersion)}
+	return Image{Name: "alertmanager", Tag: im.Alertmanager, Parent: "runtime", Recipe: "alertmanager",
+		Binaries:    []GoBinary{alertmanager, amtool},
+		ModuleFiles: sameName(alertmanagerModule, AlertmanagerVersion, "LICENSE")}
+}
 
+// kitImages are built from the kit's own commands.
+func kitImages(im stacks.Images) []Image {
 	return []Image{
-		{Name: "debian", Tag: DebianBase},
-		{Name: "runtime", Tag: RuntimeBase, Parent: "debian", Recipe: "runtime"},
-		{Name: "postgresql", Tag: im.Postgres, Parent: "runtime", Recipe: "postgresql",
-			Vars: map[string]string{"PGMajor": PostgresMajor}},
-		{Name: "temporal-server", Tag: im.TemporalServer, Parent: "runtime", Recipe: "temporal-server",
-			Binaries: []GoBinary{server},
-			ModuleFiles: []ModuleFile{
-				{serverModule, TemporalServerVersion, "config/docker.yaml", "config/docker.yaml"},
-				{serverModule, TemporalServerVersion, "config/dynamicconfig/docker.yaml", "config/dynamicconfig/docker.yaml"},
-			}},
-		{Name: "temporal-admin-tools", Tag: im.TemporalAdminTools, Parent: "runtime", Recipe: "temporal-admin-tools",
-			Binaries:    []GoBinary{sqlTool, cli},
-			ModuleFiles: []ModuleFile{{serverModule, TemporalServerVersion, "schema", "schema"}}},
-		{Name: "temporal-ui", Tag: im.TemporalUI, Parent: "runtime", Recipe: "temporal-ui",
-			Binaries:    []GoBinary{uiServer},
-			ModuleFiles: []ModuleFile{{uiModule, TemporalUIVersion, "config/docker.yaml", "config/docker.yaml"}}},
-		{Name: "prometheus", Tag: im.Prometheus, Parent: "runtime", Recipe: "prometheus",
-			Binaries: []GoBinary{prom, promtool},
-			ModuleFiles: []ModuleFile{
-				{prometheusModule, PrometheusVersion, "documentation/examples/prometheus.yml", "prometheus.yml"},
-				{prometheusModule, PrometheusVersion, "LICENSE", "LICENSE"},
-				{prometheusModule, PrometheusVersion, "NOTICE", "NOTICE"},
-			}},
-		{Name: "caddy", Tag: im.Proxy, Parent: "runtime", Recipe: "caddy",
-			Binaries:    []GoBinary{caddy},
-			ModuleFiles: []ModuleFile{{caddyModule, CaddyVersion, "LICENSE", "LICENSE"}}},
-		{Name: "node-exporter", Tag: im.NodeExporter, Parent: "runtime", Recipe: "node-exporter",
-			Binaries:    []GoBinary{nodeExporter},
-			ModuleFiles: []ModuleFile{{nodeExporterModule, NodeExporterVersion, "LICENSE", "LICENSE"}}},
-		{Name: "postgres-exporter", Tag: im.PostgresExporter, Parent: "runtime", Recipe: "postgres-exporter",
-			Binaries:    []GoBinary{pgExporter},
-			ModuleFiles: []ModuleFile{{pgExporterModule, PostgresExporterVersion, "LICENSE", "LICENSE"}}},
-		{Name: "alertmanager", Tag: im.Alertmanager, Parent: "runtime", Recipe: "alertmanager",
-			Binaries: []GoBinary{alertmanager, amtool},
-			ModuleFiles: []ModuleFile{
-				{alertmanagerModule, AlertmanagerVersion, "LICENSE", "LICENSE"},
-			}},
 		{Name: "worker", Tag: im.Worker, Parent: "runtime", Recipe: "worker",
 			Binaries: []GoBinary{{Name: "worker", Package: "./worker/cmd/worker"}, {Name: "container-exporter", Package: "./prometheus/cmd/container-exporter"},
 				{Name: "docker-gate", Package: "./infra/dockergate/cmd/docker-gate"}},
@@ -188,17 +229,21 @@ func Set() []Image {
 		{Name: "backup", Tag: im.Backup, Parent: "runtime", Recipe: "backup",
 			Binaries: []GoBinary{{Name: "kit-backup", Package: "./backup/cmd/kit-backup"}},
 			Vars:     map[string]string{"Port": fmt.Sprint(stacks.PortBackupMetrics), "PGMajor": PostgresMajor}},
+	}
+}
+
+// testImages are the kit's tests' stand-ins: the fixture server (SERP API
+// and web), an S3 server, and a VPS.
+func testImages() []Image {
+	return []Image{
 		{Name: "fixture-server", Tag: FixtureServer, Parent: "runtime", Recipe: "fixture-server",
 			Binaries: []GoBinary{{Name: "fixture-server", Package: "./worker/cmd/fixture-server"}},
 			Vars:     map[string]string{"Port": fmt.Sprint(FixtureServerPort)}},
 		{Name: "versitygw", Tag: VersityGW, Parent: "runtime", Recipe: "versitygw",
 			Binaries: []GoBinary{{Name: "versitygw", Module: versityModule, Version: VersityGWVersion, Package: versityModule + "/cmd/versitygw",
 				LDFlags: "-X main.Version=" + VersityGWVersion}},
-			ModuleFiles: []ModuleFile{
-				{versityModule, VersityGWVersion, "LICENSE", "LICENSE"},
-				{versityModule, VersityGWVersion, "NOTICE", "NOTICE"},
-			},
-			Vars: map[string]string{"Port": fmt.Sprint(VersityGWPort)}},
+			ModuleFiles: sameName(versityModule, VersityGWVersion, "LICENSE", "NOTICE"),
+			Vars:        map[string]string{"Port": fmt.Sprint(VersityGWPort)}},
 		{Name: "vps", Tag: SimulatedVPS, Parent: "runtime", Recipe: "vps"},
 	}
 }

@@ -72,20 +72,7 @@ func linkOrCopy(src, dst string, mode os.FileMode) error {
 	if err := os.Link(src, dst); err == nil {
 		return os.Chmod(dst, mode)
 	}
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+	return copyContent(src, dst, mode)
 }
 
 // copyTree copies a file or a directory tree (module sources are read-only
@@ -113,12 +100,17 @@ func copyFile(src, dst string) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
+	return copyContent(src, dst, 0o644)
+}
+
+// copyContent writes src's bytes to dst, a file of the given mode.
+func copyContent(src, dst string, mode os.FileMode) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, mode)
 	if err != nil {
 		return err
 	}

@@ -56,10 +56,35 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, wait time.Dur
 	s := &Service{Cfg: cfg, Log: log, Registry: prometheus.NewRegistry()}
 	s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.Metrics = metrics.NewPipeline(s.Registry)
-	sdkMetrics := metrics.NewTemporal()
-	s.Registry.MustRegister(sdkMetrics)
-	s.SDKMetrics = sdkMetrics
+	s.SDKMetrics = metrics.NewTemporal()
+	s.Registry.MustRegister(s.SDKMetrics)
 
+	if err := s.openStore(ctx, wait); err != nil {
+		return nil, err
+	}
+	if err := s.dialTemporal(ctx, wait); err != nil {
+		s.Store.Close()
+		return nil, err
+	}
+	s.Stages = s.newStages()
+	s.Jobs = &enrichment.Jobs{Client: s.Temporal, Queue: cfg.TaskQueue, Template: enrichment.JobInput{
+		BatchSize: cfg.BatchSize, Parallelism: cfg.BatchParallelism, BatchesPerRun: cfg.BatchesPerRun,
+		RowAttempts: cfg.RowAttempts, SearchQueue: SearchQueue(cfg.TaskQueue),
+	}}
+	s.API = &jobapi.API{
+		Store: s.Store, Workflows: s.Jobs, Log: log,
+		Metrics: promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}),
+		Ready:   s.Ready,
+		MaxBody: cfg.JobMaxBytes,
+		Limits:  jobcsv.Limits{MaxRows: cfg.JobMaxRows, MaxColumns: cfg.JobMaxColumns, MaxLineBytes: cfg.JobMaxLineBytes},
+	}
+	return s, nil
+}
+
+// openStore creates the database if needed, once PostgreSQL answers, then
+// opens it and applies the migrations.
+func (s *Service) openStore(ctx context.Context, wait time.Duration) error {
+	cfg, log := s.Cfg, s.Log
 	err := retryStartup(ctx, wait, log, "postgres", func() error {
 		created, err := store.EnsureDatabase(ctx, cfg.PostgresURL("postgres"), cfg.PGDatabase)
 		if created {
@@ -68,25 +93,30 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, wait time.Dur
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	conns := int32(min(32, max(4, cfg.BatchParallelism*2)))
 	if s.Store, err = store.Open(ctx, cfg.PostgresURL(cfg.PGDatabase), conns); err != nil {
-		return nil, err
+		return err
 	}
 	applied, err := s.Store.Migrate(ctx)
 	if err != nil {
 		s.Store.Close()
-		return nil, err
+		return err
 	}
 	log.Info("database ready", "database", cfg.PGDatabase, "migrations_applied", applied)
+	return nil
+}
 
-	err = retryStartup(ctx, wait, log, "temporal", func() error {
+// dialTemporal connects to Temporal once its frontend knows the namespace.
+func (s *Service) dialTemporal(ctx context.Context, wait time.Duration) error {
+	cfg := s.Cfg
+	return retryStartup(ctx, wait, s.Log, "temporal", func() error {
 		c, err := client.DialContext(ctx, client.Options{
 			HostPort:       cfg.TemporalAddress,
 			Namespace:      cfg.TemporalNamespace,
-			Logger:         tlog.NewStructuredLogger(log.With("component", "temporal-sdk")),
-			MetricsHandler: sdkMetrics,
+			Logger:         tlog.NewStructuredLogger(s.Log.With("component", "temporal-sdk")),
+			MetricsHandler: s.SDKMetrics,
 		})
 		if err != nil {
 			return err
@@ -101,37 +131,26 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, wait time.Dur
 		s.Temporal = c
 		return nil
 	})
-	if err != nil {
-		s.Store.Close()
-		return nil, err
-	}
+}
 
+// newStages makes the pipeline's stages: the fetcher, and the SERP client
+// when a key is set.
+func (s *Service) newStages() *pipeline.Stages {
+	cfg := s.Cfg
 	fetcher := fetch.New(fetch.Options{
 		UserAgent: cfg.UserAgent, Timeout: cfg.FetchTimeout, MaxBytes: cfg.FetchMaxBytes,
 		PerHost: cfg.FetchPerDomain, MaxConns: cfg.FetchConcurrency * 2, Proxy: cfg.Proxy, Allow: cfg.FetchAllow,
 	})
 	if len(cfg.FetchAllow) > 0 {
-		log.Warn("FETCH_ALLOW_CIDRS lets the fetcher reach non-public networks: for test fixtures only", "cidrs", cfg.FetchAllow)
+		s.Log.Warn("FETCH_ALLOW_CIDRS lets the fetcher reach non-public networks: for test fixtures only", "cidrs", cfg.FetchAllow)
 	}
 	var search pipeline.Searcher // nil: rows without a domain fail with serp_not_configured
 	if cfg.SerpAPIKey != "" {
 		search = serp.New(cfg.SerpAPIURL, cfg.SerpAPIKey, cfg.SerpTimeout, cfg.SearchConcurrency)
 	} else {
-		log.Warn("SERP_API_KEY is not set: only rows with a domain will be enriched")
+		s.Log.Warn("SERP_API_KEY is not set: only rows with a domain will be enriched")
 	}
-	s.Stages = pipeline.NewStages(search, fetcher, s.Metrics, cfg.FetchMaxPages, cfg.SearchConcurrency, cfg.FetchConcurrency)
-	s.Jobs = &enrichment.Jobs{Client: s.Temporal, Queue: cfg.TaskQueue, Template: enrichment.JobInput{
-		BatchSize: cfg.BatchSize, Parallelism: cfg.BatchParallelism, BatchesPerRun: cfg.BatchesPerRun,
-		RowAttempts: cfg.RowAttempts, SearchQueue: SearchQueue(cfg.TaskQueue),
-	}}
-	s.API = &jobapi.API{
-		Store: s.Store, Workflows: s.Jobs, Log: log,
-		Metrics: promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}),
-		Ready:   s.Ready,
-		MaxBody: cfg.JobMaxBytes,
-		Limits:  jobcsv.Limits{MaxRows: cfg.JobMaxRows, MaxColumns: cfg.JobMaxColumns, MaxLineBytes: cfg.JobMaxLineBytes},
-	}
-	return s, nil
+	return pipeline.NewStages(search, fetcher, s.Metrics, cfg.FetchMaxPages, cfg.SearchConcurrency, cfg.FetchConcurrency)
 }
 
 // StartWorkers registers the workflow and activities and starts polling.

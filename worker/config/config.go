@@ -123,6 +123,22 @@ func LoadWith(get Getenv, read ReadFile) (Config, error) {
 		JobMaxColumns:   p.intRange("JOB_MAX_COLUMNS", jobcsv.DefaultMaxColumns, 1, 1000),
 		JobMaxLineBytes: p.intRange("JOB_MAX_LINE_BYTES", jobcsv.DefaultMaxLineBytes, 1<<10, 16<<20),
 	}
+	p.checkValues(c)
+	p.checkProxies()
+	if allow, err := netguard.ParseCIDRs(p.str("FETCH_ALLOW_CIDRS", "")); err != nil {
+		p.fail("FETCH_ALLOW_CIDRS", "%v; it lists the test fixtures' networks, comma-separated (leave it unset in production)", err)
+	} else {
+		c.FetchAllow = allow
+	}
+	c.Proxy = ProxyFromEnv(get)
+	if len(p.errs) > 0 {
+		return Config{}, errors.Join(p.errs...)
+	}
+	return c, nil
+}
+
+// checkValues checks the values whose form the parser alone does not.
+func (p *parser) checkValues(c Config) {
 	if u, err := url.Parse(c.SerpAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		p.fail("SERP_API_URL", "%q is not an http(s) base URL; use e.g. https://google.serper.dev", c.SerpAPIURL)
 	}
@@ -148,23 +164,17 @@ func LoadWith(get Getenv, read ReadFile) (Config, error) {
 	if c.SerpRatePerSecond < 0 {
 		p.fail("SERP_RATE_LIMIT", "must be >= 0 (calls per second; 0 means no limit)")
 	}
+}
+
+// checkProxies checks the proxy variables ProxyFromEnv reads.
+func (p *parser) checkProxies() {
 	for _, name := range []string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"} {
-		if v, ok := get(name); ok && strings.TrimSpace(v) != "" {
+		if v, ok := p.get(name); ok && strings.TrimSpace(v) != "" {
 			if u, err := url.Parse(strings.TrimSpace(v)); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "socks5") {
 				p.fail(name, "%q is not a proxy URL; use e.g. http://fixtures:8080", v)
 			}
 		}
 	}
-	if allow, err := netguard.ParseCIDRs(p.str("FETCH_ALLOW_CIDRS", "")); err != nil {
-		p.fail("FETCH_ALLOW_CIDRS", "%v; it lists the test fixtures' networks, comma-separated (leave it unset in production)", err)
-	} else {
-		c.FetchAllow = allow
-	}
-	c.Proxy = ProxyFromEnv(get)
-	if len(p.errs) > 0 {
-		return Config{}, errors.Join(p.errs...)
-	}
-	return c, nil
 }
 
 // ProxyFromEnv reads HTTP_PROXY, HTTPS_PROXY and NO_PROXY (either case) like
@@ -285,40 +295,31 @@ func cause(err error) string {
 }
 
 func (p *parser) intRange(name string, def, lo, hi int) int {
-	v, ok := p.get(name)
-	if !ok || strings.TrimSpace(v) == "" {
-		return def
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil || n < lo || n > hi {
-		p.fail(name, "%q: want a whole number from %d to %d (default %d)", v, lo, hi, def)
-		return def
-	}
-	return n
+	return parsed(p, name, def, strconv.Atoi, func(n int) bool { return n >= lo && n <= hi },
+		fmt.Sprintf("want a whole number from %d to %d (default %d)", lo, hi, def))
 }
 
 func (p *parser) float(name string, def float64) float64 {
-	v, ok := p.get(name)
-	if !ok || strings.TrimSpace(v) == "" {
-		return def
-	}
-	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-	if err != nil {
-		p.fail(name, "%q: want a number (default %g)", v, def)
-		return def
-	}
-	return f
+	parse := func(s string) (float64, error) { return strconv.ParseFloat(s, 64) }
+	return parsed(p, name, def, parse, func(float64) bool { return true }, fmt.Sprintf("want a number (default %g)", def))
 }
 
 func (p *parser) duration(name string, def, lo, hi time.Duration) time.Duration {
+	return parsed(p, name, def, time.ParseDuration, func(d time.Duration) bool { return d >= lo && d <= hi },
+		fmt.Sprintf("want a Go duration from %s to %s, e.g. %s", lo, hi, def))
+}
+
+// parsed reads name with parse; unset or blank is def. A value parse
+// refuses or in rejects is a problem that says what the variable wants.
+func parsed[T any](p *parser, name string, def T, parse func(string) (T, error), in func(T) bool, want string) T {
 	v, ok := p.get(name)
 	if !ok || strings.TrimSpace(v) == "" {
 		return def
 	}
-	d, err := time.ParseDuration(strings.TrimSpace(v))
-	if err != nil || d < lo || d > hi {
-		p.fail(name, "%q: want a Go duration from %s to %s, e.g. %s", v, lo, hi, def)
+	x, err := parse(strings.TrimSpace(v))
+	if err != nil || !in(x) {
+		p.fail(name, "%q: %s", v, want)
 		return def
 	}
-	return d
+	return x
 }

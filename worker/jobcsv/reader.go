@@ -84,19 +84,21 @@ type Reader struct {
 	err       error
 }
 
+// positiveOr is v, or def when v is zero (unset) or negative.
+func positiveOr(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
 // NewReader reads the file's encoding and header. A file-level problem (an
 // encoding, no header, no name column, over a limit) is an error.
 func NewReader(r io.Reader, lim Limits) (*Reader, error) {
 	def := DefaultLimits()
-	if lim.MaxRows <= 0 {
-		lim.MaxRows = def.MaxRows
-	}
-	if lim.MaxColumns <= 0 {
-		lim.MaxColumns = def.MaxColumns
-	}
-	if lim.MaxLineBytes <= 0 {
-		lim.MaxLineBytes = def.MaxLineBytes
-	}
+	lim.MaxRows = positiveOr(lim.MaxRows, def.MaxRows)
+	lim.MaxColumns = positiveOr(lim.MaxColumns, def.MaxColumns)
+	lim.MaxLineBytes = positiveOr(lim.MaxLineBytes, def.MaxLineBytes)
 	utf8, err := decode(r)
 	if err != nil {
 		return nil, err

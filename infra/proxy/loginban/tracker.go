@@ -55,19 +55,19 @@ type Tracker struct {
 
 // New returns a tracker with the given limits (zero fields take DefaultLimits').
 func New(lim Limits) *Tracker {
-	if lim.MaxFailures <= 0 {
-		lim.MaxFailures = DefaultLimits.MaxFailures
-	}
-	if lim.Window <= 0 {
-		lim.Window = DefaultLimits.Window
-	}
-	if lim.Ban <= 0 {
-		lim.Ban = DefaultLimits.Ban
-	}
-	if lim.MaxClients <= 0 {
-		lim.MaxClients = DefaultLimits.MaxClients
-	}
+	lim.MaxFailures = positiveOr(lim.MaxFailures, DefaultLimits.MaxFailures)
+	lim.Window = positiveOr(lim.Window, DefaultLimits.Window)
+	lim.Ban = positiveOr(lim.Ban, DefaultLimits.Ban)
+	lim.MaxClients = positiveOr(lim.MaxClients, DefaultLimits.MaxClients)
 	return &Tracker{lim: lim, now: time.Now, clients: map[string]*client{}, knownGood: map[[sha256.Size]byte]bool{}}
+}
+
+// positiveOr is v, or def when v is zero (unset) or negative.
+func positiveOr[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // Key is the client key of an address: the address itself for IPv4, its

@@ -41,28 +41,7 @@ func ParseRobots(body []byte, agent string) *Robots {
 	if i := strings.IndexAny(token, "/ "); i >= 0 {
 		token = token[:i]
 	}
-	var mine, star []rule
-	var agents []string
-	inRules := false
-	var cur []rule
-	// Patterns are compiled only for the rules kept.
-	keep := func(to, rules []rule) []rule {
-		for _, ru := range rules[:min(len(rules), maxRobotsRules-len(to))] {
-			ru.re = compile(ru.prefix)
-			to = append(to, ru)
-		}
-		return to
-	}
-	flush := func() {
-		for _, a := range agents {
-			switch {
-			case a == "*":
-				star = keep(star, cur)
-			case token != "" && strings.Contains(token, a):
-				mine = keep(mine, cur)
-			}
-		}
-	}
+	g := robotsGroups{token: token}
 	sc := bufio.NewScanner(bytes.NewReader(body))
 	sc.Buffer(make([]byte, 64*1024), 512*1024)
 	for sc.Scan() {
@@ -74,29 +53,12 @@ func ParseRobots(body []byte, agent string) *Robots {
 		if !ok {
 			continue
 		}
-		k, v = strings.ToLower(strings.TrimSpace(k)), strings.TrimSpace(v)
-		switch k {
-		case "user-agent":
-			if inRules {
-				flush()
-				agents, cur, inRules = nil, nil, false
-			}
-			agents = append(agents, strings.ToLower(v))
-		case "allow", "disallow":
-			inRules = true
-			if v == "" {
-				continue // "Disallow:" with no path allows everything
-			}
-			if len(v) > maxRobotsPattern || len(cur) >= maxRobotsRules {
-				continue
-			}
-			cur = append(cur, rule{allow: k == "allow", prefix: v})
-		}
+		g.add(strings.ToLower(strings.TrimSpace(k)), strings.TrimSpace(v))
 	}
-	flush()
-	rules := star
-	if len(mine) > 0 {
-		rules = mine
+	g.flush()
+	rules := g.star
+	if len(g.mine) > 0 {
+		rules = g.mine
 	}
 	r := &Robots{rules: rules}
 	for _, ru := range rules {
@@ -106,6 +68,61 @@ func ParseRobots(body []byte, agent string) *Robots {
 		}
 	}
 	return r
+}
+
+// robotsGroups reads a robots.txt line by line and keeps the rules of the
+// groups for the agent's product token (mine) and for "*" (star).
+type robotsGroups struct {
+	token      string
+	mine, star []rule
+	// The group being read: its user-agents, its rules, and whether a rule
+	// was seen (a user-agent after one starts a new group).
+	agents  []string
+	cur     []rule
+	inRules bool
+}
+
+// add reads one line's key (lower case) and value.
+func (g *robotsGroups) add(k, v string) {
+	switch k {
+	case "user-agent":
+		if g.inRules {
+			g.flush()
+			g.agents, g.cur, g.inRules = nil, nil, false
+		}
+		g.agents = append(g.agents, strings.ToLower(v))
+	case "allow", "disallow":
+		g.inRules = true
+		if v == "" {
+			return // "Disallow:" with no path allows everything
+		}
+		if len(v) > maxRobotsPattern || len(g.cur) >= maxRobotsRules {
+			return
+		}
+		g.cur = append(g.cur, rule{allow: k == "allow", prefix: v})
+	}
+}
+
+// flush keeps the group just read if it names the agent or "*".
+func (g *robotsGroups) flush() {
+	for _, a := range g.agents {
+		switch {
+		case a == "*":
+			g.star = keepRules(g.star, g.cur)
+		case g.token != "" && strings.Contains(g.token, a):
+			g.mine = keepRules(g.mine, g.cur)
+		}
+	}
+}
+
+// keepRules appends rules to to, up to maxRobotsRules in all. Patterns are
+// compiled only for the rules kept.
+func keepRules(to, rules []rule) []rule {
+	for _, ru := range rules[:min(len(rules), maxRobotsRules-len(to))] {
+		ru.re = compile(ru.prefix)
+		to = append(to, ru)
+	}
+	return to
 }
 
 // Allowed tells whether path (with its query) may be fetched.

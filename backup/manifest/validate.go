@@ -39,72 +39,94 @@ func CheckDatabaseName(name string) error {
 // of those databases consists of. dirName only names the backup in errors
 // (an operator may copy a backup under another name).
 func Validate(m Manifest, dirName string, dbs []string) error {
-	var errs []string
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
+	var p problems
 	if m.Format != Format {
-		bad("format %d, this program reads %d", m.Format, Format)
+		p.add("format %d, this program reads %d", m.Format, Format)
 	}
 	if _, err := time.Parse(IDFormat, m.ID); err != nil {
-		bad("id %q is not a backup id like 20261130T030000Z", m.ID)
+		p.add("id %q is not a backup id like 20261130T030000Z", m.ID)
 	}
-	ext := ""
-	if m.Encrypted {
-		ext = ".age"
-		if len(m.Recipients) == 0 {
-			bad("encrypted, but no recipients")
-		}
-		for _, r := range m.Recipients {
-			if _, err := age.ParseX25519Recipient(r); err != nil {
-				bad("recipient %q is not an age public key", r)
-			}
-		}
-	} else if len(m.Recipients) > 0 {
-		bad("recipients without encryption")
-	}
+	ext := p.checkEncryption(m)
 	if !serverVersion.MatchString(m.TemporalVersion) {
-		bad("temporalVersion %q is not a version", m.TemporalVersion)
+		p.add("temporalVersion %q is not a version", m.TemporalVersion)
 	}
 	if m.HistoryShards < 0 {
-		bad("historyShards %d is negative", m.HistoryShards)
+		p.add("historyShards %d is negative", m.HistoryShards)
 	}
-	checkFile := func(what string, f File, want string) {
-		if f.Name != want {
-			bad("%s file %q, want %q", what, f.Name, want)
+	p.checkFile("globals", m.Globals, "globals.sql"+ext)
+	seen := p.checkDatabases(m.Databases, dbs, ext)
+	for db, v := range m.SchemaVersions {
+		if !seen[db] || !schemaVersion.MatchString(v) {
+			p.add("schema version %q of %q", v, db)
 		}
-		if f.Size < 0 || !sha256Hex.MatchString(f.SHA256) {
-			bad("%s file %q: size %d, sha256 %q", what, f.Name, f.Size, f.SHA256)
+	}
+	if len(p) > 0 {
+		slices.Sort(p)
+		return fmt.Errorf("manifest of %s is not one this stack wrote: %s", dirName, strings.Join(p, "; "))
+	}
+	return nil
+}
+
+// problems are what Validate found, one sentence each.
+type problems []string
+
+func (p *problems) add(format string, a ...any) { *p = append(*p, fmt.Sprintf(format, a...)) }
+
+// checkEncryption wants age recipients exactly when the backup is
+// encrypted; it returns the files' extension (".age" when encrypted).
+func (p *problems) checkEncryption(m Manifest) (ext string) {
+	if !m.Encrypted {
+		if len(m.Recipients) > 0 {
+			p.add("recipients without encryption")
+		}
+		return ""
+	}
+	if len(m.Recipients) == 0 {
+		p.add("encrypted, but no recipients")
+	}
+	for _, r := range m.Recipients {
+		if _, err := age.ParseX25519Recipient(r); err != nil {
+			p.add("recipient %q is not an age public key", r)
 		}
 	}
-	checkFile("globals", m.Globals, "globals.sql"+ext)
-	if len(m.Databases) == 0 {
-		bad("no databases")
+	return ".age"
+}
+
+// checkFile wants the file under the name a backup gives it, with a size
+// and a SHA-256.
+func (p *problems) checkFile(what string, f File, want string) {
+	if f.Name != want {
+		p.add("%s file %q, want %q", what, f.Name, want)
 	}
-	seen := map[string]bool{}
-	for _, d := range m.Databases {
+	if f.Size < 0 || !sha256Hex.MatchString(f.SHA256) {
+		p.add("%s file %q: size %d, sha256 %q", what, f.Name, f.Size, f.SHA256)
+	}
+}
+
+// checkDatabases wants at least one database, each one the stack backs up
+// (dbs), listed once, with its dump file and row counts; it returns the
+// databases listed.
+func (p *problems) checkDatabases(databases []Database, dbs []string, ext string) (seen map[string]bool) {
+	if len(databases) == 0 {
+		p.add("no databases")
+	}
+	seen = map[string]bool{}
+	for _, d := range databases {
 		switch {
 		case !slices.Contains(dbs, d.Name):
-			bad("database %q is not one this stack backs up (%s)", d.Name, strings.Join(dbs, ", "))
+			p.add("database %q is not one this stack backs up (%s)", d.Name, strings.Join(dbs, ", "))
 			continue
 		case seen[d.Name]:
-			bad("database %q listed twice", d.Name)
+			p.add("database %q listed twice", d.Name)
 			continue
 		}
 		seen[d.Name] = true
-		checkFile("database "+d.Name, d.File, d.Name+".dump"+ext)
+		p.checkFile("database "+d.Name, d.File, d.Name+".dump"+ext)
 		for t, n := range d.Rows {
 			if n < 0 {
-				bad("database %s: %d rows in %q", d.Name, n, t)
+				p.add("database %s: %d rows in %q", d.Name, n, t)
 			}
 		}
 	}
-	for db, v := range m.SchemaVersions {
-		if !seen[db] || !schemaVersion.MatchString(v) {
-			bad("schema version %q of %q", v, db)
-		}
-	}
-	if len(errs) > 0 {
-		slices.Sort(errs)
-		return fmt.Errorf("manifest of %s is not one this stack wrote: %s", dirName, strings.Join(errs, "; "))
-	}
-	return nil
+	return seen
 }

@@ -117,12 +117,7 @@ func (s *Service) restore(ctx context.Context, o RestoreOptions) (RestoreReport,
 	if err != nil {
 		return rep, &RefusedError{err.Error()}
 	}
-	for _, d := range m.Databases {
-		rep.Targets[d.Name] = d.Name
-		if t, ok := o.Rename[d.Name]; ok {
-			rep.Targets[d.Name] = t
-		}
-	}
+	rep.Targets = targetNames(m.Databases, o.Rename)
 	admin, err := connect(ctx, "postgres")
 	if err != nil {
 		return rep, &RefusedError{err.Error()}
@@ -159,6 +154,19 @@ func (s *Service) restore(ctx context.Context, o RestoreOptions) (RestoreReport,
 	}
 	rep.Duration = time.Since(began)
 	return rep, nil
+}
+
+// targetNames maps each dumped database to the database it is restored
+// into: its own name, unless rename gives another.
+func targetNames(dbs []manifest.Database, rename map[string]string) map[string]string {
+	targets := map[string]string{}
+	for _, d := range dbs {
+		targets[d.Name] = d.Name
+		if t, ok := rename[d.Name]; ok {
+			targets[d.Name] = t
+		}
+	}
+	return targets
 }
 
 // checkBackup checks the backup in dir completely before anything is

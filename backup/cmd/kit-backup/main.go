@@ -56,47 +56,45 @@ func run(args []string) error {
 
 	name, rest := args[0], args[1:]
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	c := command{ctx: ctx, svc: svc, cfg: cfg, fs: fs,
+	c := command{ctx: ctx, svc: svc, cfg: cfg,
 		identity: fs.String("identity", os.Getenv("KIT_BACKUP_AGE_IDENTITY_FILE"), "age identity file for encrypted backups (never kept on the host)")}
+	var do func() error
 	switch name {
 	case "run":
-		return c.run(rest)
+		do = c.run
 	case "backup":
-		return c.backup(rest)
+		do = c.backup
 	case "list":
-		return c.list(rest)
+		do = c.list
 	case "verify":
-		return c.verify(rest)
+		do = c.verify
 	case "restore":
-		return c.restore(rest)
+		o := restoreFlags(fs, cfg.Dir)
+		do = func() error { return c.restore(o) }
 	case "fetch":
-		return c.fetch(rest)
+		id := fs.String("backup", "", "backup id to copy from the off-site target into the backup directory")
+		do = func() error { return c.fetch(*id) }
 	default:
 		return fmt.Errorf("unknown command %q; %s", name, usage)
 	}
+	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	return do()
 }
 
 // command is what each subcommand works with: the service, its settings and
-// the subcommand's flags, --identity already on them.
+// the --identity every subcommand takes.
 type command struct {
 	ctx      context.Context
 	svc      *service.Service
 	cfg      service.Config
-	fs       *flag.FlagSet
 	identity *string
 }
 
-func (c command) run(args []string) error {
-	if err := c.fs.Parse(args); err != nil {
-		return err
-	}
-	return c.svc.Run(c.ctx, *c.identity)
-}
+func (c command) run() error { return c.svc.Run(c.ctx, *c.identity) }
 
-func (c command) backup(args []string) error {
-	if err := c.fs.Parse(args); err != nil {
-		return err
-	}
+func (c command) backup() error {
 	m, err := c.svc.Backup(c.ctx)
 	if err != nil {
 		return err
@@ -105,10 +103,7 @@ func (c command) backup(args []string) error {
 	return nil
 }
 
-func (c command) list(args []string) error {
-	if err := c.fs.Parse(args); err != nil {
-		return err
-	}
+func (c command) list() error {
 	good, err := service.List(c.cfg.Dir)
 	if err != nil {
 		return err
@@ -129,10 +124,7 @@ func (c command) list(args []string) error {
 	return tw.Flush()
 }
 
-func (c command) verify(args []string) error {
-	if err := c.fs.Parse(args); err != nil {
-		return err
-	}
+func (c command) verify() error {
 	m, err := c.svc.Verify(c.ctx, *c.identity)
 	if errors.Is(err, service.ErrChecksumsOnly) {
 		fmt.Printf("backup %s: %v\n", m.ID, err)
@@ -145,20 +137,21 @@ func (c command) verify(args []string) error {
 	return nil
 }
 
-func (c command) restore(args []string) error {
-	fs := c.fs
-	o := service.RestoreOptions{}
+// restoreFlags adds restore's flags to fs; the options fill in when fs is parsed.
+func restoreFlags(fs *flag.FlagSet, dir string) *service.RestoreOptions {
+	o := &service.RestoreOptions{}
 	fs.StringVar(&o.ID, "backup", "latest", "backup id (`kit-backup list`), or latest")
-	fs.StringVar(&o.From, "from", "", "directory holding the backups (default "+c.cfg.Dir+")")
+	fs.StringVar(&o.From, "from", "", "directory holding the backups (default "+dir+")")
 	fs.BoolVar(&o.Replace, "replace", false, "replace target databases that already hold tables (the old ones are kept, renamed, until you drop them)")
 	fs.BoolVar(&o.Globals, "globals", false, "also replay roles and tablespaces (pg_dumpall --globals-only) into the target")
 	fs.BoolVar(&o.KeepOrphans, "keep-orphans", false, "keep visibility records of runs the restored history does not have (by default they are removed)")
 	fs.IntVar(&o.HistoryShards, "history-shards", 0, "the target stack's history shard count (default "+service.EnvHistoryShards+")")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
+	return o
+}
+
+func (c command) restore(o *service.RestoreOptions) error {
 	o.Identity = *c.identity
-	rep, err := c.svc.Restore(c.ctx, o)
+	rep, err := c.svc.Restore(c.ctx, *o)
 	if err != nil {
 		return err
 	}
@@ -166,18 +159,14 @@ func (c command) restore(args []string) error {
 	return nil
 }
 
-func (c command) fetch(args []string) error {
-	id := c.fs.String("backup", "", "backup id to copy from the off-site target into the backup directory")
-	if err := c.fs.Parse(args); err != nil {
-		return err
-	}
+func (c command) fetch(id string) error {
 	s3, ok := c.svc.Offsite.(*service.S3)
-	if !ok || *id == "" {
+	if !ok || id == "" {
 		return errors.New("fetch needs --backup ID and an off-site target (stack config backupOffsite)")
 	}
-	if err := s3.Download(c.ctx, *id, c.cfg.Dir); err != nil {
+	if err := s3.Download(c.ctx, id, c.cfg.Dir); err != nil {
 		return err
 	}
-	fmt.Printf("fetched %s into %s; restore it with: kit-backup restore --backup %s\n", *id, c.cfg.Dir, *id)
+	fmt.Printf("fetched %s into %s; restore it with: kit-backup restore --backup %s\n", id, c.cfg.Dir, id)
 	return nil
 }

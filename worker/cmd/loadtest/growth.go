@@ -86,24 +86,36 @@ func (a *accounting) reportGrowth(ctx context.Context, res map[string]pathResult
 		}
 	}
 	if r, ok := res["temporal"]; ok && r.workflowID != "" && r.actions != nil && a.temporal != nil {
-		var runs []runHistory
-		var err error
-		for _, id := range r.actions.runIDs {
-			d, derr := a.temporal.DescribeWorkflowExecution(ctx, r.workflowID, id)
-			if derr != nil {
-				err = derr
-				break
-			}
-			info := d.GetWorkflowExecutionInfo()
-			runs = append(runs, runHistory{runID: id, events: info.GetHistoryLength(), bytes: info.GetHistorySizeBytes()})
-		}
-		fmt.Printf("history of the job workflow %s per run (continue-as-new; DescribeWorkflowExecution's history length and size):\n", r.workflowID)
-		if err != nil {
-			fmt.Printf("  describe: %v\n", err)
-		} else {
-			fmt.Print(formatHistories(runs))
-		}
+		a.reportHistories(ctx, r)
 	}
+	a.reportMemory(ctx)
+}
+
+// reportHistories prints the length and size of each run of the job
+// workflow's history.
+func (a *accounting) reportHistories(ctx context.Context, r pathResult) {
+	var runs []runHistory
+	var err error
+	for _, id := range r.actions.runIDs {
+		d, derr := a.temporal.DescribeWorkflowExecution(ctx, r.workflowID, id)
+		if derr != nil {
+			err = derr
+			break
+		}
+		info := d.GetWorkflowExecutionInfo()
+		runs = append(runs, runHistory{runID: id, events: info.GetHistoryLength(), bytes: info.GetHistorySizeBytes()})
+	}
+	fmt.Printf("history of the job workflow %s per run (continue-as-new; DescribeWorkflowExecution's history length and size):\n", r.workflowID)
+	if err != nil {
+		fmt.Printf("  describe: %v\n", err)
+	} else {
+		fmt.Print(formatHistories(runs))
+	}
+}
+
+// reportMemory prints each container's memory at the end: the stack's, or
+// the ones named by flags.
+func (a *accounting) reportMemory(ctx context.Context) {
 	fmt.Println("memory of each container at the end (as docker stats shows it):")
 	var names []string
 	ids := map[string]string{}

@@ -199,48 +199,61 @@ func topFunctions(p *profile.Profile, n int) ([]funcTime, time.Duration) {
 	if idx < 0 {
 		return nil, 0
 	}
-	byName := map[string]*funcTime{}
-	get := func(name string) *funcTime {
-		f, ok := byName[name]
-		if !ok {
-			f = &funcTime{name: name}
-			byName[name] = f
-		}
-		return f
-	}
+	times := funcTimes{}
 	var total time.Duration
 	for _, s := range p.Sample {
 		v := time.Duration(s.Value[idx])
 		total += v
-		seen := map[string]bool{}
-		for i, loc := range s.Location {
-			for j, line := range loc.Line { // inlined calls first, the caller last
-				name := "?"
-				if line.Function != nil {
-					name = line.Function.Name
-				}
-				if i == 0 && j == 0 {
-					get(name).flat += v
-				}
-				if !seen[name] {
-					seen[name] = true
-					get(name).cum += v
-				}
-			}
-			if len(loc.Line) == 0 {
-				name := fmt.Sprintf("0x%x", loc.Address)
-				if i == 0 {
-					get(name).flat += v
-				}
-				if !seen[name] {
-					seen[name] = true
-					get(name).cum += v
-				}
-			}
+		times.add(s, v)
+	}
+	return times.top(n), total
+}
+
+// funcTimes are the functions' times by name.
+type funcTimes map[string]*funcTime
+
+func (t funcTimes) get(name string) *funcTime {
+	f, ok := t[name]
+	if !ok {
+		f = &funcTime{name: name}
+		t[name] = f
+	}
+	return f
+}
+
+// add charges a sample's time v to the function it was taken in (flat) and
+// once to every function on its stack (cum). A location without line
+// information counts under its address.
+func (t funcTimes) add(s *profile.Sample, v time.Duration) {
+	seen := map[string]bool{}
+	charge := func(name string, leaf bool) {
+		if leaf {
+			t.get(name).flat += v
+		}
+		if !seen[name] {
+			seen[name] = true
+			t.get(name).cum += v
 		}
 	}
-	all := make([]funcTime, 0, len(byName))
-	for _, f := range byName {
+	for i, loc := range s.Location {
+		for j, line := range loc.Line { // inlined calls first, the caller last
+			name := "?"
+			if line.Function != nil {
+				name = line.Function.Name
+			}
+			charge(name, i == 0 && j == 0)
+		}
+		if len(loc.Line) == 0 {
+			charge(fmt.Sprintf("0x%x", loc.Address), i == 0)
+		}
+	}
+}
+
+// top is the n functions with the most flat time, then cum time, then by
+// name (all of them when n < 0).
+func (t funcTimes) top(n int) []funcTime {
+	all := make([]funcTime, 0, len(t))
+	for _, f := range t {
 		all = append(all, *f)
 	}
 	sort.Slice(all, func(i, j int) bool {
@@ -255,7 +268,7 @@ func topFunctions(p *profile.Profile, n int) ([]funcTime, time.Duration) {
 	if n >= 0 && len(all) > n {
 		all = all[:n]
 	}
-	return all, total
+	return all
 }
 
 func formatTop(top []funcTime, total time.Duration) string {

@@ -119,45 +119,13 @@ func Run(ctx context.Context, c client.Client, rec *Recorder, o Options) (Result
 	defer w.Stop()
 	rec.Reset()
 
-	p := Params{Activities: o.Activities, Duration: o.Duration, Local: o.Local}
-	runs := make([]client.WorkflowRun, o.Workflows)
-	errs := make([]error, o.Workflows)
 	began := time.Now()
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range o.Starters {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				runs[i], errs[i] = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-					ID:                       fmt.Sprintf("%s-%d", o.TaskQueue, i),
-					TaskQueue:                o.TaskQueue,
-					EnableEagerStart:         o.EagerStart,
-					WorkflowExecutionTimeout: 10 * time.Minute,
-				}, Workflow, p)
-			}
-		}()
-	}
-	for i := range o.Workflows {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	runs, errs := startAll(ctx, c, o)
 	res := Result{Workflows: o.Workflows, StartWall: time.Since(began)}
 	if err := errors.Join(errs...); err != nil {
 		return res, fmt.Errorf("start workflows: %w", err)
 	}
-
-	done := make([]int, o.Workflows)
-	for i, r := range runs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = r.Get(ctx, &done[i])
-		}()
-	}
-	wg.Wait()
+	done, errs := waitAll(ctx, runs)
 	res.Wall = time.Since(began)
 	var failed []error
 	for i, err := range errs {
@@ -172,4 +140,45 @@ func Run(ctx context.Context, c client.Client, rec *Recorder, o Options) (Result
 		return res, fmt.Errorf("%d of %d workflows failed; first: %w", len(failed), o.Workflows, failed[0])
 	}
 	return res, nil
+}
+
+// startAll starts the workflows from o.Starters goroutines; errs[i] is
+// workflow i's start error.
+func startAll(ctx context.Context, c client.Client, o Options) (runs []client.WorkflowRun, errs []error) {
+	p := Params{Activities: o.Activities, Duration: o.Duration, Local: o.Local}
+	runs = make([]client.WorkflowRun, o.Workflows)
+	errs = make([]error, o.Workflows)
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range o.Starters {
+		wg.Go(func() {
+			for i := range next {
+				runs[i], errs[i] = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+					ID:                       fmt.Sprintf("%s-%d", o.TaskQueue, i),
+					TaskQueue:                o.TaskQueue,
+					EnableEagerStart:         o.EagerStart,
+					WorkflowExecutionTimeout: 10 * time.Minute,
+				}, Workflow, p)
+			}
+		})
+	}
+	for i := range o.Workflows {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return runs, errs
+}
+
+// waitAll waits for every run: done[i] is the activities run i completed,
+// errs[i] its error.
+func waitAll(ctx context.Context, runs []client.WorkflowRun) (done []int, errs []error) {
+	done = make([]int, len(runs))
+	errs = make([]error, len(runs))
+	var wg sync.WaitGroup
+	for i, r := range runs {
+		wg.Go(func() { errs[i] = r.Get(ctx, &done[i]) })
+	}
+	wg.Wait()
+	return done, errs
 }

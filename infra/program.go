@@ -76,14 +76,8 @@ func Deploy(ctx *pulumi.Context, o Options) (*Outputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	if w := cfg.Observability.Warning(); w != "" {
-		_ = ctx.Log.Warn(w, nil)
-	}
-	// What the stack leaves out (Grafana without an image) is said on every run.
-	for _, note := range def.Notes {
-		if err := ctx.Log.Warn(note, nil); err != nil {
-			return nil, err
-		}
+	if err := warn(ctx, cfg, def); err != nil {
+		return nil, err
 	}
 	secrets, err := resolveSecrets(ctx, def)
 	if err != nil {
@@ -103,16 +97,35 @@ func Deploy(ctx *pulumi.Context, o Options) (*Outputs, error) {
 	}
 	out := newOutputs(cfg, def, r, secrets)
 	if host != nil {
-		out.SSHTunnel = tunnelCommand(cfg, host)
-		// The addresses below are the server's loopback: reachable here
-		// through the tunnel, the docker commands on the server.
-		out.HowToReach = "Over SSH: run the command `pulumi stack output sshTunnel` prints, in a terminal of its own; " +
-			"the addresses below then answer on this machine, and the docker commands run on the server (ssh " + cfg.SSH.User + "@<server>).\n" + out.HowToReach
+		out.overSSH(cfg, host)
 	}
 	if server != nil {
 		out.ServerIPv4, out.ServerIPv6 = server.IPv4, server.IPv6
 	}
 	return out, nil
+}
+
+// warn says, on every run, what the config and the stack leave out
+// (Grafana without an image, say).
+func warn(ctx *pulumi.Context, cfg stacks.Config, def stacks.Definition) error {
+	if w := cfg.Observability.Warning(); w != "" {
+		_ = ctx.Log.Warn(w, nil)
+	}
+	for _, note := range def.Notes {
+		if err := ctx.Log.Warn(note, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// overSSH adds the tunnel to a remote host: the addresses in HowToReach are
+// the server's loopback, reachable here through the tunnel, and the docker
+// commands run on the server.
+func (out *Outputs) overSSH(cfg stacks.Config, host *sshdeploy.Target) {
+	out.SSHTunnel = tunnelCommand(cfg, host)
+	out.HowToReach = "Over SSH: run the command `pulumi stack output sshTunnel` prints, in a terminal of its own; " +
+		"the addresses below then answer on this machine, and the docker commands run on the server (ssh " + cfg.SSH.User + "@<server>).\n" + out.HowToReach
 }
 
 // hostImages puts the images on the Docker host. The official catalog pulls

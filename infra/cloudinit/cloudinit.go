@@ -219,6 +219,11 @@ func Render(p Params) (string, error) {
 		c.FSSetup = []fsSetup{{Device: p.VolumeDevice, Filesystem: "ext4", Label: "kit-data", Overwrite: false}}
 		c.Mounts = [][]string{{p.VolumeDevice, DataDir, "ext4", "defaults,nofail,discard", "0", "2"}}
 	}
+	return c.marshal()
+}
+
+// marshal writes the "#cloud-config" header and c as YAML.
+func (c config) marshal() (string, error) {
 	var b bytes.Buffer
 	b.WriteString("#cloud-config\n# temporal-kit server (infra/cloudinit); a change to this file replaces the server.\n")
 	enc := yaml.NewEncoder(&b)

@@ -267,30 +267,47 @@ func (b *Builder) buildDebian(ctx context.Context, im Image) (bool, error) {
 		return false, &StepError{Image: im.Name, Step: "debootstrap", Err: err}
 	}
 	defer os.RemoveAll(rootfs)
+	if err := b.debootstrap(ctx, im.Name, rootfs); err != nil {
+		return false, err
+	}
+	if err := b.importRootfs(ctx, im, rootfs, inputs); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// debootstrap makes the Debian tree in rootfs, without the downloaded
+// .debs and package lists (they only make the image bigger).
+func (b *Builder) debootstrap(ctx context.Context, name, rootfs string) error {
 	from := b.Mirrors.Debian
 	if from == "" {
 		from = "debootstrap's default mirror"
 	}
-	b.logf("  %s: debootstrap %s from %s", im.Name, DebianSuite, from)
-	if err := b.run(ctx, im.Name, "debootstrap", command{name: "debootstrap", args: b.debootstrapArgs(rootfs)}); err != nil {
-		return false, err
+	b.logf("  %s: debootstrap %s from %s", name, DebianSuite, from)
+	if err := b.run(ctx, name, "debootstrap", command{name: "debootstrap", args: b.debootstrapArgs(rootfs)}); err != nil {
+		return err
 	}
-	// Downloaded .debs and package lists only make the image bigger.
 	for _, pattern := range []string{"var/cache/apt/archives/*.deb", "var/lib/apt/lists/*_*"} {
 		matches, _ := filepath.Glob(filepath.Join(rootfs, pattern))
 		for _, m := range matches {
 			_ = os.Remove(m)
 		}
 	}
+	return nil
+}
+
+// importRootfs imports the tree in rootfs as the image im, labelled with
+// the hash of its inputs.
+func (b *Builder) importRootfs(ctx context.Context, im Image, rootfs, inputs string) error {
 	tar := exec.CommandContext(ctx, "tar", "--numeric-owner", "-C", rootfs, "-c", ".")
 	pipe, err := tar.StdoutPipe()
 	if err != nil {
-		return false, &StepError{Image: im.Name, Step: "docker import", Err: err}
+		return &StepError{Image: im.Name, Step: "docker import", Err: err}
 	}
 	tarErr := &tailBuffer{n: tailLines}
 	tar.Stderr = tarErr
 	if err := tar.Start(); err != nil {
-		return false, &StepError{Image: im.Name, Step: "tar rootfs", Err: err}
+		return &StepError{Image: im.Name, Step: "tar rootfs", Err: err}
 	}
 	importErr := b.run(ctx, im.Name, "docker import", command{
 		stdin: pipe,
@@ -302,10 +319,7 @@ func (b *Builder) buildDebian(ctx context.Context, im Image) (bool, error) {
 			"-", im.Tag},
 	})
 	if err := tar.Wait(); err != nil && importErr == nil {
-		return false, &StepError{Image: im.Name, Step: "tar rootfs", Err: err, Tail: tarErr.String()}
+		return &StepError{Image: im.Name, Step: "tar rootfs", Err: err, Tail: tarErr.String()}
 	}
-	if importErr != nil {
-		return false, importErr
-	}
-	return true, nil
+	return importErr
 }

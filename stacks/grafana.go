@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"time"
 
-	dashboards "github.com/ampledata/temporal-kit/grafana-dashboards"
+	"github.com/ampledata/temporal-kit/grafana-dashboards/dashboards"
 )
 
 // Grafana: the official image only (it cannot be built offline), with the

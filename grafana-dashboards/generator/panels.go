@@ -1,4 +1,4 @@
-package dashboards
+package generator
 
 import "github.com/grafana/grafana-foundation-sdk/go/dashboard"
 

@@ -1,28 +1,32 @@
-//go:build ignore
-
-// gen writes the dashboards' JSON into this directory: `go generate ./grafana-dashboards`.
+// Command generate-dashboards writes the dashboards' JSON, built by
+// grafana-dashboards/generator, into a directory: `go generate
+// ./grafana-dashboards/...` runs it in grafana-dashboards/dashboards.
 package main
 
 import (
+	"flag"
 	"log"
 	"os"
+	"path/filepath"
 
-	dashboards "github.com/ampledata/temporal-kit/grafana-dashboards"
+	"github.com/ampledata/temporal-kit/grafana-dashboards/generator"
 )
 
 func main() {
-	all, err := dashboards.All()
+	out := flag.String("out", ".", "directory the JSON files are written to")
+	flag.Parse()
+	all, err := generator.All()
 	if err != nil {
 		log.Fatal(err)
 	}
 	for _, d := range all {
-		b, err := dashboards.JSON(d)
+		b, err := generator.JSON(d)
 		if err != nil {
 			log.Fatalf("%s: %v", d.File, err)
 		}
-		if err := os.WriteFile(d.File, b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(*out, d.File), b, 0o644); err != nil {
 			log.Fatal(err)
 		}
 	}
-	log.Printf("wrote %d dashboards", len(all))
+	log.Printf("wrote %d dashboards to %s", len(all), *out)
 }

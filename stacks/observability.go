@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	kitprom "github.com/ampledata/temporal-kit/prometheus"
+	"github.com/ampledata/temporal-kit/prometheus/promconfig"
 )
 
 // The observability services: Prometheus scrapes every service with
@@ -55,12 +55,12 @@ const (
 type Observability struct {
 	// RetentionTime and RetentionSize bound Prometheus' data: the first reached wins.
 	RetentionTime, RetentionSize string
-	Thresholds                   kitprom.Thresholds
+	Thresholds                   promconfig.Thresholds
 	// Receivers, with secret files named where the secret is set.
-	Receivers kitprom.Receivers
+	Receivers promconfig.Receivers
 	// Intervals: the defaults for real stacks; tests shorten them.
 	ScrapeInterval, ScrapeTimeout, EvaluationInterval string
-	Alerting                                          kitprom.Alerting
+	Alerting                                          promconfig.Alerting
 }
 
 var retentionSizeRE = regexp.MustCompile(`^[0-9]+(B|KB|MB|GB|TB|PB)$`)
@@ -78,12 +78,12 @@ func loadObservability(l *loader) Observability {
 	o := Observability{
 		RetentionTime:      l.str("prometheusRetention", "15d"),
 		RetentionSize:      l.str("prometheusRetentionSize", "4GB"),
-		Thresholds:         kitprom.DefaultThresholds(),
+		Thresholds:         promconfig.DefaultThresholds(),
 		ScrapeInterval:     "15s",
 		ScrapeTimeout:      "10s",
 		EvaluationInterval: "15s",
 	}
-	if d, err := kitprom.ParseDuration(o.RetentionTime); err != nil || d < 2*time.Hour {
+	if d, err := promconfig.ParseDuration(o.RetentionTime); err != nil || d < 2*time.Hour {
 		l.fail("prometheusRetention", "%q is not a Prometheus duration of at least 2h; write it like 15d (the default) or 4w", o.RetentionTime)
 	}
 	if !retentionSizeRE.MatchString(o.RetentionSize) {
@@ -105,7 +105,7 @@ func loadObservability(l *loader) Observability {
 	l.object("alertEmail", &email)
 	smtpPW, smtpSet := l.secret(SecretSMTPPassword)
 	if email != (alertEmailConfig{}) {
-		e := &kitprom.Email{To: email.To, From: email.From, Smarthost: email.Smarthost, Username: email.Username, RequireTLS: email.RequireTLS}
+		e := &promconfig.Email{To: email.To, From: email.From, Smarthost: email.Smarthost, Username: email.Username, RequireTLS: email.RequireTLS}
 		if _, err := mail.ParseAddress(e.To); err != nil {
 			l.fail("alertEmail", "to: %q is not an e-mail address; set it with `pulumi config set --path %s:alertEmail.to ops@example.com`", e.To, Namespace)
 		}
@@ -128,7 +128,7 @@ func loadObservability(l *loader) Observability {
 	if v, ok := l.secret(SecretSlackWebhookURL); ok && v != "" {
 		r.SlackURLFile = SecretPath(SecretSlackWebhookURL)
 	}
-	o.Alerting = kitprom.DefaultAlerting(o.Receivers)
+	o.Alerting = promconfig.DefaultAlerting(o.Receivers)
 	return o
 }
 
@@ -154,8 +154,8 @@ func hostPort(host string, port int) string { return host + ":" + strconv.Itoa(p
 // scrapeTargets are the jobs Prometheus scrapes; job names are the alert
 // rules' job labels. The UI serves no metrics: its health check (a page
 // load) reaches Prometheus through container-exporter's health metrics.
-func scrapeTargets(c Config, pgExporter bool) []kitprom.Target {
-	t := []kitprom.Target{
+func scrapeTargets(c Config, pgExporter bool) []promconfig.Target {
+	t := []promconfig.Target{
 		{Job: ServicePrometheus, Addresses: []string{hostPort("127.0.0.1", PortPrometheus)}},
 		{Job: ServiceAlertmanager, Addresses: []string{hostPort(ServiceAlertmanager, PortAlertmanager)}},
 		{Job: ServiceTemporal, Addresses: []string{hostPort(ServiceTemporal, PortTemporalMetrics)}},
@@ -166,20 +166,20 @@ func scrapeTargets(c Config, pgExporter bool) []kitprom.Target {
 		{Job: ServiceBackup, Addresses: []string{hostPort(ServiceBackup, PortBackupMetrics)}},
 	}
 	if c.Proxy.Enabled() {
-		t = append(t, kitprom.Target{Job: ServiceProxy, Addresses: []string{hostPort(ServiceProxy, PortProxyMetrics)}})
+		t = append(t, promconfig.Target{Job: ServiceProxy, Addresses: []string{hostPort(ServiceProxy, PortProxyMetrics)}})
 	}
 	if grafanaEnabled(c) {
-		t = append(t, kitprom.Target{Job: ServiceGrafana, Addresses: []string{hostPort(ServiceGrafana, PortGrafana)}})
+		t = append(t, promconfig.Target{Job: ServiceGrafana, Addresses: []string{hostPort(ServiceGrafana, PortGrafana)}})
 	}
 	if pgExporter {
-		t = append(t, kitprom.Target{Job: ServicePostgresExporter, Addresses: []string{hostPort(ServicePostgresExporter, PortPostgresExporter)}})
+		t = append(t, promconfig.Target{Job: ServicePostgresExporter, Addresses: []string{hostPort(ServicePostgresExporter, PortPostgresExporter)}})
 	}
 	return t
 }
 
 func prometheusService(c Config, pgExporter bool) (Service, error) {
 	o := c.Observability
-	rules, err := kitprom.RuleFiles(o.Thresholds)
+	rules, err := promconfig.RuleFiles(o.Thresholds)
 	if err != nil {
 		return Service{}, err
 	}
@@ -190,7 +190,7 @@ func prometheusService(c Config, pgExporter bool) (Service, error) {
 		ruleFiles = append(ruleFiles, p)
 		files = append(files, File{Path: p, Content: rules[name], Mode: 0o644})
 	}
-	cfg, err := kitprom.RenderConfig(kitprom.Config{
+	cfg, err := promconfig.RenderConfig(promconfig.Config{
 		Stack:              c.Stack,
 		ScrapeInterval:     o.ScrapeInterval,
 		ScrapeTimeout:      o.ScrapeTimeout,
@@ -230,7 +230,7 @@ func prometheusService(c Config, pgExporter bool) (Service, error) {
 }
 
 func alertmanagerService(c Config) (Service, error) {
-	cfg, err := kitprom.RenderAlertmanager(c.Observability.Alerting)
+	cfg, err := promconfig.RenderAlertmanager(c.Observability.Alerting)
 	if err != nil {
 		return Service{}, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/ampledata/temporal-kit/infra/dockerengine"
 	"github.com/ampledata/temporal-kit/stacks"
 )
 
@@ -75,7 +76,7 @@ func TestHealerRestartsWhatStaysUnhealthy(t *testing.T) {
 
 // An engine that cannot be read shows in the gate's metric.
 func TestHealerEngineDown(t *testing.T) {
-	e := NewEngine(t.TempDir() + "/no.sock")
+	e := dockerengine.New(t.TempDir() + "/no.sock")
 	h := NewHealer(e, "dev", nil, "", 1, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
 	h.EngineUp.Set(1)
 	h.Poll(context.Background())

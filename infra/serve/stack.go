@@ -1,0 +1,53 @@
+package serve
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+	"net/http"
+	"os"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ampledata/temporal-kit/infra/dockerengine"
+)
+
+// StackFlag defines -stack, the stack a daemon serves (env KIT_STACK);
+// what says what it does with the stack's containers.
+func StackFlag(what string) *string {
+	return flag.String("stack", os.Getenv("KIT_STACK"), "the stack whose containers to "+what+" (their temporal-kit.stack label; env KIT_STACK)")
+}
+
+// RequireStack exits with status 2 when no stack is given.
+func RequireStack(log *slog.Logger, stack string) {
+	if stack == "" {
+		log.Error("no stack: set -stack or KIT_STACK to the stack name (the temporal-kit.stack label of its containers)")
+		os.Exit(2)
+	}
+}
+
+// StackNetworks are the networks of the container this daemon runs in:
+// it acts on the stack's containers on those only, since other stacks of
+// the same name (test runs) may share the engine. Without them (not in a
+// container, engine unreadable) it logs a warning and returns none: every
+// container of the stack. The container itself is returned too.
+func StackNetworks(ctx context.Context, e *dockerengine.Engine, log *slog.Logger) (dockerengine.Container, []string) {
+	self, err := e.Self(ctx)
+	if err != nil {
+		log.Warn("cannot find this container's networks; acting on every container of the stack", "error", err)
+		return dockerengine.Container{}, nil
+	}
+	return self, self.Networks()
+}
+
+// MetricsMux serves reg (with the Go runtime's and the process's
+// collectors added) on /metrics and "ok" on /healthz.
+func MetricsMux(reg *prometheus.Registry) *http.ServeMux {
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	return mux
+}

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/ampledata/temporal-kit/infra/dockerengine"
+	"github.com/ampledata/temporal-kit/stacks/dockerengine"
 )
 
 // fakeContainer is one container of fakeEngine.

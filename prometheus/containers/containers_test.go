@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/ampledata/temporal-kit/infra/dockerengine"
+	"github.com/ampledata/temporal-kit/stacks/dockerengine"
 )
 
 // engineAPI serves a list of two containers: a running service whose check

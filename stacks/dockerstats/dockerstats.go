@@ -1,5 +1,5 @@
 // Package dockerstats reads a container's cumulative CPU time and memory
-// from the Docker engine's stats API (through infra/dockerengine), and runs
+// from the Docker engine's stats API (through stacks/dockerengine), and runs
 // a command in a container, both by container ID or name: the load tool
 // accounts the containers of a stack it started (testcontainers) or of one
 // started elsewhere (Pulumi, containers named like
@@ -18,7 +18,7 @@ import (
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/client"
 
-	"github.com/ampledata/temporal-kit/infra/dockerengine"
+	"github.com/ampledata/temporal-kit/stacks/dockerengine"
 )
 
 // Sample is one reading of a container's counters.

@@ -10,7 +10,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/ampledata/temporal-kit/infra/serve"
+	"github.com/ampledata/temporal-kit/stacks/serve"
 	"github.com/ampledata/temporal-kit/worker/fixture"
 )
 

@@ -15,9 +15,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/ampledata/temporal-kit/infra/dockerengine"
 	"github.com/ampledata/temporal-kit/infra/dockergate"
-	"github.com/ampledata/temporal-kit/infra/serve"
+	"github.com/ampledata/temporal-kit/stacks/dockerengine"
+	"github.com/ampledata/temporal-kit/stacks/serve"
 )
 
 func main() {

@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/ampledata/temporal-kit/infra/dockerengine"
+	"github.com/ampledata/temporal-kit/stacks/dockerengine"
 )
 
 // StackFlag defines -stack, the stack a daemon serves (env KIT_STACK);

@@ -217,13 +217,10 @@ func prometheusService(c Config, pgExporter bool) (Service, error) {
 		},
 		// Loopback whatever bindAddress says: Prometheus has no login. Reach
 		// it through the SSH tunnel (or, with a domain, Grafana).
-		Ports:  []Port{{Name: "http", Container: PortPrometheus, Host: c.HostPorts.Prometheus, HostIP: "127.0.0.1"}},
-		Mounts: []Mount{{Volume: VolumePrometheusData, Target: "/prometheus"}},
-		Files:  files,
-		Health: &HealthCheck{
-			Test:     "wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(PortPrometheus) + "/-/ready",
-			Interval: 10 * time.Second, Timeout: 5 * time.Second, StartPeriod: 30 * time.Second, Retries: 6,
-		},
+		Ports:       []Port{{Name: "http", Container: PortPrometheus, Host: c.HostPorts.Prometheus, HostIP: "127.0.0.1"}},
+		Mounts:      []Mount{{Volume: VolumePrometheusData, Target: "/prometheus"}},
+		Files:       files,
+		Health:      serviceHealth(PortPrometheus, "/-/ready", 30*time.Second),
 		DependsOn:   []Dependency{{Service: ServiceAlertmanager, Condition: Healthy}},
 		StopTimeout: 30 * time.Second, // a clean TSDB shutdown skips the WAL replay at the next start
 	}, nil
@@ -258,11 +255,7 @@ func alertmanagerService(c Config) (Service, error) {
 		Ports:  []Port{{Name: "http", Container: PortAlertmanager}},
 		Mounts: []Mount{{Volume: VolumeAlertmanagerData, Target: "/alertmanager"}},
 		Files:  []File{{Path: alertmanagerConfigPath, Content: cfg, Mode: 0o644}},
-		// The official image has wget (busybox); the local one too.
-		Health: &HealthCheck{
-			Test:     "wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(PortAlertmanager) + "/-/ready",
-			Interval: 10 * time.Second, Timeout: 5 * time.Second, StartPeriod: 20 * time.Second, Retries: 6,
-		},
+		Health: serviceHealth(PortAlertmanager, "/-/ready", 20*time.Second),
 	}, nil
 }
 
@@ -279,10 +272,7 @@ func nodeExporter(c Config) Service {
 		},
 		Ports:  []Port{{Name: "metrics", Container: PortNodeExporter}},
 		Mounts: []Mount{{Volume: VolumeHostRoot, Target: "/host", ReadOnly: true}},
-		Health: &HealthCheck{
-			Test:     "wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(PortNodeExporter) + "/",
-			Interval: 30 * time.Second, Timeout: 5 * time.Second, StartPeriod: 10 * time.Second, Retries: 3,
-		},
+		Health: sidecarHealth(PortNodeExporter, "/"),
 	}
 }
 
@@ -301,35 +291,20 @@ func postgresExporter(c Config, pgHost string, deps []Dependency) Service {
 			{Name: "DATA_SOURCE_USER", Value: MonitoringRole},
 			{Name: "DATA_SOURCE_PASS_FILE", Value: SecretPath(SecretMonitoringPassword)},
 		},
-		Ports: []Port{{Name: "metrics", Container: PortPostgresExporter}},
-		Health: &HealthCheck{
-			Test:     "wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(PortPostgresExporter) + "/",
-			Interval: 30 * time.Second, Timeout: 5 * time.Second, StartPeriod: 10 * time.Second, Retries: 3,
-		},
+		Ports:     []Port{{Name: "metrics", Container: PortPostgresExporter}},
+		Health:    sidecarHealth(PortPostgresExporter, "/"),
 		DependsOn: deps,
 	}
 }
 
-// containerExporter reports the stack's containers from the Docker API; it
-// runs from the worker image, which carries it, as the worker's unprivileged
-// user: it reads the engine through docker-gate's read-only API, never the
-// socket.
+// containerExporter reports the stack's containers from the Docker API, as
+// the worker's unprivileged user: it reads the engine through
+// docker-gate's read-only API, never the socket.
 func containerExporter(c Config) Service {
-	return Service{
-		Name:       ServiceContainerMetrics,
-		Kind:       LongRunning,
-		Image:      c.Images.Worker,
-		Entrypoint: []string{"/usr/local/bin/container-exporter"},
-		Command: []string{"-addr", ":" + strconv.Itoa(PortContainerMetrics),
-			"-engine", "http://" + hostPort(ServiceDockerGate, PortDockerGate)},
-		Env:   []EnvVar{{Name: "KIT_STACK", Value: c.Stack}},
-		Ports: []Port{{Name: "metrics", Container: PortContainerMetrics}},
-		Health: &HealthCheck{
-			Test:     "wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(PortContainerMetrics) + "/healthz",
-			Interval: 30 * time.Second, Timeout: 5 * time.Second, StartPeriod: 10 * time.Second, Retries: 3,
-		},
-		DependsOn: []Dependency{{Service: ServiceDockerGate, Condition: Healthy}},
-	}
+	s := kitDaemon(c, ServiceContainerMetrics, "container-exporter", "metrics", PortContainerMetrics,
+		"-engine", "http://"+hostPort(ServiceDockerGate, PortDockerGate))
+	s.DependsOn = []Dependency{{Service: ServiceDockerGate, Condition: Healthy}}
+	return s
 }
 
 // Warning is what `pulumi up` says about the alerts: that they go nowhere

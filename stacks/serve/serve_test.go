@@ -57,10 +57,10 @@ func TestRunServesUntilTheContextEnds(t *testing.T) {
 	}
 }
 
-func TestMetricsMux(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	mux := MetricsMux(reg)
-	for path, want := range map[string]string{"/healthz": "ok\n", "/metrics": "go_goroutines"} {
+func TestMetrics(t *testing.T) {
+	reg, mux := Metrics()
+	reg.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Name: "kit_test_gauge"}))
+	for path, want := range map[string]string{"/healthz": "ok\n", "/metrics": "kit_test_gauge"} {
 		rec := httptest.NewRecorder()
 		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
 		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), want) {

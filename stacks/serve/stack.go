@@ -14,10 +14,13 @@ import (
 	"github.com/ampledata/temporal-kit/stacks/dockerengine"
 )
 
-// StackFlag defines -stack, the stack a daemon serves (env KIT_STACK);
-// what says what it does with the stack's containers.
-func StackFlag(what string) *string {
-	return flag.String("stack", os.Getenv("KIT_STACK"), "the stack whose containers to "+what+" (their temporal-kit.stack label; env KIT_STACK)")
+// StackFlags defines -stack, the stack a daemon serves (env KIT_STACK),
+// and -socket, the engine's socket; what says what the daemon does with
+// the stack's containers.
+func StackFlags(what string) (stack, socket *string) {
+	stack = flag.String("stack", os.Getenv("KIT_STACK"), "the stack whose containers to "+what+" (their temporal-kit.stack label; env KIT_STACK)")
+	socket = flag.String("socket", dockerengine.DefaultSocket, "the Docker engine's unix socket")
+	return stack, socket
 }
 
 // RequireStack exits with status 2 when no stack is given.
@@ -42,12 +45,13 @@ func StackNetworks(ctx context.Context, e *dockerengine.Engine, log *slog.Logger
 	return self, self.Networks()
 }
 
-// MetricsMux serves reg (with the Go runtime's and the process's
-// collectors added) on /metrics and "ok" on /healthz.
-func MetricsMux(reg *prometheus.Registry) *http.ServeMux {
+// Metrics is a daemon's registry, with the Go runtime's and the process's
+// collectors, and a mux that serves it on /metrics and "ok" on /healthz.
+func Metrics() (*prometheus.Registry, *http.ServeMux) {
+	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	return mux
+	return reg, mux
 }

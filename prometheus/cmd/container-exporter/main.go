@@ -13,8 +13,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/ampledata/temporal-kit/prometheus/containers"
 	"github.com/ampledata/temporal-kit/stacks/dockerengine"
 	"github.com/ampledata/temporal-kit/stacks/serve"
@@ -22,9 +20,8 @@ import (
 
 func main() {
 	addr := flag.String("addr", ":9338", "listen address")
-	socket := flag.String("socket", dockerengine.DefaultSocket, "the Docker engine's unix socket (without -engine)")
+	stack, socket := serve.StackFlags("report")
 	engineURL := flag.String("engine", "", "the engine API over HTTP, read-only (docker-gate: http://docker-gate:2375); replaces -socket")
-	stack := serve.StackFlag("report")
 	flag.Parse()
 	log := serve.Logger()
 	serve.RequireStack(log, *stack)
@@ -33,9 +30,9 @@ func main() {
 		engine, source = dockerengine.NewAt(*engineURL, &http.Client{Timeout: 10 * time.Second}), *engineURL
 	}
 	_, networks := serve.StackNetworks(context.Background(), engine, log)
-	reg := prometheus.NewRegistry()
+	reg, mux := serve.Metrics()
 	reg.MustRegister(&containers.Collector{Engine: engine, Stack: *stack, Networks: networks, Timeout: 8 * time.Second})
 	ctx, stop := serve.Signalled()
 	defer stop()
-	serve.Run(ctx, serve.Server(*addr, serve.MetricsMux(reg)), log, "container-exporter", "stack", *stack, "networks", networks, "engine", source)
+	serve.Run(ctx, serve.Server(*addr, mux), log, "container-exporter", "stack", *stack, "networks", networks, "engine", source)
 }

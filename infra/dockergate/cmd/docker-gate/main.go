@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/ampledata/temporal-kit/infra/dockergate"
 	"github.com/ampledata/temporal-kit/stacks/dockerengine"
 	"github.com/ampledata/temporal-kit/stacks/serve"
@@ -22,8 +20,7 @@ import (
 
 func main() {
 	addr := flag.String("addr", ":2375", "listen address of the read-only API, /metrics and /healthz")
-	socket := flag.String("socket", dockerengine.DefaultSocket, "the Docker engine's unix socket")
-	stack := serve.StackFlag("heal and show")
+	stack, socket := serve.StackFlags("heal and show")
 	readers := flag.String("reader", "", "comma-separated host names whose addresses may read the engine API (the container exporter)")
 	interval := flag.Duration("interval", 10*time.Second, "how often to look for unhealthy containers")
 	after := flag.Int("after", 2, "restart a container seen unhealthy on this many looks in a row")
@@ -36,7 +33,7 @@ func main() {
 	}
 	engine := dockerengine.New(*socket)
 	self, networks := serve.StackNetworks(context.Background(), engine, log)
-	reg := prometheus.NewRegistry()
+	reg, mux := serve.Metrics()
 	healer := dockergate.NewHealer(engine, *stack, networks, self.ID, *after, log, reg)
 	var names []string
 	for _, n := range strings.Split(*readers, ",") {
@@ -44,7 +41,6 @@ func main() {
 			names = append(names, n)
 		}
 	}
-	mux := serve.MetricsMux(reg)
 	mux.Handle("/", dockergate.NewReadOnly(engine, *stack, networks, names, log, reg))
 	srv := serve.Server(*addr, mux)
 	srv.WriteTimeout = 30 * time.Second

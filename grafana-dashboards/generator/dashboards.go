@@ -110,6 +110,18 @@ func q(ref, expr, legend string) *prometheus.DataqueryBuilder {
 	return b
 }
 
+// rateBy is the per-second rate of a counter, one series per value of
+// label, each named by it.
+func rateBy(counter, label string) *prometheus.DataqueryBuilder {
+	return q("A", "sum by ("+label+") (rate("+counter+ri+"))", "{{"+label+"}}")
+}
+
+// p95By is the 95th percentile of a histogram, one series per value of
+// label, each named by it.
+func p95By(histogram, label string) *prometheus.DataqueryBuilder {
+	return q("A", "histogram_quantile(0.95, sum by ("+label+", le) (rate("+histogram+"_bucket"+ri+")))", "{{"+label+"}}")
+}
+
 // ts is a time series panel, half the width of a row by default.
 func ts(title, unit, desc string, queries ...*prometheus.DataqueryBuilder) *timeseries.PanelBuilder {
 	p := timeseries.NewPanelBuilder().

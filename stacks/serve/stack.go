@@ -14,21 +14,30 @@ import (
 	"github.com/ampledata/temporal-kit/stacks/dockerengine"
 )
 
-// StackFlags defines -stack, the stack a daemon serves (env KIT_STACK),
-// and -socket, the engine's socket; what says what the daemon does with
-// the stack's containers.
-func StackFlags(what string) (stack, socket *string) {
-	stack = flag.String("stack", os.Getenv("KIT_STACK"), "the stack whose containers to "+what+" (their temporal-kit.stack label; env KIT_STACK)")
-	socket = flag.String("socket", dockerengine.DefaultSocket, "the Docker engine's unix socket")
-	return stack, socket
+// Flags are the flags every stack daemon takes: -addr, -stack (env
+// KIT_STACK) and -socket.
+type Flags struct{ Addr, Stack, Socket *string }
+
+// StackFlags defines the Flags; addr is the default listen address, what
+// says what the daemon does with the stack's containers.
+func StackFlags(addr, what string) Flags {
+	return Flags{
+		Addr:   flag.String("addr", addr, "listen address"),
+		Stack:  flag.String("stack", os.Getenv("KIT_STACK"), "the stack whose containers to "+what+" (their temporal-kit.stack label; env KIT_STACK)"),
+		Socket: flag.String("socket", dockerengine.DefaultSocket, "the Docker engine's unix socket"),
+	}
 }
 
-// RequireStack exits with status 2 when no stack is given.
-func RequireStack(log *slog.Logger, stack string) {
-	if stack == "" {
+// Parse parses the command line and returns the daemon's logger; without
+// a stack it exits with status 2.
+func (f Flags) Parse() *slog.Logger {
+	flag.Parse()
+	log := Logger()
+	if *f.Stack == "" {
 		log.Error("no stack: set -stack or KIT_STACK to the stack name (the temporal-kit.stack label of its containers)")
 		os.Exit(2)
 	}
+	return log
 }
 
 // StackNetworks are the networks of the container this daemon runs in:

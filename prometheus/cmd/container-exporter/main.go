@@ -19,20 +19,17 @@ import (
 )
 
 func main() {
-	addr := flag.String("addr", ":9338", "listen address")
-	stack, socket := serve.StackFlags("report")
+	f := serve.StackFlags(":9338", "report")
 	engineURL := flag.String("engine", "", "the engine API over HTTP, read-only (docker-gate: http://docker-gate:2375); replaces -socket")
-	flag.Parse()
-	log := serve.Logger()
-	serve.RequireStack(log, *stack)
-	engine, source := dockerengine.New(*socket), *socket
+	log := f.Parse()
+	engine, source := dockerengine.New(*f.Socket), *f.Socket
 	if *engineURL != "" {
 		engine, source = dockerengine.NewAt(*engineURL, &http.Client{Timeout: 10 * time.Second}), *engineURL
 	}
 	_, networks := serve.StackNetworks(context.Background(), engine, log)
 	reg, mux := serve.Metrics()
-	reg.MustRegister(&containers.Collector{Engine: engine, Stack: *stack, Networks: networks, Timeout: 8 * time.Second})
+	reg.MustRegister(&containers.Collector{Engine: engine, Stack: *f.Stack, Networks: networks, Timeout: 8 * time.Second})
 	ctx, stop := serve.Signalled()
 	defer stop()
-	serve.Run(ctx, serve.Server(*addr, mux), log, "container-exporter", "stack", *stack, "networks", networks, "engine", source)
+	serve.Run(ctx, serve.Server(*f.Addr, mux), log, "container-exporter", "stack", *f.Stack, "networks", networks, "engine", source)
 }

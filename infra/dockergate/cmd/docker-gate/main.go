@@ -19,34 +19,31 @@ import (
 )
 
 func main() {
-	addr := flag.String("addr", ":2375", "listen address of the read-only API, /metrics and /healthz")
-	stack, socket := serve.StackFlags("heal and show")
+	f := serve.StackFlags(":2375", "heal and show") // the read-only API, /metrics and /healthz
 	readers := flag.String("reader", "", "comma-separated host names whose addresses may read the engine API (the container exporter)")
 	interval := flag.Duration("interval", 10*time.Second, "how often to look for unhealthy containers")
 	after := flag.Int("after", 2, "restart a container seen unhealthy on this many looks in a row")
-	flag.Parse()
-	log := serve.Logger()
-	serve.RequireStack(log, *stack)
+	log := f.Parse()
 	if *interval < time.Second || *after < 1 {
 		log.Error("-interval must be at least 1s and -after at least 1", "interval", *interval, "after", *after)
 		os.Exit(2)
 	}
-	engine := dockerengine.New(*socket)
+	engine := dockerengine.New(*f.Socket)
 	self, networks := serve.StackNetworks(context.Background(), engine, log)
 	reg, mux := serve.Metrics()
-	healer := dockergate.NewHealer(engine, *stack, networks, self.ID, *after, log, reg)
+	healer := dockergate.NewHealer(engine, *f.Stack, networks, self.ID, *after, log, reg)
 	var names []string
 	for _, n := range strings.Split(*readers, ",") {
 		if n = strings.TrimSpace(n); n != "" {
 			names = append(names, n)
 		}
 	}
-	mux.Handle("/", dockergate.NewReadOnly(engine, *stack, networks, names, log, reg))
-	srv := serve.Server(*addr, mux)
+	mux.Handle("/", dockergate.NewReadOnly(engine, *f.Stack, networks, names, log, reg))
+	srv := serve.Server(*f.Addr, mux)
 	srv.WriteTimeout = 30 * time.Second
 	ctx, stop := serve.Signalled()
 	defer stop()
 	go healer.Run(ctx, *interval)
-	serve.Run(ctx, srv, log, "docker-gate", "stack", *stack, "networks", networks, "readers", names,
+	serve.Run(ctx, srv, log, "docker-gate", "stack", *f.Stack, "networks", networks, "readers", names,
 		"interval", *interval, "after", *after)
 }

@@ -7,12 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Run serves until its context ends, then returns: the daemons' mains
@@ -54,17 +51,5 @@ func TestRunServesUntilTheContextEnds(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"msg":"test-daemon listening"`) || !strings.Contains(logs.String(), `"stack":"dev"`) {
 		t.Errorf("log %s lacks the listening line with its attributes", logs.String())
-	}
-}
-
-func TestMetrics(t *testing.T) {
-	reg, mux := Metrics()
-	reg.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Name: "kit_test_gauge"}))
-	for path, want := range map[string]string{"/healthz": "ok\n", "/metrics": "kit_test_gauge"} {
-		rec := httptest.NewRecorder()
-		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
-		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), want) {
-			t.Errorf("GET %s: %d %.200q, want %q in it", path, rec.Code, rec.Body.String(), want)
-		}
 	}
 }

@@ -16,18 +16,19 @@ import (
 	"github.com/ampledata/temporal-kit/prometheus/containers"
 	"github.com/ampledata/temporal-kit/stacks/dockerengine"
 	"github.com/ampledata/temporal-kit/stacks/serve"
+	"github.com/ampledata/temporal-kit/stacks/stackdaemon"
 )
 
 func main() {
-	f := serve.StackFlags(":9338", "report")
+	f := stackdaemon.StackFlags(":9338", "report")
 	engineURL := flag.String("engine", "", "the engine API over HTTP, read-only (docker-gate: http://docker-gate:2375); replaces -socket")
 	log := f.Parse()
 	engine, source := dockerengine.New(*f.Socket), *f.Socket
 	if *engineURL != "" {
 		engine, source = dockerengine.NewAt(*engineURL, &http.Client{Timeout: 10 * time.Second}), *engineURL
 	}
-	_, networks := serve.StackNetworks(context.Background(), engine, log)
-	reg, mux := serve.Metrics()
+	_, networks := stackdaemon.StackNetworks(context.Background(), engine, log)
+	reg, mux := stackdaemon.Metrics()
 	reg.MustRegister(&containers.Collector{Engine: engine, Stack: *f.Stack, Networks: networks, Timeout: 8 * time.Second})
 	ctx, stop := serve.Signalled()
 	defer stop()

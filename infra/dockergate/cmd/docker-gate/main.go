@@ -16,10 +16,11 @@ import (
 	"github.com/ampledata/temporal-kit/infra/dockergate"
 	"github.com/ampledata/temporal-kit/stacks/dockerengine"
 	"github.com/ampledata/temporal-kit/stacks/serve"
+	"github.com/ampledata/temporal-kit/stacks/stackdaemon"
 )
 
 func main() {
-	f := serve.StackFlags(":2375", "heal and show") // the read-only API, /metrics and /healthz
+	f := stackdaemon.StackFlags(":2375", "heal and show") // the read-only API, /metrics and /healthz
 	readers := flag.String("reader", "", "comma-separated host names whose addresses may read the engine API (the container exporter)")
 	interval := flag.Duration("interval", 10*time.Second, "how often to look for unhealthy containers")
 	after := flag.Int("after", 2, "restart a container seen unhealthy on this many looks in a row")
@@ -29,8 +30,8 @@ func main() {
 		os.Exit(2)
 	}
 	engine := dockerengine.New(*f.Socket)
-	self, networks := serve.StackNetworks(context.Background(), engine, log)
-	reg, mux := serve.Metrics()
+	self, networks := stackdaemon.StackNetworks(context.Background(), engine, log)
+	reg, mux := stackdaemon.Metrics()
 	healer := dockergate.NewHealer(engine, *f.Stack, networks, self.ID, *after, log, reg)
 	var names []string
 	for _, n := range strings.Split(*readers, ",") {

@@ -1,4 +1,7 @@
-package serve
+// Package stackdaemon is what the kit's daemons that watch a stack's
+// containers through the Docker engine (docker-gate, the container
+// exporter) share: their flags, the stack's networks, their metrics.
+package stackdaemon
 
 import (
 	"context"
@@ -12,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ampledata/temporal-kit/stacks/dockerengine"
+	"github.com/ampledata/temporal-kit/stacks/serve"
 )
 
 // Flags are the flags every stack daemon takes: -addr, -stack (env
@@ -32,7 +36,7 @@ func StackFlags(addr, what string) Flags {
 // a stack it exits with status 2.
 func (f Flags) Parse() *slog.Logger {
 	flag.Parse()
-	log := Logger()
+	log := serve.Logger()
 	if *f.Stack == "" {
 		log.Error("no stack: set -stack or KIT_STACK to the stack name (the temporal-kit.stack label of its containers)")
 		os.Exit(2)

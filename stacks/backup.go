@@ -160,11 +160,7 @@ func backupService(c Config, pgHost string, pgDeps []Dependency) Service {
 		Mounts:  []Mount{{Volume: VolumeBackups, Target: BackupDir}},
 		// Healthy: the backups volume is writable. A full disk fails it, and
 		// a restart would only cut a running dump short: alert, no restart.
-		Health: &HealthCheck{
-			Test:     "wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(PortBackupMetrics) + "/healthz",
-			Interval: 30 * time.Second, Timeout: 5 * time.Second, StartPeriod: 10 * time.Second, Retries: 3,
-			AlertOnly: true,
-		},
+		Health:    alertOnly(sidecarHealth(PortBackupMetrics, "/healthz")),
 		DependsOn: pgDeps,
 		// SIGTERM lets a running dump finish its file or remove it.
 		StopSignal:  "SIGTERM",

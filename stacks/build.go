@@ -42,17 +42,37 @@ func Build(c Config) (Definition, error) {
 		Stack:    c.Stack,
 		Prefix:   "temporal-kit-" + c.Stack,
 		Networks: []Network{{Name: NetworkBackend}},
+		Secrets:  secrets(c),
 	}
+	if !grafanaEnabled(c) {
+		d.Notes = append(d.Notes, NoteNoGrafana)
+	}
+	d.Notes = append(d.Notes, publicPortNotes(c)...)
+	addCore(c, &d)
+	if err := addFrontends(c, &d); err != nil {
+		return Definition{}, err
+	}
+	if err := addMonitoring(c, &d); err != nil {
+		return Definition{}, err
+	}
+	if err := finish(c, &d); err != nil {
+		return Definition{}, fmt.Errorf("stack definition: %w", err)
+	}
+	return d, nil
+}
+
+// secrets are the stack's secrets: generated, or set in the config.
+func secrets(c Config) []Secret {
 	pgSecret := Secret{Name: SecretPostgresPassword, Length: 32}
 	if c.Postgres.PasswordSet {
 		pgSecret.ConfigKey = "postgresPassword"
 	}
-	d.Secrets = append(d.Secrets, pgSecret)
+	out := []Secret{pgSecret}
 	if c.Worker.SerpKeySet {
-		d.Secrets = append(d.Secrets, Secret{Name: SecretSerpAPIKey, ConfigKey: "serpApiKey"})
+		out = append(out, Secret{Name: SecretSerpAPIKey, ConfigKey: "serpApiKey"})
 	}
 	if c.Backup.S3 != nil {
-		d.Secrets = append(d.Secrets,
+		out = append(out,
 			Secret{Name: SecretBackupOffsiteAccessKey, ConfigKey: "backupOffsiteAccessKey"},
 			Secret{Name: SecretBackupOffsiteSecretKey, ConfigKey: "backupOffsiteSecretKey"})
 	}
@@ -61,25 +81,31 @@ func Build(c Config) (Definition, error) {
 		if c.Proxy.PasswordSet {
 			proxySecret.ConfigKey = "proxyPassword"
 		}
-		d.Secrets = append(d.Secrets, proxySecret)
+		out = append(out, proxySecret)
 	}
 	if grafanaEnabled(c) {
-		d.Secrets = append(d.Secrets, Secret{Name: SecretGrafanaAdminPassword, Length: 32})
-	} else {
-		d.Notes = append(d.Notes, NoteNoGrafana)
+		out = append(out, Secret{Name: SecretGrafanaAdminPassword, Length: 32})
 	}
+	return append(out, observabilitySecrets(c)...)
+}
 
-	d.Secrets = append(d.Secrets, observabilitySecrets(c)...)
-	d.Notes = append(d.Notes, publicPortNotes(c)...)
+// database is where the services find PostgreSQL, and what they wait for:
+// the stack's own server once healthy, or an existing one as it is.
+func database(c Config) (host string, dep []Dependency) {
+	if c.Postgres.Existing {
+		return c.Postgres.Host, nil
+	}
+	return ServicePostgres, []Dependency{{Service: ServicePostgres, Condition: Healthy}}
+}
 
-	pgHost, pgDep := c.Postgres.Host, []Dependency(nil)
+// addCore adds PostgreSQL (unless an existing server is used), the
+// Temporal core, the worker and the backup service.
+func addCore(c Config, d *Definition) {
+	pgHost, pgDep := database(c)
 	if !c.Postgres.Existing {
 		d.Volumes = append(d.Volumes, Volume{Name: VolumePostgresData})
 		d.Services = append(d.Services, readsSecrets(postgres(c)))
-		pgHost = ServicePostgres
-		pgDep = []Dependency{{Service: ServicePostgres, Condition: Healthy}}
 	}
-
 	d.Services = append(d.Services,
 		readsSecrets(schemaJob(c, pgHost, pgDep)),
 		readsSecrets(temporalServer(c, pgHost)),
@@ -89,10 +115,15 @@ func Build(c Config) (Definition, error) {
 		readsSecrets(worker(c, pgHost, pgDep)),
 		readsSecrets(backupService(c, pgHost, pgDep)),
 	)
+}
+
+// addFrontends adds Grafana and the proxy when enabled, and the backups'
+// volume between them (the order of the Definition is kept).
+func addFrontends(c Config, d *Definition) error {
 	if grafanaEnabled(c) {
 		g, err := grafana(c)
 		if err != nil {
-			return Definition{}, fmt.Errorf("grafana: %w", err)
+			return fmt.Errorf("grafana: %w", err)
 		}
 		d.Services = append(d.Services, readsSecrets(g))
 	}
@@ -101,14 +132,19 @@ func Build(c Config) (Definition, error) {
 		d.Volumes = append(d.Volumes, Volume{Name: VolumeProxyData})
 		d.Services = append(d.Services, readsSecrets(proxy(c)))
 	}
+	return nil
+}
 
+// addMonitoring adds Prometheus, Alertmanager, the exporters and
+// docker-gate with their volumes.
+func addMonitoring(c Config, d *Definition) error {
 	prom, err := prometheusService(c, !c.Postgres.Existing)
 	if err != nil {
-		return Definition{}, fmt.Errorf("prometheus: %w", err)
+		return fmt.Errorf("prometheus: %w", err)
 	}
 	am, err := alertmanagerService(c)
 	if err != nil {
-		return Definition{}, fmt.Errorf("alertmanager: %w", err)
+		return fmt.Errorf("alertmanager: %w", err)
 	}
 	d.Volumes = append(d.Volumes,
 		Volume{Name: VolumePrometheusData},
@@ -120,21 +156,26 @@ func Build(c Config) (Definition, error) {
 	// The monitoring role exists only in the stack's own PostgreSQL; an
 	// existing server is watched by whoever runs it.
 	if !c.Postgres.Existing {
+		pgHost, pgDep := database(c)
 		d.Services = append(d.Services, readsSecrets(postgresExporter(c, pgHost, pgDep)))
 	}
+	return nil
+}
+
+// finish puts the services on the proxy's network, gives each the
+// defaults and its secrets, and checks the start order.
+func finish(c Config, d *Definition) error {
 	if c.Proxy.Enabled() {
-		joinProxyNetwork(c, &d)
+		joinProxyNetwork(c, d)
 	}
 	for i := range d.Services {
 		applyDefaults(c, &d.Services[i])
 	}
-	if err := giveSecrets(c, &d); err != nil {
-		return Definition{}, fmt.Errorf("stack definition: %w", err)
+	if err := giveSecrets(c, d); err != nil {
+		return err
 	}
-	if _, err := d.StartOrder(); err != nil {
-		return Definition{}, fmt.Errorf("stack definition: %w", err)
-	}
-	return d, nil
+	_, err := d.StartOrder()
+	return err
 }
 
 // applyDefaults gives every container what DESIGN.md promises: a network,

@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"time"
 
-	dashboards "github.com/ampledata/temporal-kit/grafana-dashboards"
+	"github.com/ampledata/temporal-kit/grafana-dashboards/dashboards"
 )
 
 // Grafana: the official image only (it cannot be built offline), with the
@@ -75,10 +75,7 @@ func grafana(c Config) (Service, error) {
 		Ports: publish(c, "grafana", "http", PortGrafana),
 		// /api/health answers once the database is migrated and the
 		// server serves: no login needed.
-		Health: &HealthCheck{
-			Test:     "wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(PortGrafana) + "/api/health",
-			Interval: 10 * time.Second, Timeout: 5 * time.Second, StartPeriod: 60 * time.Second, Retries: 6,
-		},
+		Health:      serviceHealth(PortGrafana, "/api/health", 60*time.Second),
 		StopTimeout: 15 * time.Second,
 	}
 	// No data volume on purpose: everything Grafana shows is provisioned,

@@ -8,7 +8,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	dashboards "github.com/ampledata/temporal-kit/grafana-dashboards"
+	"github.com/ampledata/temporal-kit/grafana-dashboards/dashboards"
+	"github.com/ampledata/temporal-kit/grafana-dashboards/generator"
 )
 
 func TestGrafanaService(t *testing.T) {
@@ -63,13 +64,13 @@ func TestGrafanaService(t *testing.T) {
 	for _, f := range g.Files {
 		files[f.Path] = f
 	}
-	all, err := dashboards.All()
+	all, err := generator.All()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, db := range all {
 		f, ok := files["/etc/grafana/dashboards/temporal-kit/"+db.File]
-		want, _ := dashboards.JSON(db)
+		want, _ := generator.JSON(db)
 		if !ok || f.Content != string(want) || f.Mode != 0o644 {
 			t.Errorf("dashboard %s is not delivered as generated", db.File)
 		}

@@ -2,7 +2,6 @@ package stacks
 
 import (
 	"strconv"
-	"time"
 )
 
 // Healing: Docker restarts a container whose process exits, never one that
@@ -42,27 +41,30 @@ func healLabel(s Service) string {
 	return HealRestart
 }
 
-// dockerGate runs from the worker image, which carries it, as root: the
-// engine's socket belongs to root (group docker, whose id varies by host).
+// dockerGate runs as root: the engine's socket belongs to root (group
+// docker, whose id varies by host).
 func dockerGate(c Config) Service {
+	s := kitDaemon(c, ServiceDockerGate, "docker-gate", "api", PortDockerGate,
+		"-socket", "/var/run/docker.sock",
+		// The one client of the read-only engine API, by its DNS name on the network.
+		"-reader", ServiceContainerMetrics)
+	s.User = "root"
+	s.Mounts = []Mount{{Volume: VolumeDockerSocket, Target: "/var/run/docker.sock", ReadOnly: true}}
+	return s
+}
+
+// kitDaemon is one of the kit's own daemons (docker-gate, the container
+// exporter), which the worker image carries: it listens on port, serves
+// /healthz there and acts on the stack's containers (KIT_STACK).
+func kitDaemon(c Config, name, binary, portName string, port int, args ...string) Service {
 	return Service{
-		Name:       ServiceDockerGate,
+		Name:       name,
 		Kind:       LongRunning,
 		Image:      c.Images.Worker,
-		Entrypoint: []string{"/usr/local/bin/docker-gate"},
-		Command: []string{
-			"-addr", ":" + strconv.Itoa(PortDockerGate),
-			"-socket", "/var/run/docker.sock",
-			// The one client of the read-only engine API, by its DNS name on the network.
-			"-reader", ServiceContainerMetrics,
-		},
-		User:   "root",
-		Env:    []EnvVar{{Name: "KIT_STACK", Value: c.Stack}},
-		Ports:  []Port{{Name: "api", Container: PortDockerGate}},
-		Mounts: []Mount{{Volume: VolumeDockerSocket, Target: "/var/run/docker.sock", ReadOnly: true}},
-		Health: &HealthCheck{
-			Test:     "wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(PortDockerGate) + "/healthz",
-			Interval: 30 * time.Second, Timeout: 5 * time.Second, StartPeriod: 10 * time.Second, Retries: 3,
-		},
+		Entrypoint: []string{"/usr/local/bin/" + binary},
+		Command:    append([]string{"-addr", ":" + strconv.Itoa(port)}, args...),
+		Env:        []EnvVar{{Name: "KIT_STACK", Value: c.Stack}},
+		Ports:      []Port{{Name: portName, Container: port}},
+		Health:     sidecarHealth(port, "/healthz"),
 	}
 }

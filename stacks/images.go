@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"reflect"
 	"regexp"
 	"strings"
 )
@@ -66,45 +67,27 @@ var Catalogs = map[string]Images{
 
 // With returns the catalog with every non-empty field of o replacing its own.
 func (im Images) With(o Images) Images {
-	pick := func(a, b string) string {
-		if b != "" {
-			return b
+	mine, theirs := reflect.ValueOf(&im).Elem(), reflect.ValueOf(o)
+	for i := range mine.NumField() {
+		if ref := theirs.Field(i).String(); ref != "" {
+			mine.Field(i).SetString(ref)
 		}
-		return a
 	}
-	return Images{
-		Postgres:           pick(im.Postgres, o.Postgres),
-		TemporalServer:     pick(im.TemporalServer, o.TemporalServer),
-		TemporalAdminTools: pick(im.TemporalAdminTools, o.TemporalAdminTools),
-		TemporalUI:         pick(im.TemporalUI, o.TemporalUI),
-		Grafana:            pick(im.Grafana, o.Grafana),
-		Prometheus:         pick(im.Prometheus, o.Prometheus),
-		Worker:             pick(im.Worker, o.Worker),
-		Proxy:              pick(im.Proxy, o.Proxy),
-		Alertmanager:       pick(im.Alertmanager, o.Alertmanager),
-		NodeExporter:       pick(im.NodeExporter, o.NodeExporter),
-		PostgresExporter:   pick(im.PostgresExporter, o.PostgresExporter),
-		Backup:             pick(im.Backup, o.Backup),
-	}
+	return im
 }
 
 type imageField struct{ key, ref string }
 
+// fields lists the catalog's images, each under its key in the `images`
+// config object: the field's JSON name, so the keys have one source.
 func (im Images) fields() []imageField {
-	return []imageField{
-		{"postgresql", im.Postgres},
-		{"temporalServer", im.TemporalServer},
-		{"temporalAdminTools", im.TemporalAdminTools},
-		{"temporalUI", im.TemporalUI},
-		{"grafana", im.Grafana},
-		{"prometheus", im.Prometheus},
-		{"worker", im.Worker},
-		{"proxy", im.Proxy},
-		{"alertmanager", im.Alertmanager},
-		{"nodeExporter", im.NodeExporter},
-		{"postgresExporter", im.PostgresExporter},
-		{"backup", im.Backup},
+	v := reflect.ValueOf(im)
+	out := make([]imageField, v.NumField())
+	for i := range out {
+		key, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+		out[i] = imageField{key: key, ref: v.Field(i).String()}
 	}
+	return out
 }
 
 // imageRefRE follows the Docker reference grammar closely enough to catch

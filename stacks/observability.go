@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	kitprom "github.com/ampledata/temporal-kit/prometheus"
+	"github.com/ampledata/temporal-kit/prometheus/promconfig"
 )
 
 // The observability services: Prometheus scrapes every service with
@@ -55,12 +55,12 @@ const (
 type Observability struct {
 	// RetentionTime and RetentionSize bound Prometheus' data: the first reached wins.
 	RetentionTime, RetentionSize string
-	Thresholds                   kitprom.Thresholds
+	Thresholds                   promconfig.Thresholds
 	// Receivers, with secret files named where the secret is set.
-	Receivers kitprom.Receivers
+	Receivers promconfig.Receivers
 	// Intervals: the defaults for real stacks; tests shorten them.
 	ScrapeInterval, ScrapeTimeout, EvaluationInterval string
-	Alerting                                          kitprom.Alerting
+	Alerting                                          promconfig.Alerting
 }
 
 var retentionSizeRE = regexp.MustCompile(`^[0-9]+(B|KB|MB|GB|TB|PB)$`)
@@ -78,12 +78,12 @@ func loadObservability(l *loader) Observability {
 	o := Observability{
 		RetentionTime:      l.str("prometheusRetention", "15d"),
 		RetentionSize:      l.str("prometheusRetentionSize", "4GB"),
-		Thresholds:         kitprom.DefaultThresholds(),
+		Thresholds:         promconfig.DefaultThresholds(),
 		ScrapeInterval:     "15s",
 		ScrapeTimeout:      "10s",
 		EvaluationInterval: "15s",
 	}
-	if d, err := kitprom.ParseDuration(o.RetentionTime); err != nil || d < 2*time.Hour {
+	if d, err := promconfig.ParseDuration(o.RetentionTime); err != nil || d < 2*time.Hour {
 		l.fail("prometheusRetention", "%q is not a Prometheus duration of at least 2h; write it like 15d (the default) or 4w", o.RetentionTime)
 	}
 	if !retentionSizeRE.MatchString(o.RetentionSize) {
@@ -105,7 +105,7 @@ func loadObservability(l *loader) Observability {
 	l.object("alertEmail", &email)
 	smtpPW, smtpSet := l.secret(SecretSMTPPassword)
 	if email != (alertEmailConfig{}) {
-		e := &kitprom.Email{To: email.To, From: email.From, Smarthost: email.Smarthost, Username: email.Username, RequireTLS: email.RequireTLS}
+		e := &promconfig.Email{To: email.To, From: email.From, Smarthost: email.Smarthost, Username: email.Username, RequireTLS: email.RequireTLS}
 		if _, err := mail.ParseAddress(e.To); err != nil {
 			l.fail("alertEmail", "to: %q is not an e-mail address; set it with `pulumi config set --path %s:alertEmail.to ops@example.com`", e.To, Namespace)
 		}
@@ -128,7 +128,7 @@ func loadObservability(l *loader) Observability {
 	if v, ok := l.secret(SecretSlackWebhookURL); ok && v != "" {
 		r.SlackURLFile = SecretPath(SecretSlackWebhookURL)
 	}
-	o.Alerting = kitprom.DefaultAlerting(o.Receivers)
+	o.Alerting = promconfig.DefaultAlerting(o.Receivers)
 	return o
 }
 
@@ -154,8 +154,8 @@ func hostPort(host string, port int) string { return host + ":" + strconv.Itoa(p
 // scrapeTargets are the jobs Prometheus scrapes; job names are the alert
 // rules' job labels. The UI serves no metrics: its health check (a page
 // load) reaches Prometheus through container-exporter's health metrics.
-func scrapeTargets(c Config, pgExporter bool) []kitprom.Target {
-	t := []kitprom.Target{
+func scrapeTargets(c Config, pgExporter bool) []promconfig.Target {
+	t := []promconfig.Target{
 		{Job: ServicePrometheus, Addresses: []string{hostPort("127.0.0.1", PortPrometheus)}},
 		{Job: ServiceAlertmanager, Addresses: []string{hostPort(ServiceAlertmanager, PortAlertmanager)}},
 		{Job: ServiceTemporal, Addresses: []string{hostPort(ServiceTemporal, PortTemporalMetrics)}},
@@ -166,20 +166,20 @@ func scrapeTargets(c Config, pgExporter bool) []kitprom.Target {
 		{Job: ServiceBackup, Addresses: []string{hostPort(ServiceBackup, PortBackupMetrics)}},
 	}
 	if c.Proxy.Enabled() {
-		t = append(t, kitprom.Target{Job: ServiceProxy, Addresses: []string{hostPort(ServiceProxy, PortProxyMetrics)}})
+		t = append(t, promconfig.Target{Job: ServiceProxy, Addresses: []string{hostPort(ServiceProxy, PortProxyMetrics)}})
 	}
 	if grafanaEnabled(c) {
-		t = append(t, kitprom.Target{Job: ServiceGrafana, Addresses: []string{hostPort(ServiceGrafana, PortGrafana)}})
+		t = append(t, promconfig.Target{Job: ServiceGrafana, Addresses: []string{hostPort(ServiceGrafana, PortGrafana)}})
 	}
 	if pgExporter {
-		t = append(t, kitprom.Target{Job: ServicePostgresExporter, Addresses: []string{hostPort(ServicePostgresExporter, PortPostgresExporter)}})
+		t = append(t, promconfig.Target{Job: ServicePostgresExporter, Addresses: []string{hostPort(ServicePostgresExporter, PortPostgresExporter)}})
 	}
 	return t
 }
 
 func prometheusService(c Config, pgExporter bool) (Service, error) {
 	o := c.Observability
-	rules, err := kitprom.RuleFiles(o.Thresholds)
+	rules, err := promconfig.RuleFiles(o.Thresholds)
 	if err != nil {
 		return Service{}, err
 	}
@@ -190,7 +190,7 @@ func prometheusService(c Config, pgExporter bool) (Service, error) {
 		ruleFiles = append(ruleFiles, p)
 		files = append(files, File{Path: p, Content: rules[name], Mode: 0o644})
 	}
-	cfg, err := kitprom.RenderConfig(kitprom.Config{
+	cfg, err := promconfig.RenderConfig(promconfig.Config{
 		Stack:              c.Stack,
 		ScrapeInterval:     o.ScrapeInterval,
 		ScrapeTimeout:      o.ScrapeTimeout,
@@ -217,20 +217,17 @@ func prometheusService(c Config, pgExporter bool) (Service, error) {
 		},
 		// Loopback whatever bindAddress says: Prometheus has no login. Reach
 		// it through the SSH tunnel (or, with a domain, Grafana).
-		Ports:  []Port{{Name: "http", Container: PortPrometheus, Host: c.HostPorts.Prometheus, HostIP: "127.0.0.1"}},
-		Mounts: []Mount{{Volume: VolumePrometheusData, Target: "/prometheus"}},
-		Files:  files,
-		Health: &HealthCheck{
-			Test:     "wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(PortPrometheus) + "/-/ready",
-			Interval: 10 * time.Second, Timeout: 5 * time.Second, StartPeriod: 30 * time.Second, Retries: 6,
-		},
+		Ports:       []Port{{Name: "http", Container: PortPrometheus, Host: c.HostPorts.Prometheus, HostIP: "127.0.0.1"}},
+		Mounts:      []Mount{{Volume: VolumePrometheusData, Target: "/prometheus"}},
+		Files:       files,
+		Health:      serviceHealth(PortPrometheus, "/-/ready", 30*time.Second),
 		DependsOn:   []Dependency{{Service: ServiceAlertmanager, Condition: Healthy}},
 		StopTimeout: 30 * time.Second, // a clean TSDB shutdown skips the WAL replay at the next start
 	}, nil
 }
 
 func alertmanagerService(c Config) (Service, error) {
-	cfg, err := kitprom.RenderAlertmanager(c.Observability.Alerting)
+	cfg, err := promconfig.RenderAlertmanager(c.Observability.Alerting)
 	if err != nil {
 		return Service{}, err
 	}
@@ -258,11 +255,7 @@ func alertmanagerService(c Config) (Service, error) {
 		Ports:  []Port{{Name: "http", Container: PortAlertmanager}},
 		Mounts: []Mount{{Volume: VolumeAlertmanagerData, Target: "/alertmanager"}},
 		Files:  []File{{Path: alertmanagerConfigPath, Content: cfg, Mode: 0o644}},
-		// The official image has wget (busybox); the local one too.
-		Health: &HealthCheck{
-			Test:     "wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(PortAlertmanager) + "/-/ready",
-			Interval: 10 * time.Second, Timeout: 5 * time.Second, StartPeriod: 20 * time.Second, Retries: 6,
-		},
+		Health: serviceHealth(PortAlertmanager, "/-/ready", 20*time.Second),
 	}, nil
 }
 
@@ -279,10 +272,7 @@ func nodeExporter(c Config) Service {
 		},
 		Ports:  []Port{{Name: "metrics", Container: PortNodeExporter}},
 		Mounts: []Mount{{Volume: VolumeHostRoot, Target: "/host", ReadOnly: true}},
-		Health: &HealthCheck{
-			Test:     "wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(PortNodeExporter) + "/",
-			Interval: 30 * time.Second, Timeout: 5 * time.Second, StartPeriod: 10 * time.Second, Retries: 3,
-		},
+		Health: sidecarHealth(PortNodeExporter, "/"),
 	}
 }
 
@@ -301,35 +291,20 @@ func postgresExporter(c Config, pgHost string, deps []Dependency) Service {
 			{Name: "DATA_SOURCE_USER", Value: MonitoringRole},
 			{Name: "DATA_SOURCE_PASS_FILE", Value: SecretPath(SecretMonitoringPassword)},
 		},
-		Ports: []Port{{Name: "metrics", Container: PortPostgresExporter}},
-		Health: &HealthCheck{
-			Test:     "wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(PortPostgresExporter) + "/",
-			Interval: 30 * time.Second, Timeout: 5 * time.Second, StartPeriod: 10 * time.Second, Retries: 3,
-		},
+		Ports:     []Port{{Name: "metrics", Container: PortPostgresExporter}},
+		Health:    sidecarHealth(PortPostgresExporter, "/"),
 		DependsOn: deps,
 	}
 }
 
-// containerExporter reports the stack's containers from the Docker API; it
-// runs from the worker image, which carries it, as the worker's unprivileged
-// user: it reads the engine through docker-gate's read-only API, never the
-// socket.
+// containerExporter reports the stack's containers from the Docker API, as
+// the worker's unprivileged user: it reads the engine through
+// docker-gate's read-only API, never the socket.
 func containerExporter(c Config) Service {
-	return Service{
-		Name:       ServiceContainerMetrics,
-		Kind:       LongRunning,
-		Image:      c.Images.Worker,
-		Entrypoint: []string{"/usr/local/bin/container-exporter"},
-		Command: []string{"-addr", ":" + strconv.Itoa(PortContainerMetrics),
-			"-engine", "http://" + hostPort(ServiceDockerGate, PortDockerGate)},
-		Env:   []EnvVar{{Name: "KIT_STACK", Value: c.Stack}},
-		Ports: []Port{{Name: "metrics", Container: PortContainerMetrics}},
-		Health: &HealthCheck{
-			Test:     "wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(PortContainerMetrics) + "/healthz",
-			Interval: 30 * time.Second, Timeout: 5 * time.Second, StartPeriod: 10 * time.Second, Retries: 3,
-		},
-		DependsOn: []Dependency{{Service: ServiceDockerGate, Condition: Healthy}},
-	}
+	s := kitDaemon(c, ServiceContainerMetrics, "container-exporter", "metrics", PortContainerMetrics,
+		"-engine", "http://"+hostPort(ServiceDockerGate, PortDockerGate))
+	s.DependsOn = []Dependency{{Service: ServiceDockerGate, Condition: Healthy}}
+	return s
 }
 
 // Warning is what `pulumi up` says about the alerts: that they go nowhere

@@ -169,12 +169,12 @@ func reverseProxy(upstream string) string {
 
 // proxy is the reverse proxy service; Build adds it only with a domain.
 func proxy(c Config) Service {
-	start := kitScriptsDir + "/proxy-start.sh"
+	start := script("proxy-start.sh", proxyStartScript)
 	return Service{
 		Name:       ServiceProxy,
 		Kind:       LongRunning,
 		Image:      c.Images.Proxy,
-		Entrypoint: []string{"sh", start},
+		Entrypoint: start.run(),
 		Env: []EnvVar{
 			{Name: "KIT_PROXY_PASSWORD_FILE", Value: SecretPath(SecretProxyPassword)},
 			{Name: "KIT_CADDYFILE", Value: CaddyfilePath},
@@ -193,12 +193,9 @@ func proxy(c Config) Service {
 		Mounts: []Mount{{Volume: VolumeProxyData, Target: ProxyDataDir}},
 		Files: []File{
 			{Path: CaddyfilePath, Content: Caddyfile(c.Proxy, proxyRoutes(c)), Mode: 0o644},
-			{Path: start, Content: proxyStartScript, Mode: 0o755},
+			start.file(),
 		},
-		Health: &HealthCheck{
-			Test:     "wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(PortProxyHealth) + "/healthz",
-			Interval: 10 * time.Second, Timeout: 5 * time.Second, StartPeriod: 30 * time.Second, Retries: 6,
-		},
+		Health: serviceHealth(PortProxyHealth, "/healthz", 30*time.Second),
 		// Caddy drains connections on SIGTERM.
 		StopSignal:  "SIGTERM",
 		StopTimeout: 15 * time.Second,

@@ -27,14 +27,14 @@ const (
 )
 
 func postgres(c Config) Service {
-	start := kitScriptsDir + "/postgres-start.sh"
+	start := script("postgres-start.sh", postgresStartScript)
 	return Service{
 		Name:  ServicePostgres,
 		Kind:  LongRunning,
 		Image: c.Images.Postgres,
 		// The image's entrypoint, wrapped: it also applies the stack's current
 		// password to a database that was initialised with another one.
-		Entrypoint: []string{"sh", start},
+		Entrypoint: start.run(),
 		Command:    postgresCommand(c),
 		Env: []EnvVar{
 			{Name: "POSTGRES_USER", Value: c.Postgres.User},
@@ -47,7 +47,7 @@ func postgres(c Config) Service {
 		},
 		Ports:  publish(c, "postgres", "postgres", PortPostgres),
 		Mounts: []Mount{{Volume: VolumePostgresData, Target: "/var/lib/postgresql/data"}},
-		Files:  []File{{Path: start, Content: postgresStartScript, Mode: 0o755}},
+		Files:  []File{start.file()},
 		// Healthy means what dependents need: a login over the network with
 		// the stack's password. Over the container's own address on purpose:
 		// the socket and loopback trust every local user, and during
@@ -96,13 +96,14 @@ func sqlEnv(c Config, host string) []EnvVar {
 }
 
 func schemaJob(c Config, pgHost string, deps []Dependency) Service {
+	job := script("setup-schema.sh", setupSchemaScript)
 	return Service{
 		Name:      ServiceSchema,
 		Kind:      OneShot,
 		Image:     c.Images.TemporalAdminTools,
-		Command:   []string{"sh", kitScriptsDir + "/setup-schema.sh"},
+		Command:   job.run(),
 		Env:       sqlEnv(c, pgHost),
-		Files:     []File{{Path: kitScriptsDir + "/setup-schema.sh", Content: setupSchemaScript, Mode: 0o755}},
+		Files:     []File{job.file()},
 		DependsOn: deps,
 	}
 }
@@ -160,17 +161,18 @@ func temporalServer(c Config, pgHost string) Service {
 func temporalAddress() string { return ServiceTemporal + ":" + strconv.Itoa(PortTemporalGRPC) }
 
 func namespaceJob(c Config) Service {
+	job := script("register-namespace.sh", registerNamespaceScript)
 	return Service{
 		Name:    ServiceNamespace,
 		Kind:    OneShot,
 		Image:   c.Images.TemporalAdminTools,
-		Command: []string{"sh", kitScriptsDir + "/register-namespace.sh"},
+		Command: job.run(),
 		Env: []EnvVar{
 			{Name: "TEMPORAL_ADDRESS", Value: temporalAddress()},
 			{Name: "KIT_NAMESPACE", Value: c.Namespace},
 			{Name: "KIT_RETENTION", Value: FormatRetention(c.NamespaceRetention)},
 		},
-		Files:     []File{{Path: kitScriptsDir + "/register-namespace.sh", Content: registerNamespaceScript, Mode: 0o755}},
+		Files:     []File{job.file()},
 		DependsOn: []Dependency{{Service: ServiceTemporal, Condition: Healthy}},
 	}
 }
@@ -186,11 +188,8 @@ func ui(c Config) Service {
 			{Name: "TEMPORAL_CORS_ORIGINS", Value: uiOrigins(c)},
 			{Name: "TEMPORAL_DEFAULT_NAMESPACE", Value: c.Namespace},
 		},
-		Ports: publish(c, "ui", "http", PortUI),
-		Health: &HealthCheck{
-			Test:     "wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(PortUI) + "/",
-			Interval: 10 * time.Second, Timeout: 5 * time.Second, StartPeriod: 30 * time.Second, Retries: 6,
-		},
+		Ports:     publish(c, "ui", "http", PortUI),
+		Health:    serviceHealth(PortUI, "/", 30*time.Second),
 		DependsOn: []Dependency{{Service: ServiceNamespace, Condition: Completed}},
 	}
 }

@@ -138,11 +138,7 @@ func worker(c Config, pgHost string, pgDeps []Dependency) Service {
 		// (Pulumi's wait, a test) can use it at once. A dependency's outage
 		// shows here without killing in-flight work: the stack alerts on it,
 		// docker-gate never restarts it.
-		Health: &HealthCheck{
-			Test:     "wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(PortWorkerAPI) + "/readyz",
-			Interval: 10 * time.Second, Timeout: 5 * time.Second, StartPeriod: 30 * time.Second, Retries: 6,
-			AlertOnly: true,
-		},
+		Health:    alertOnly(serviceHealth(PortWorkerAPI, "/readyz", 30*time.Second)),
 		DependsOn: append([]Dependency{{Service: ServiceNamespace, Condition: Completed}}, pgDeps...),
 		// SIGTERM stops polling; in-flight activities get SHUTDOWN_TIMEOUT, Docker a margin on top.
 		StopSignal:  "SIGTERM",

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"regexp"
 	"slices"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ampledata/temporal-kit/stacks"
+	"github.com/ampledata/temporal-kit/stacks/dockerengine"
 )
 
 // ReadOnly serves the narrow engine API the container exporter needs, and
@@ -25,7 +25,7 @@ import (
 // GET /containers/{id}/stats?stream=false. Every other method or path is
 // refused with 403, as is any client but the Readers.
 type ReadOnly struct {
-	Engine   *Engine
+	Engine   *dockerengine.Engine
 	Stack    string
 	Networks []string
 	// Readers are the host names (Docker DNS names) whose addresses may use
@@ -42,7 +42,7 @@ type ReadOnly struct {
 }
 
 // NewReadOnly returns the API handler with its metric, registered on reg.
-func NewReadOnly(e *Engine, stack string, networks, readers []string, log *slog.Logger, reg prometheus.Registerer) *ReadOnly {
+func NewReadOnly(e *dockerengine.Engine, stack string, networks, readers []string, log *slog.Logger, reg prometheus.Registerer) *ReadOnly {
 	r := &ReadOnly{Engine: e, Stack: stack, Networks: networks, Readers: readers, Resolve: net.DefaultResolver.LookupHost, Log: log,
 		Denied: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kit_docker_gate_denied_requests_total",
 			Help: "Engine API requests the gate refused, by reason."}, []string{"reason"})}
@@ -78,7 +78,7 @@ func (ro *ReadOnly) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c, raw, err := ro.inspect(r.Context(), m[1])
 	if err != nil {
-		var ee *EngineError
+		var ee *dockerengine.Error
 		if errors.As(err, &ee) && ee.Status == http.StatusNotFound {
 			writeMessage(w, http.StatusNotFound, "no such container")
 			return
@@ -185,32 +185,32 @@ func (ro *ReadOnly) list(w http.ResponseWriter, r *http.Request) {
 		f["network"] = ro.Networks
 	}
 	all := r.URL.Query().Get("all")
-	ro.relay(w, r, listPath(all == "1" || all == "true", f))
+	ro.relay(w, r, dockerengine.ListPath(all == "1" || all == "true", f))
 }
 
 // inspect returns a container's inspect data, parsed and raw.
-func (ro *ReadOnly) inspect(ctx context.Context, id string) (Container, map[string]any, error) {
-	resp, err := ro.Engine.do(ctx, http.MethodGet, "/containers/"+url.PathEscape(id)+"/json")
+func (ro *ReadOnly) inspect(ctx context.Context, id string) (dockerengine.Container, map[string]any, error) {
+	resp, err := ro.Engine.Get(ctx, dockerengine.ContainerPath(id, "json"))
 	if err != nil {
-		return Container{}, nil, err
+		return dockerengine.Container{}, nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
-		return Container{}, nil, err
+		return dockerengine.Container{}, nil, err
 	}
-	var c Container
+	var c dockerengine.Container
 	var raw map[string]any
 	if err := json.Unmarshal(b, &c); err != nil {
-		return Container{}, nil, err
+		return dockerengine.Container{}, nil, err
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
-		return Container{}, nil, err
+		return dockerengine.Container{}, nil, err
 	}
 	return c, raw, nil
 }
 
-func (ro *ReadOnly) ours(c Container) bool {
+func (ro *ReadOnly) ours(c dockerengine.Container) bool {
 	if c.Config.Labels[stacks.LabelStack] != ro.Stack {
 		return false
 	}
@@ -242,7 +242,7 @@ func (ro *ReadOnly) stats(w http.ResponseWriter, r *http.Request, id string) {
 		ro.deny(w, r, "stream", "only stream=false stats are served")
 		return
 	}
-	path := "/containers/" + url.PathEscape(id) + "/stats?stream=false"
+	path := dockerengine.ContainerPath(id, "stats") + "?stream=false"
 	if q.Get("one-shot") == "true" || q.Get("one-shot") == "1" {
 		path += "&one-shot=true"
 	}
@@ -251,7 +251,7 @@ func (ro *ReadOnly) stats(w http.ResponseWriter, r *http.Request, id string) {
 
 // relay sends the engine's answer to a GET of path as it is.
 func (ro *ReadOnly) relay(w http.ResponseWriter, r *http.Request, path string) {
-	resp, err := ro.Engine.do(r.Context(), http.MethodGet, path)
+	resp, err := ro.Engine.Get(r.Context(), path)
 	if err != nil {
 		writeMessage(w, http.StatusBadGateway, "engine: "+err.Error())
 		return

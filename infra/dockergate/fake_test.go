@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/ampledata/temporal-kit/stacks/dockerengine"
 )
 
 // fakeContainer is one container of fakeEngine.
@@ -28,11 +30,11 @@ type fakeEngine struct {
 	restarts   []string
 }
 
-func (f *fakeEngine) start(t *testing.T) *Engine {
+func (f *fakeEngine) start(t *testing.T) *dockerengine.Engine {
 	t.Helper()
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
-	return NewEngineAt(srv.URL, srv.Client())
+	return dockerengine.NewAt(srv.URL, srv.Client())
 }
 
 func (f *fakeEngine) find(id string) *fakeContainer {

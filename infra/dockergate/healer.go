@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ampledata/temporal-kit/stacks"
+	"github.com/ampledata/temporal-kit/stacks/dockerengine"
 )
 
 // Healer restarts the stack's containers that Docker reports unhealthy on
@@ -20,7 +21,7 @@ import (
 // restarting again soon waits longer each time, as Kubernetes' crash-loop
 // back-off does: a restart that does not help must not become a loop.
 type Healer struct {
-	Engine *Engine
+	Engine *dockerengine.Engine
 	Stack  string
 	// Networks, when set, confine the gate to containers on them: stacks of
 	// one name (test runs) share an engine, never a network.
@@ -41,7 +42,7 @@ type Healer struct {
 }
 
 // NewHealer returns a Healer with its metrics, registered on reg.
-func NewHealer(e *Engine, stack string, networks []string, self string, after int, log *slog.Logger, reg prometheus.Registerer) *Healer {
+func NewHealer(e *dockerengine.Engine, stack string, networks []string, self string, after int, log *slog.Logger, reg prometheus.Registerer) *Healer {
 	h := &Healer{Engine: e, Stack: stack, Networks: networks, Self: self, After: max(after, 1), Log: log, Now: time.Now,
 		seen: map[string]int{}, history: map[string]restartHistory{},
 		Restarts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kit_docker_gate_restarts_total",
@@ -74,7 +75,7 @@ func (h *Healer) filters(unhealthy bool) map[string][]string {
 // returns the names it restarted.
 func (h *Healer) Poll(ctx context.Context) []string {
 	all, err := h.Engine.List(ctx, false, h.filters(false))
-	var list []Listed
+	var list []dockerengine.Listed
 	if err == nil {
 		list, err = h.Engine.List(ctx, false, h.filters(true))
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/ampledata/temporal-kit/stacks"
+	"github.com/ampledata/temporal-kit/stacks/dockerengine"
 )
 
 func labels(stack, service, heal string) map[string]string {
@@ -75,7 +76,7 @@ func TestHealerRestartsWhatStaysUnhealthy(t *testing.T) {
 
 // An engine that cannot be read shows in the gate's metric.
 func TestHealerEngineDown(t *testing.T) {
-	e := NewEngine(t.TempDir() + "/no.sock")
+	e := dockerengine.New(t.TempDir() + "/no.sock")
 	h := NewHealer(e, "dev", nil, "", 1, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
 	h.EngineUp.Set(1)
 	h.Poll(context.Background())

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/ampledata/temporal-kit/stacks"
+	"github.com/ampledata/temporal-kit/stacks/fixturesvc"
 )
 
 // Local tags that are not in the stacks catalog: the bases every recipe
@@ -22,8 +23,8 @@ import (
 const (
 	DebianBase        = "temporal-kit-local/debian:bookworm"
 	RuntimeBase       = "temporal-kit-local/runtime:bookworm"
-	FixtureServer     = "temporal-kit-local/fixture-server:dev"
-	FixtureServerPort = 8080
+	FixtureServer     = fixturesvc.Image
+	FixtureServerPort = fixturesvc.Port
 	// SimulatedVPS is a Debian server in a container (sshd, Docker,
 	// cloud-init): the SSH deploy's test target (infra/vpsring).
 	SimulatedVPS = "temporal-kit-local/simulated-vps:bookworm"

@@ -8,19 +8,13 @@ package containers
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ampledata/temporal-kit/stacks"
+	"github.com/ampledata/temporal-kit/stacks/dockerengine"
 )
 
 // Labels the kit puts on every container (stacks.applyDefaults).
@@ -29,74 +23,6 @@ const (
 	ServiceLabel = stacks.LabelService
 	KindLabel    = stacks.LabelKind
 )
-
-// Engine is the Docker Engine API, read-only.
-type Engine struct {
-	hc   *http.Client
-	base string
-}
-
-// NewEngine talks to the engine at socket (e.g. /var/run/docker.sock).
-func NewEngine(socket string) *Engine {
-	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", socket)
-	}}
-	return &Engine{hc: &http.Client{Transport: tr, Timeout: 10 * time.Second}, base: "http://docker"}
-}
-
-// NewEngineURL reads the engine API served over HTTP at base, such as
-// docker-gate's read-only view (http://docker-gate:2375).
-func NewEngineURL(base string) *Engine {
-	return &Engine{hc: &http.Client{Timeout: 10 * time.Second}, base: strings.TrimSuffix(base, "/")}
-}
-
-func (e *Engine) get(ctx context.Context, path string, into any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.base+path, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := e.hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("GET %s: %s: %s", path, resp.Status, strings.TrimSpace(string(b)))
-	}
-	return json.NewDecoder(resp.Body).Decode(into)
-}
-
-type listed struct {
-	ID     string
-	Names  []string
-	Labels map[string]string
-	State  string
-}
-
-type inspected struct {
-	RestartCount int
-	State        struct {
-		Running   bool
-		OOMKilled bool
-		StartedAt time.Time
-		Health    *struct{ Status string }
-	}
-}
-
-type stats struct {
-	MemoryStats struct {
-		Usage uint64            `json:"usage"`
-		Limit uint64            `json:"limit"`
-		Stats map[string]uint64 `json:"stats"`
-	} `json:"memory_stats"`
-	CPUStats struct {
-		CPUUsage struct {
-			TotalUsage uint64 `json:"total_usage"`
-		} `json:"cpu_usage"`
-	} `json:"cpu_stats"`
-}
 
 // Sample is what the exporter reports about one container.
 type Sample struct {
@@ -110,35 +36,16 @@ type Sample struct {
 	CPUSeconds               float64
 }
 
-// Networks returns the networks the container id (the exporter's own: its
-// host name) is attached to.
-func (e *Engine) Networks(ctx context.Context, id string) ([]string, error) {
-	var in struct {
-		NetworkSettings struct {
-			Networks map[string]struct{ NetworkID string }
-		}
-	}
-	if err := e.get(ctx, "/containers/"+url.PathEscape(id)+"/json", &in); err != nil {
-		return nil, err
-	}
-	var out []string
-	for name := range in.NetworkSettings.Networks {
-		out = append(out, name)
-	}
-	return out, nil
-}
-
 // Read samples every container (running or not) whose stack label is
 // stack, on one of networks when any are given: several stacks of one name
 // (test runs) share an engine, never a network.
-func (e *Engine) Read(ctx context.Context, stack string, networks []string) ([]Sample, error) {
+func Read(ctx context.Context, e *dockerengine.Engine, stack string, networks []string) ([]Sample, error) {
 	f := map[string][]string{"label": {StackLabel + "=" + stack}}
 	if len(networks) > 0 {
 		f["network"] = networks
 	}
-	filter, _ := json.Marshal(f)
-	var list []listed
-	if err := e.get(ctx, "/containers/json?all=1&filters="+url.QueryEscape(string(filter)), &list); err != nil {
+	list, err := e.List(ctx, true, f)
+	if err != nil {
 		return nil, err
 	}
 	out := make([]Sample, len(list))
@@ -148,7 +55,7 @@ func (e *Engine) Read(ctx context.Context, stack string, networks []string) ([]S
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[i], errs[i] = e.sample(ctx, c)
+			out[i], errs[i] = sample(ctx, e, c)
 		}()
 	}
 	wg.Wait()
@@ -166,13 +73,10 @@ func (e *Engine) Read(ctx context.Context, stack string, networks []string) ([]S
 	return kept, nil
 }
 
-func (e *Engine) sample(ctx context.Context, c listed) (Sample, error) {
-	s := Sample{Service: c.Labels[ServiceLabel], Kind: c.Labels[KindLabel]}
-	if len(c.Names) > 0 {
-		s.Name = strings.TrimPrefix(c.Names[0], "/")
-	}
-	var in inspected
-	if err := e.get(ctx, "/containers/"+c.ID+"/json", &in); err != nil {
+func sample(ctx context.Context, e *dockerengine.Engine, c dockerengine.Listed) (Sample, error) {
+	s := Sample{Name: c.Name(), Service: c.Labels[ServiceLabel], Kind: c.Labels[KindLabel]}
+	in, err := e.Inspect(ctx, c.ID)
+	if err != nil {
 		return s, err
 	}
 	s.Running, s.OOMKilled, s.Restarts, s.StartedAt = in.State.Running, in.State.OOMKilled, in.RestartCount, in.State.StartedAt
@@ -182,31 +86,18 @@ func (e *Engine) sample(ctx context.Context, c listed) (Sample, error) {
 	if !s.Running {
 		return s, nil
 	}
-	var st stats
-	// one-shot: no second sample a second later (Engine API 1.41+).
-	if err := e.get(ctx, "/containers/"+c.ID+"/stats?stream=false&one-shot=true", &st); err != nil {
+	st, err := e.Stats(ctx, c.ID)
+	if err != nil {
 		return s, err
 	}
-	m := st.MemoryStats
-	s.Usage, s.Limit = m.Usage, m.Limit
-	// The working set, as cAdvisor and docker stats count it: usage less
-	// the inactive page cache the kernel reclaims first (cgroup v2 names
-	// it inactive_file, v1 total_inactive_file).
-	inactive, ok := m.Stats["inactive_file"]
-	if !ok {
-		inactive = m.Stats["total_inactive_file"]
-	}
-	s.WorkingSet = m.Usage
-	if inactive < m.Usage {
-		s.WorkingSet = m.Usage - inactive
-	}
-	s.CPUSeconds = float64(st.CPUStats.CPUUsage.TotalUsage) / 1e9
+	s.Usage, s.Limit, s.WorkingSet = st.MemoryStats.Usage, st.MemoryStats.Limit, st.WorkingSet()
+	s.CPUSeconds = st.CPU().Seconds()
 	return s, nil
 }
 
 // Collector reads the engine at every scrape.
 type Collector struct {
-	Engine   *Engine
+	Engine   *dockerengine.Engine
 	Stack    string
 	Networks []string
 	Timeout  time.Duration
@@ -240,7 +131,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.Timeout)
 	defer cancel()
-	samples, err := c.Engine.Read(ctx, c.Stack, c.Networks)
+	samples, err := Read(ctx, c.Engine, c.Stack, c.Networks)
 	up := 1.0
 	if err != nil {
 		up = 0

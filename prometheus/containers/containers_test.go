@@ -9,6 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/ampledata/temporal-kit/stacks/dockerengine"
 )
 
 // engineAPI serves a list of two containers: a running service whose check
@@ -37,9 +39,9 @@ func engineAPI(t *testing.T) *httptest.Server {
 
 // The exporter reads an engine API over HTTP (docker-gate) and says each
 // container's health status and kind, which ContainerUnhealthy and
-// ContainerNotRunning need.
+// ContainerNotRunning need, and the running one's working set and CPU.
 func TestCollectorHealthStatusAndKind(t *testing.T) {
-	c := &Collector{Engine: NewEngineURL(engineAPI(t).URL + "/"), Stack: "dev", Timeout: 5 * time.Second}
+	c := &Collector{Engine: dockerengine.NewAt(engineAPI(t).URL+"/", nil), Stack: "dev", Timeout: 5 * time.Second}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(c)
 	want := `
@@ -52,6 +54,12 @@ container_health_status{name="kit-dev-temporal",service="temporal",status="unhea
 # TYPE container_info gauge
 container_info{kind="job",name="kit-dev-temporal-schema",service="temporal-schema"} 1
 container_info{kind="service",name="kit-dev-temporal",service="temporal"} 1
+# HELP container_memory_working_set_bytes Memory in use less the inactive page cache (what the limit is measured against).
+# TYPE container_memory_working_set_bytes gauge
+container_memory_working_set_bytes{name="kit-dev-temporal",service="temporal"} 150
+# HELP container_cpu_usage_seconds_total CPU time consumed.
+# TYPE container_cpu_usage_seconds_total counter
+container_cpu_usage_seconds_total{name="kit-dev-temporal",service="temporal"} 2
 # HELP container_running 1 while the container runs.
 # TYPE container_running gauge
 container_running{name="kit-dev-temporal",service="temporal"} 1
@@ -61,7 +69,8 @@ container_running{name="kit-dev-temporal-schema",service="temporal-schema"} 0
 container_exporter_engine_up 1
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
-		"container_health_status", "container_info", "container_running", "container_exporter_engine_up"); err != nil {
+		"container_health_status", "container_info", "container_running", "container_exporter_engine_up",
+		"container_memory_working_set_bytes", "container_cpu_usage_seconds_total"); err != nil {
 		t.Error(err)
 	}
 }

@@ -1,21 +1,24 @@
 // Package dockerstats reads a container's cumulative CPU time and memory
-// from the Docker engine's stats API, and runs a command in a container,
-// both by container ID or name: the load tool accounts the containers of a
-// stack it started (testcontainers) or of one started elsewhere (Pulumi,
-// containers named like temporal-kit-dev-temporal) the same way.
+// from the Docker engine's stats API (through stacks/dockerengine), and runs
+// a command in a container, both by container ID or name: the load tool
+// accounts the containers of a stack it started (testcontainers) or of one
+// started elsewhere (Pulumi, containers named like
+// temporal-kit-dev-temporal) the same way. Exec goes through the moby
+// client: it attaches to the exec's multiplexed stream, which moby's
+// stdcopy reads.
 package dockerstats
 
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
-	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
+
+	"github.com/ampledata/temporal-kit/stacks/dockerengine"
 )
 
 // Sample is one reading of a container's counters.
@@ -31,40 +34,41 @@ type Sample struct {
 }
 
 // FromStats reads a Sample from the engine's stats answer.
-func FromStats(st container.StatsResponse) Sample {
-	used := st.MemoryStats.Usage
-	if cache, ok := st.MemoryStats.Stats["inactive_file"]; ok && cache < used { // cgroup v2
-		used -= cache
-	} else if cache, ok := st.MemoryStats.Stats["total_inactive_file"]; ok && cache < used { // cgroup v1
-		used -= cache
-	}
+func FromStats(st dockerengine.Stats) Sample {
 	return Sample{
-		CPU:     time.Duration(st.CPUStats.CPUUsage.TotalUsage),
-		Memory:  used,
+		CPU:     st.CPU(),
+		Memory:  st.WorkingSet(),
 		Running: st.PidsStats.Current > 0 || st.CPUStats.CPUUsage.TotalUsage > 0,
 	}
 }
 
 // Decode reads one stats answer (a non-streaming stats request's body).
 func Decode(r io.Reader) (Sample, error) {
-	var st container.StatsResponse
-	if err := json.NewDecoder(r).Decode(&st); err != nil {
-		return Sample{}, fmt.Errorf("stats answer: %w", err)
+	st, err := dockerengine.DecodeStats(r)
+	if err != nil {
+		return Sample{}, err
 	}
 	return FromStats(st), nil
 }
 
 // Client talks to the Docker engine of the environment (DOCKER_HOST or the
 // default socket).
-type Client struct{ cli *client.Client }
+type Client struct {
+	engine *dockerengine.Engine
+	cli    *client.Client // for Exec
+}
 
 // New connects to the engine; Close it when done.
 func New() (*Client, error) {
+	engine, err := dockerengine.FromEnv()
+	if err != nil {
+		return nil, fmt.Errorf("docker engine: %w", err)
+	}
 	cli, err := client.New(client.FromEnv)
 	if err != nil {
 		return nil, fmt.Errorf("docker engine: %w", err)
 	}
-	return &Client{cli: cli}, nil
+	return &Client{engine: engine, cli: cli}, nil
 }
 
 // Close releases the connection.
@@ -72,16 +76,11 @@ func (c *Client) Close() error { return c.cli.Close() }
 
 // Sample reads a container's counters now.
 func (c *Client) Sample(ctx context.Context, container string) (Sample, error) {
-	res, err := c.cli.ContainerStats(ctx, container, client.ContainerStatsOptions{Stream: false})
+	st, err := c.engine.Stats(ctx, container)
 	if err != nil {
 		return Sample{}, fmt.Errorf("stats of container %s: %w", container, err)
 	}
-	defer res.Body.Close()
-	s, err := Decode(res.Body)
-	if err != nil {
-		return Sample{}, fmt.Errorf("container %s: %w", container, err)
-	}
-	return s, nil
+	return FromStats(st), nil
 }
 
 // Exec runs cmd in the container (as `docker exec` does) and returns its

@@ -10,15 +10,18 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ampledata/temporal-kit/infra/images"
 	"github.com/ampledata/temporal-kit/stacks"
 )
 
 // Name is the service name and its DNS alias on the stack network.
 const Name = "fixtures"
 
-// Port is the fixture server's port in its container.
-const Port = images.FixtureServerPort
+// The fixture server's image (built offline by infra/images from
+// worker/cmd/fixture-server) and its port in the container.
+const (
+	Image = "temporal-kit-local/fixture-server:dev"
+	Port  = 8080
+)
 
 // URL is where containers on the stack network reach it.
 var URL = "http://" + Name + ":" + strconv.Itoa(Port)
@@ -29,7 +32,7 @@ func Service(latency time.Duration) stacks.Service {
 	return stacks.Service{
 		Name:  Name,
 		Kind:  stacks.LongRunning,
-		Image: images.FixtureServer,
+		Image: Image,
 		Env: []stacks.EnvVar{
 			{Name: "FIXTURE_ADDR", Value: ":" + strconv.Itoa(Port)},
 			{Name: "FIXTURE_LATENCY", Value: latency.String()},

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	dashboards "github.com/ampledata/temporal-kit/grafana-dashboards"
+	"github.com/ampledata/temporal-kit/grafana-dashboards/generator"
 	"github.com/ampledata/temporal-kit/stacks"
 	"github.com/ampledata/temporal-kit/stacks/stacktest"
 )
@@ -61,17 +61,17 @@ var dashboardExceptions = map[string]exception{
 // computes it. Each query must return at least one series, except the
 // listed exceptions; the count and each exception are printed.
 func proveDashboards(ctx context.Context, t *testing.T, st *stacktest.Stack, since time.Time, scrape time.Duration) {
-	all, err := dashboards.All()
+	all, err := generator.All()
 	if err != nil {
 		t.Fatal(err)
 	}
-	qs, err := dashboards.Queries(all)
+	qs, err := generator.Queries(all)
 	if err != nil {
 		t.Fatal(err)
 	}
 	prom := "http://" + st.Endpoint(stacks.ServicePrometheus, stacks.PortPrometheus)
 	step := scrape
-	rate := dashboards.RateInterval(scrape, step)
+	rate := generator.RateInterval(scrape, step)
 
 	// Counters show up in a rate once two scrapes hold them: retry the
 	// empty ones for a few scrape intervals before judging.
@@ -82,7 +82,7 @@ func proveDashboards(ctx context.Context, t *testing.T, st *stacktest.Stack, sin
 		end := time.Now()
 		clear(empty)
 		for _, q := range qs {
-			expr := dashboards.Substitute(q.Expr, promDuration(rate))
+			expr := generator.Substitute(q.Expr, promDuration(rate))
 			n, err := queryRange(ctx, prom, expr, since, end, step)
 			if err != nil {
 				t.Fatalf("%s: %s: %v", q, expr, err)

@@ -16,7 +16,7 @@ import (
 	promparser "github.com/prometheus/prometheus/promql/parser"
 	"go.yaml.in/yaml/v3"
 
-	kitprom "github.com/ampledata/temporal-kit/prometheus"
+	"github.com/ampledata/temporal-kit/prometheus/promconfig"
 	"github.com/ampledata/temporal-kit/stacks"
 	"github.com/ampledata/temporal-kit/stacks/fixturesvc"
 	"github.com/ampledata/temporal-kit/stacks/stacktest"
@@ -137,9 +137,9 @@ func TestObservability(t *testing.T) {
 		t.Logf("FIGURE rule metrics exported by the live stack: %d of %d", proven, len(used))
 		// The labels the rules select on, with the values they expect.
 		for q, what := range map[string]string{
-			`service_requests{service_name="frontend"}`:                            "frontend requests by service_name",
-			`temporal_num_pollers{task_queue=~"` + kitprom.TaskQueuePattern + `"}`: "pollers of the enrichment task queues",
-			`enrichment_rows_total{stage="extract", outcome="ok"}`:                 "rows extracted",
+			`service_requests{service_name="frontend"}`:                               "frontend requests by service_name",
+			`temporal_num_pollers{task_queue=~"` + promconfig.TaskQueuePattern + `"}`: "pollers of the enrichment task queues",
+			`enrichment_rows_total{stage="extract", outcome="ok"}`:                    "rows extracted",
 			`pg_up == 1`: "PostgreSQL through the monitoring role",
 			`container_spec_memory_limit_bytes{service="worker"}`:                "the worker's memory limit",
 			`container_health_status{service="temporal", status="healthy"} == 1`: "Temporal's health, read through docker-gate",
@@ -328,7 +328,7 @@ func firingAlerts(ctx context.Context, prom string) ([]string, error) {
 // ruleMetrics are the metric names the default rules select.
 func ruleMetrics(t *testing.T) []string {
 	t.Helper()
-	files, err := kitprom.RuleFiles(kitprom.DefaultThresholds())
+	files, err := promconfig.RuleFiles(promconfig.DefaultThresholds())
 	if err != nil {
 		t.Fatal(err)
 	}

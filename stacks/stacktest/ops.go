@@ -2,19 +2,18 @@ package stacktest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
 	"syscall"
 	"time"
 
-	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	tcexec "github.com/testcontainers/testcontainers-go/exec"
 
 	"github.com/ampledata/temporal-kit/stacks"
+	"github.com/ampledata/temporal-kit/stacks/dockerengine"
 )
 
 // checkImages fails early, with the fix, when an image is not in the local
@@ -128,17 +127,11 @@ func (s *Stack) MemoryMB(ctx context.Context, service string) (float64, error) {
 			return err
 		}
 		defer res.Body.Close()
-		var st container.StatsResponse
-		if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
+		st, err := dockerengine.DecodeStats(res.Body)
+		if err != nil {
 			return err
 		}
-		used := st.MemoryStats.Usage
-		if cache, ok := st.MemoryStats.Stats["inactive_file"]; ok && cache < used {
-			used -= cache
-		} else if cache, ok := st.MemoryStats.Stats["total_inactive_file"]; ok && cache < used {
-			used -= cache
-		}
-		mb = float64(used) / (1 << 20)
+		mb = float64(st.WorkingSet()) / (1 << 20)
 		return nil
 	})
 	return mb, err

@@ -6,16 +6,11 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"flag"
-	"log/slog"
-	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
+	"github.com/ampledata/temporal-kit/stacks/serve"
 	"github.com/ampledata/temporal-kit/worker/fixture"
 )
 
@@ -25,7 +20,7 @@ func main() {
 	key := flag.String("api-key", os.Getenv("FIXTURE_API_KEY"), "require this X-API-KEY on /search; empty accepts any (env FIXTURE_API_KEY)")
 	redirect := flag.String("redirect-to", os.Getenv("FIXTURE_REDIRECT_URL"), "where the home pages of redirect-* sites send the client (env FIXTURE_REDIRECT_URL)")
 	flag.Parse()
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	log := serve.Logger()
 	if v := os.Getenv("FIXTURE_LATENCY"); v != "" && *latency == 0 {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
@@ -36,20 +31,9 @@ func main() {
 	}
 	h := fixture.New(*latency, *key)
 	h.RedirectTo = *redirect
-	srv := &http.Server{Addr: *addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := serve.Signalled()
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shut)
-	}()
-	log.Info("fixture server listening", "addr", *addr, "latency", latency.String(), "api_key_required", *key != "")
-	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Error("fixture server", "error", err)
-		os.Exit(1)
-	}
+	serve.Run(ctx, serve.Server(*addr, h), log, "fixture server", "latency", latency.String(), "api_key_required", *key != "")
 }
 
 func envOr(name, def string) string {

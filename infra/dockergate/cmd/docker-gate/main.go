@@ -8,82 +8,43 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
-	"log/slog"
-	"net/http"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/ampledata/temporal-kit/infra/dockergate"
+	"github.com/ampledata/temporal-kit/stacks/dockerengine"
+	"github.com/ampledata/temporal-kit/stacks/serve"
+	"github.com/ampledata/temporal-kit/stacks/stackdaemon"
 )
 
 func main() {
-	addr := flag.String("addr", ":2375", "listen address of the read-only API, /metrics and /healthz")
-	socket := flag.String("socket", "/var/run/docker.sock", "the Docker engine's unix socket")
-	stack := flag.String("stack", os.Getenv("KIT_STACK"), "the stack whose containers to heal and show (their temporal-kit.stack label; env KIT_STACK)")
+	f := stackdaemon.StackFlags(":2375", "heal and show") // the read-only API, /metrics and /healthz
 	readers := flag.String("reader", "", "comma-separated host names whose addresses may read the engine API (the container exporter)")
 	interval := flag.Duration("interval", 10*time.Second, "how often to look for unhealthy containers")
 	after := flag.Int("after", 2, "restart a container seen unhealthy on this many looks in a row")
-	flag.Parse()
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	if *stack == "" {
-		log.Error("no stack: set -stack or KIT_STACK to the stack name (the temporal-kit.stack label of its containers)")
-		os.Exit(2)
-	}
+	log := f.Parse()
 	if *interval < time.Second || *after < 1 {
 		log.Error("-interval must be at least 1s and -after at least 1", "interval", *interval, "after", *after)
 		os.Exit(2)
 	}
-	engine := dockergate.NewEngine(*socket)
-	// Only the containers on this one's networks: other stacks of the same
-	// name (test runs) may share the engine.
-	var self string
-	var networks []string
-	if host, err := os.Hostname(); err == nil {
-		var c dockergate.Container
-		c, networks, err = engine.Self(context.Background(), host)
-		self = c.ID
-		if err != nil {
-			log.Warn("cannot find this container's networks; acting on every container of the stack", "error", err)
-		}
-	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	healer := dockergate.NewHealer(engine, *stack, networks, self, *after, log, reg)
+	engine := dockerengine.New(*f.Socket)
+	self, networks := stackdaemon.StackNetworks(context.Background(), engine, log)
+	reg, mux := stackdaemon.Metrics()
+	healer := dockergate.NewHealer(engine, *f.Stack, networks, self.ID, *after, log, reg)
 	var names []string
 	for _, n := range strings.Split(*readers, ",") {
 		if n = strings.TrimSpace(n); n != "" {
 			names = append(names, n)
 		}
 	}
-	api := dockergate.NewReadOnly(engine, *stack, networks, names, log, reg)
-
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	mux.Handle("/", api)
-	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	mux.Handle("/", dockergate.NewReadOnly(engine, *f.Stack, networks, names, log, reg))
+	srv := serve.Server(*f.Addr, mux)
+	srv.WriteTimeout = 30 * time.Second
+	ctx, stop := serve.Signalled()
 	defer stop()
 	go healer.Run(ctx, *interval)
-	go func() {
-		<-ctx.Done()
-		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shut)
-	}()
-	log.Info("docker-gate listening", "addr", *addr, "stack", *stack, "networks", networks, "readers", names,
+	serve.Run(ctx, srv, log, "docker-gate", "stack", *f.Stack, "networks", networks, "readers", names,
 		"interval", *interval, "after", *after)
-	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Error("docker-gate", "error", err)
-		os.Exit(1)
-	}
 }

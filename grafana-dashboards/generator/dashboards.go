@@ -1,8 +1,7 @@
-// Package dashboards holds the stack's Grafana dashboards as typed Go
-// (grafana-foundation-sdk), the JSON generated from them, and Grafana's
-// provisioning files. The JSON files beside this file are what Grafana
-// loads; `go generate ./grafana-dashboards` writes them again, and a test
-// fails when they are stale.
+// Package generator builds the stack's Grafana dashboards as typed Go
+// (grafana-foundation-sdk). Its output is the JSON committed in
+// grafana-dashboards/dashboards, which `go generate ./grafana-dashboards/...`
+// writes again (cmd/generate-dashboards); a test fails when it is stale.
 //
 // Every query reads the Prometheus datasource through the `datasource`
 // variable and every rate uses $__rate_interval. Metric names are the ones
@@ -11,14 +10,13 @@
 // without _total, timers as _bucket histograms in seconds), the worker's
 // SDK bridge and pipeline metrics (worker/metrics), node_exporter,
 // postgres_exporter, cAdvisor and the backup service.
-package dashboards
-
-//go:generate go run gen.go
+package generator
 
 import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/ampledata/temporal-kit/grafana-dashboards/dashboards"
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
@@ -27,18 +25,10 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
 )
 
-const (
-	// DatasourceUID is the uid of the provisioned Prometheus datasource
-	// (provisioning/datasources/prometheus.yaml): the default of every
-	// dashboard's datasource variable.
-	DatasourceUID = "prometheus"
-	// DatasourceVariable is the name of every dashboard's datasource variable.
-	DatasourceVariable = "datasource"
-	// Folder is the Grafana folder the dashboards are provisioned into.
-	Folder = "temporal-kit"
-)
+// DatasourceVariable is the name of every dashboard's datasource variable.
+const DatasourceVariable = "datasource"
 
-// Dashboard is one generated dashboard: its file name in this directory and
+// Dashboard is one generated dashboard: its file name in grafana-dashboards/dashboards and
 // the typed model.
 type Dashboard struct {
 	File  string
@@ -103,7 +93,7 @@ func newDashboard(uid, title, description string, tags ...string) *dashboard.Das
 			Current(dashboard.VariableOption{
 				Selected: ptr(true),
 				Text:     dashboard.StringOrArrayOfString{String: ptr("Prometheus")},
-				Value:    dashboard.StringOrArrayOfString{String: ptr(DatasourceUID)},
+				Value:    dashboard.StringOrArrayOfString{String: ptr(dashboards.DatasourceUID)},
 			}))
 }
 
@@ -118,6 +108,18 @@ func q(ref, expr, legend string) *prometheus.DataqueryBuilder {
 		b = b.LegendFormat(legend)
 	}
 	return b
+}
+
+// rateBy is the per-second rate of a counter, one series per value of
+// label, each named by it.
+func rateBy(counter, label string) *prometheus.DataqueryBuilder {
+	return q("A", "sum by ("+label+") (rate("+counter+ri+"))", "{{"+label+"}}")
+}
+
+// p95By is the 95th percentile of a histogram, one series per value of
+// label, each named by it.
+func p95By(histogram, label string) *prometheus.DataqueryBuilder {
+	return q("A", "histogram_quantile(0.95, sum by ("+label+", le) (rate("+histogram+"_bucket"+ri+")))", "{{"+label+"}}")
 }
 
 // ts is a time series panel, half the width of a row by default.

@@ -1,4 +1,4 @@
-package prometheus
+package promconfig
 
 import (
 	"context"
@@ -59,7 +59,7 @@ func alerts(t *testing.T, files map[string]string) []rulefmt.Rule {
 // readmeAnchors are the GitHub anchors of the README's headings.
 func readmeAnchors(t *testing.T) map[string]bool {
 	t.Helper()
-	raw, err := os.ReadFile("../README.md")
+	raw, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,12 @@
+// Package dashboards holds what the stack delivers into the Grafana
+// container: the dashboards' JSON, generated from typed Go by
+// grafana-dashboards/generator, and Grafana's provisioning files. It embeds
+// files only, so the Pulumi program links no dashboard SDK; regenerate the
+// JSON with `go generate ./grafana-dashboards/...` (a generator test fails
+// when it is stale).
 package dashboards
+
+//go:generate go run ../cmd/generate-dashboards
 
 import (
 	"embed"
@@ -15,6 +23,12 @@ const (
 	// PrometheusURL is where Grafana reaches the stack's Prometheus: its
 	// service name and port on the stack network.
 	PrometheusURL = "http://prometheus:9090"
+	// DatasourceUID is the uid of the provisioned Prometheus datasource
+	// (provisioning/datasources/prometheus.yaml): the default of every
+	// dashboard's datasource variable.
+	DatasourceUID = "prometheus"
+	// Folder is the Grafana folder the dashboards are provisioned into.
+	Folder = "temporal-kit"
 )
 
 // generated holds the committed JSON and the provisioning files: what the
@@ -22,6 +36,12 @@ const (
 //
 //go:embed *.json provisioning
 var generated embed.FS
+
+// JSON returns the committed JSON of one dashboard, by file name.
+func JSON(file string) ([]byte, error) { return generated.ReadFile(file) }
+
+// JSONFiles lists the committed dashboards' file names.
+func JSONFiles() ([]string, error) { return fs.Glob(generated, "*.json") }
 
 // File is one file for the Grafana container: its path there and content.
 type File struct {

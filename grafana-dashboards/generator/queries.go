@@ -1,9 +1,11 @@
-package dashboards
+package generator
 
 import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/ampledata/temporal-kit/grafana-dashboards/dashboards"
 
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
@@ -71,8 +73,8 @@ func Substitute(expr, rateInterval string) string {
 		"${__interval}", rateInterval,
 		"$__range", rateInterval,
 		"${__range}", rateInterval,
-		"${"+DatasourceVariable+"}", DatasourceUID,
-		"$"+DatasourceVariable, DatasourceUID,
+		"${"+DatasourceVariable+"}", dashboards.DatasourceUID,
+		"$"+DatasourceVariable, dashboards.DatasourceUID,
 	)
 	return r.Replace(expr)
 }

@@ -1,20 +1,20 @@
-package dashboards
+package generator
 
 import (
 	"bytes"
 	"encoding/json"
-	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ampledata/temporal-kit/grafana-dashboards/dashboards"
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/prometheus/prometheus/promql/parser"
-	"go.yaml.in/yaml/v3"
 )
 
 func build(t *testing.T) []Dashboard {
@@ -35,16 +35,19 @@ func TestJSONUpToDate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		committed, err := generated.ReadFile(d.File)
+		committed, err := dashboards.JSON(d.File)
 		if err != nil {
-			t.Errorf("%s is not generated: run `go generate ./grafana-dashboards`", d.File)
+			t.Errorf("%s is not generated: run `go generate ./grafana-dashboards/...`", d.File)
 			continue
 		}
 		if !bytes.Equal(b, committed) {
-			t.Errorf("%s is stale: the Go in grafana-dashboards changed; run `go generate ./grafana-dashboards` and commit the JSON", d.File)
+			t.Errorf("%s is stale: the Go in grafana-dashboards/generator changed; run `go generate ./grafana-dashboards/...` and commit the JSON", d.File)
 		}
 	}
-	jsons, _ := fs.Glob(generated, "*.json")
+	jsons, err := dashboards.JSONFiles()
+	if err != nil || len(jsons) == 0 {
+		t.Fatalf("no dashboard JSON embedded: %v", err)
+	}
 	for _, f := range jsons {
 		if !want[f] {
 			t.Errorf("%s is not built by All(): remove it or add its builder", f)
@@ -52,8 +55,8 @@ func TestJSONUpToDate(t *testing.T) {
 	}
 	// The embed sees the files of the last build; the disk is what gets committed.
 	for f := range want {
-		onDisk, err := os.ReadFile(f)
-		embedded, _ := generated.ReadFile(f)
+		onDisk, err := os.ReadFile(filepath.Join("..", "dashboards", f))
+		embedded, _ := dashboards.JSON(f)
 		if err != nil || !bytes.Equal(onDisk, embedded) {
 			t.Errorf("%s on disk differs from the embedded copy", f)
 		}
@@ -72,8 +75,8 @@ func TestEveryDashboardUsesTheDatasourceVariableAndRateInterval(t *testing.T) {
 				if v.Query == nil || v.Query.String == nil || *v.Query.String != "prometheus" {
 					t.Errorf("%s: datasource variable is not of type prometheus", uid)
 				}
-				if v.Current == nil || v.Current.Value.String == nil || *v.Current.Value.String != DatasourceUID {
-					t.Errorf("%s: datasource variable does not default to uid %q", uid, DatasourceUID)
+				if v.Current == nil || v.Current.Value.String == nil || *v.Current.Value.String != dashboards.DatasourceUID {
+					t.Errorf("%s: datasource variable does not default to uid %q", uid, dashboards.DatasourceUID)
 				}
 			}
 		}
@@ -138,80 +141,6 @@ func TestEveryQueryParses(t *testing.T) {
 	t.Logf("%d of %d dashboard queries parse with the Prometheus parser", ok, len(qs))
 }
 
-// Grafana's provisioning files: they parse, the datasource is the stack's
-// Prometheus under the uid the dashboards default to, the provider reads
-// the directory the JSON goes to.
-func TestProvisioningFiles(t *testing.T) {
-	var ds struct {
-		APIVersion  int `yaml:"apiVersion"`
-		Datasources []struct {
-			Name, UID, Type, Access, URL string
-			IsDefault                    bool           `yaml:"isDefault"`
-			JSONData                     map[string]any `yaml:"jsonData"`
-		}
-	}
-	readYAML(t, "provisioning/datasources/prometheus.yaml", &ds)
-	if ds.APIVersion != 1 || len(ds.Datasources) != 1 {
-		t.Fatalf("datasources file: want apiVersion 1 and one datasource, got %+v", ds)
-	}
-	got := ds.Datasources[0]
-	if got.UID != DatasourceUID || got.Type != "prometheus" || got.URL != PrometheusURL || !got.IsDefault || got.Access != "proxy" {
-		t.Errorf("datasource = %+v, want uid %q, type prometheus, url %s, default, access proxy", got, DatasourceUID, PrometheusURL)
-	}
-	if got.JSONData["timeInterval"] == nil {
-		t.Error("datasource lacks jsonData.timeInterval (the scrape interval $__rate_interval is derived from)")
-	}
-
-	var prov struct {
-		APIVersion int `yaml:"apiVersion"`
-		Providers  []struct {
-			Name, Folder, Type string
-			AllowUIUpdates     bool           `yaml:"allowUiUpdates"`
-			Options            map[string]any `yaml:"options"`
-		}
-	}
-	readYAML(t, "provisioning/dashboards/temporal-kit.yaml", &prov)
-	if prov.APIVersion != 1 || len(prov.Providers) != 1 {
-		t.Fatalf("dashboards file: want apiVersion 1 and one provider, got %+v", prov)
-	}
-	pv := prov.Providers[0]
-	if pv.Type != "file" || pv.Folder != Folder || pv.Options["path"] != DashboardsDir || pv.AllowUIUpdates {
-		t.Errorf("provider = %+v, want type file, folder %s, path %s, no UI updates", pv, Folder, DashboardsDir)
-	}
-
-	files, err := Files()
-	if err != nil {
-		t.Fatal(err)
-	}
-	paths := map[string]bool{}
-	for _, f := range files {
-		paths[f.Path] = true
-	}
-	for _, d := range build(t) {
-		if !paths[DashboardsDir+"/"+d.File] {
-			t.Errorf("Files() lacks %s/%s", DashboardsDir, d.File)
-		}
-	}
-	for _, p := range []string{ProvisioningDir + "/datasources/prometheus.yaml", ProvisioningDir + "/dashboards/temporal-kit.yaml"} {
-		if !paths[p] {
-			t.Errorf("Files() lacks %s", p)
-		}
-	}
-}
-
-func readYAML(t *testing.T, name string, into any) {
-	t.Helper()
-	b, err := generated.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(false)
-	if err := dec.Decode(into); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-}
-
 func TestRateIntervalFollowsGrafana(t *testing.T) {
 	for _, tc := range []struct{ scrape, step, want time.Duration }{
 		{15 * time.Second, 15 * time.Second, time.Minute},      // 4 × scrape wins
@@ -228,7 +157,7 @@ func TestRateIntervalFollowsGrafana(t *testing.T) {
 func TestCommittedJSONReadsBackStrictly(t *testing.T) {
 	plugins.RegisterDefaultPlugins()
 	for _, d := range build(t) {
-		raw, err := generated.ReadFile(d.File)
+		raw, err := dashboards.JSON(d.File)
 		if err != nil {
 			t.Fatal(err)
 		}

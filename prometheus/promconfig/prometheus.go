@@ -1,8 +1,8 @@
-// Package prometheus holds the stack's Prometheus and Alertmanager files:
+// Package promconfig holds the stack's Prometheus and Alertmanager files:
 // the scrape config and alert rules (templates beside this file, embedded)
 // and the Alertmanager config, rendered from the stack config. The stacks
 // package delivers what they render as Files of the Definition.
-package prometheus
+package promconfig
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package prometheus
+package promconfig
 
 import (
 	"go.yaml.in/yaml/v3"

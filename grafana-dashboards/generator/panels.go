@@ -1,4 +1,4 @@
-package dashboards
+package generator
 
 import "github.com/grafana/grafana-foundation-sdk/go/dashboard"
 
@@ -12,16 +12,16 @@ func temporalServer() *dashboard.DashboardBuilder {
 		WithRow(row("Frontend")).
 		WithPanel(ts("Requests by operation", "reqps",
 			"gRPC requests the server handles, per second, by operation.",
-			q("A", `sum by (operation) (rate(service_requests`+ri+`))`, "{{operation}}"))).
+			rateBy("service_requests", "operation"))).
 		WithPanel(ts("Errors by operation", "reqps",
 			"Requests that ended in an error, per second, by operation. Alert: Temporal frontend availability.",
-			q("A", `sum by (operation) (rate(service_errors`+ri+`))`, "{{operation}}"))).
+			rateBy("service_errors", "operation"))).
 		WithPanel(ts("Request latency p95 by operation", "s",
 			"95th percentile of request latency per operation (long polls included: they wait up to a minute by design).",
-			q("A", `histogram_quantile(0.95, sum by (operation, le) (rate(service_latency_bucket`+ri+`)))`, "{{operation}}"))).
+			p95By("service_latency", "operation"))).
 		WithPanel(ts("Actions by type", "ops",
 			"Billable-style actions (workflow starts, commands, signals) per second, by action type.",
-			q("A", `sum by (action_type) (rate(action`+ri+`))`, "{{action_type}}"))).
+			rateBy("action", "action_type"))).
 		WithRow(row("Workflows and task queues")).
 		WithPanel(ts("Workflow outcomes", "ops",
 			"Closed workflows per second, by outcome.",
@@ -33,23 +33,23 @@ func temporalServer() *dashboard.DashboardBuilder {
 			q("F", `sum(rate(workflow_cancel`+ri+`))`, "cancelled"))).
 		WithPanel(ts("Task schedule-to-start latency p95", "s",
 			"Time tasks wait in matching before a worker takes them, by task queue; high means too few workers or slots. Alert: schedule-to-start latency.",
-			q("A", `histogram_quantile(0.95, sum by (taskqueue, le) (rate(task_schedule_to_start_latency_bucket`+ri+`)))`, "{{taskqueue}}"))).
+			p95By("task_schedule_to_start_latency", "taskqueue"))).
 		WithPanel(ts("Task queue backlog", "short",
 			"Approximate number of tasks waiting in each task queue.",
 			q("A", `sum by (taskqueue) (approximate_backlog_count)`, "{{taskqueue}}"))).
 		WithPanel(ts("Tasks without a poller", "ops",
 			"Tasks added to a queue that no worker polls, per second. Alert: no pollers on the enrichment queues.",
-			q("A", `sum by (taskqueue) (rate(no_poller_tasks`+ri+`))`, "{{taskqueue}}"))).
+			rateBy("no_poller_tasks", "taskqueue"))).
 		WithRow(row("Persistence")).
 		WithPanel(ts("Persistence requests by operation", "reqps",
 			"Calls to PostgreSQL per second, by persistence operation.",
-			q("A", `sum by (operation) (rate(persistence_requests`+ri+`))`, "{{operation}}"))).
+			rateBy("persistence_requests", "operation"))).
 		WithPanel(ts("Persistence errors by operation", "reqps",
 			"Failed persistence calls per second. Alert: persistence errors.",
-			q("A", `sum by (operation) (rate(persistence_errors`+ri+`))`, "{{operation}}"))).
+			rateBy("persistence_errors", "operation"))).
 		WithPanel(ts("Persistence latency p95 by operation", "s",
 			"95th percentile of persistence call latency. Alert: persistence latency.",
-			q("A", `histogram_quantile(0.95, sum by (operation, le) (rate(persistence_latency_bucket`+ri+`)))`, "{{operation}}"))).
+			p95By("persistence_latency", "operation"))).
 		WithPanel(ts("Shard ownership lost", "ops",
 			"History shards lost to another host, per second: with one server this should stay at zero.",
 			q("A", `sum(rate(service_errors_shard_ownership_lost`+ri+`))`, "lost")))
@@ -68,20 +68,20 @@ func workersSDK() *dashboard.DashboardBuilder {
 			q("A", `sum by (worker_type, task_queue) (temporal_worker_task_slots_available)`, "{{task_queue}} {{worker_type}}"))).
 		WithPanel(ts("Workflow task schedule-to-start p95", "s",
 			"Time a workflow task waits before this worker picks it up.",
-			q("A", `histogram_quantile(0.95, sum by (task_queue, le) (rate(temporal_workflow_task_schedule_to_start_latency_seconds_bucket`+ri+`)))`, "{{task_queue}}"))).
+			p95By("temporal_workflow_task_schedule_to_start_latency_seconds", "task_queue"))).
 		WithPanel(ts("Activity schedule-to-start p95", "s",
 			"Time an activity task waits before a worker picks it up, by activity type.",
-			q("A", `histogram_quantile(0.95, sum by (activity_type, le) (rate(temporal_activity_schedule_to_start_latency_seconds_bucket`+ri+`)))`, "{{activity_type}}"))).
+			p95By("temporal_activity_schedule_to_start_latency_seconds", "activity_type"))).
 		WithRow(row("Execution")).
 		WithPanel(ts("Activity execution latency p95", "s",
 			"95th percentile of one activity execution (a batch of rows), by activity type.",
-			q("A", `histogram_quantile(0.95, sum by (activity_type, le) (rate(temporal_activity_execution_latency_seconds_bucket`+ri+`)))`, "{{activity_type}}"))).
+			p95By("temporal_activity_execution_latency_seconds", "activity_type"))).
 		WithPanel(ts("Activity failures", "ops",
 			"Activity executions that returned an error, per second (Temporal retries them).",
-			q("A", `sum by (activity_type) (rate(temporal_activity_execution_failed_total`+ri+`))`, "{{activity_type}}"))).
+			rateBy("temporal_activity_execution_failed_total", "activity_type"))).
 		WithPanel(ts("Workflow task failures by reason", "ops",
 			"Failed workflow tasks per second; NonDeterminismError means a deploy changed workflow code incompatibly. Alert: non-determinism errors.",
-			q("A", `sum by (failure_reason) (rate(temporal_workflow_task_execution_failed_total`+ri+`))`, "{{failure_reason}}"))).
+			rateBy("temporal_workflow_task_execution_failed_total", "failure_reason"))).
 		WithPanel(ts("Workflows completed", "ops",
 			"Workflow runs the worker completed per second, by workflow type (continue-as-new counted apart).",
 			q("A", `sum by (workflow_type) (rate(temporal_workflow_completed_total`+ri+`))`, "{{workflow_type}} completed"),
@@ -89,11 +89,11 @@ func workersSDK() *dashboard.DashboardBuilder {
 		WithRow(row("Client and process")).
 		WithPanel(ts("SDK requests by operation", "reqps",
 			"Calls from the worker to the frontend per second (long polls apart).",
-			q("A", `sum by (operation) (rate(temporal_request_total`+ri+`))`, "{{operation}}"),
+			rateBy("temporal_request_total", "operation"),
 			q("B", `sum by (operation) (rate(temporal_long_request_total`+ri+`))`, "{{operation}} (long poll)"))).
 		WithPanel(ts("SDK request failures", "reqps",
 			"Failed calls from the worker to the frontend per second.",
-			q("A", `sum by (operation) (rate(temporal_request_failure_total`+ri+`))`, "{{operation}}"))).
+			rateBy("temporal_request_failure_total", "operation"))).
 		WithPanel(ts("Sticky cache", "short",
 			"Workflow executions cached in the worker (each running job's workflow stays cached between tasks).",
 			q("A", `sum(temporal_sticky_cache_size)`, "cached workflows"))).
@@ -182,7 +182,7 @@ func hostContainers() *dashboard.DashboardBuilder {
 		WithRow(row("Containers")).
 		WithPanel(ts("Container CPU", "percentunit",
 			"CPU used by each of the stack's containers, in cores.",
-			q("A", `sum by (service) (rate(container_cpu_usage_seconds_total`+ri+`))`, "{{service}}"))).
+			rateBy("container_cpu_usage_seconds_total", "service"))).
 		WithPanel(ts("Container memory", "bytes",
 			"Working set of each container (what its memory limit is measured against).",
 			q("A", `sum by (service) (container_memory_working_set_bytes)`, "{{service}}"))).

@@ -137,9 +137,8 @@ func Build(c Config) (Definition, error) {
 	return d, nil
 }
 
-// applyDefaults gives every container what the kit promises for all (README,
-// How it is built): a network, capped logs, a memory limit, a restart
-// policy, dropped privileges.
+// applyDefaults gives every container the kit's baseline: a network,
+// capped logs, a memory limit, a restart policy, dropped privileges.
 func applyDefaults(c Config, s *Service) {
 	if len(s.Networks) == 0 {
 		s.Networks = []NetworkAttachment{{Network: NetworkBackend, Aliases: []string{s.Name}}}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/ampledata/temporal-kit/stacks"
+)
+
+// The README and the documents under docs/ are read as one: what one of
+// them names (a link, a command, a config key) must exist, wherever the
+// text has moved.
+
+// docFiles are the README and every document under docs/.
+func docFiles(t *testing.T) []string {
+	t.Helper()
+	docs, err := filepath.Glob("docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) < 6 {
+		t.Fatalf("docs/ holds %d documents, want the 6 the README links at least", len(docs))
+	}
+	return append([]string{"README.md"}, docs...)
+}
+
+func readDoc(t *testing.T, file string) string {
+	t.Helper()
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(raw)
+}
+
+// headingAnchors are the anchors GitHub gives a Markdown file's headings.
+func headingAnchors(text string) map[string]bool {
+	drop := regexp.MustCompile(`[^a-z0-9 _-]`)
+	anchors := map[string]bool{}
+	fence := false
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "```") {
+			fence = !fence
+		}
+		if fence || !strings.HasPrefix(line, "#") {
+			continue
+		}
+		h := strings.ToLower(strings.TrimSpace(strings.TrimLeft(line, "#")))
+		anchors[strings.ReplaceAll(drop.ReplaceAllString(h, ""), " ", "-")] = true
+	}
+	return anchors
+}
+
+var mdLink = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+
+// Every relative link lands on a file of the repository, and its anchor on
+// a heading of that file; the worker's README links into docs/ too.
+func TestDocLinksResolve(t *testing.T) {
+	n := 0
+	for _, file := range append(docFiles(t), "worker/README.md") {
+		for _, m := range mdLink.FindAllStringSubmatch(readDoc(t, file), -1) {
+			link := m[1]
+			if strings.Contains(link, "://") || strings.HasPrefix(link, "mailto:") {
+				continue
+			}
+			n++
+			target, anchor, _ := strings.Cut(link, "#")
+			path := file
+			if target != "" {
+				path = filepath.Join(filepath.Dir(file), target)
+			}
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Errorf("%s: link %s: %v", file, link, err)
+				continue
+			}
+			if anchor != "" && !headingAnchors(string(raw))[anchor] {
+				t.Errorf("%s: link %s: %s has no heading #%s", file, link, path, anchor)
+			}
+		}
+	}
+	if n < 20 {
+		t.Errorf("found only %d relative links in the docs; the pattern no longer matches them", n)
+	}
+}
+
+// No line over 120 characters, except table rows (a row cannot wrap).
+func TestDocLinesAreAtMost120Characters(t *testing.T) {
+	for _, file := range docFiles(t) {
+		for i, line := range strings.Split(readDoc(t, file), "\n") {
+			if n := utf8.RuneCountInString(line); n > 120 && !strings.HasPrefix(line, "|") {
+				t.Errorf("%s:%d: %d characters (at most 120 outside tables): %.60s...", file, i+1, n, line)
+			}
+		}
+	}
+}
+
+// `go run|test|generate|build|vet ./path` names a package directory of the
+// repository (./... the whole module).
+var goCommand = regexp.MustCompile("`go (?:run|test|generate|build|vet)[^`]*?((?:\\s\\./[^\\s`]*)+)")
+
+func TestDocumentedGoCommandsNameRealPackages(t *testing.T) {
+	n := 0
+	for _, file := range docFiles(t) {
+		for _, m := range goCommand.FindAllStringSubmatch(readDoc(t, file), -1) {
+			for _, arg := range strings.Fields(m[1]) {
+				n++
+				dir := strings.TrimSuffix(strings.TrimSuffix(arg, "..."), "/")
+				goFiles, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+				if len(goFiles) == 0 {
+					t.Errorf("%s: %q names %s, which holds no Go package", file, m[0], arg)
+				}
+			}
+		}
+	}
+	if n < 8 {
+		t.Errorf("found only %d package paths in go commands of the docs; the pattern no longer matches them", n)
+	}
+}
+
+// Every `temporal-kit:key` the docs spell out is a key the loader knows.
+func TestDocumentedNamespacedKeysAreKnown(t *testing.T) {
+	known := stacks.KnownKeys()
+	key := regexp.MustCompile(regexp.QuoteMeta(stacks.Namespace) + `:([A-Za-z]+)`)
+	n := 0
+	for _, file := range docFiles(t) {
+		for _, m := range key.FindAllStringSubmatch(readDoc(t, file), -1) {
+			n++
+			if !slices.Contains(known, m[1]) {
+				t.Errorf("%s: %s is not a key of the loader", file, m[0])
+			}
+		}
+	}
+	if n < 20 {
+		t.Errorf("found only %d namespaced keys in the docs; the pattern no longer matches them", n)
+	}
+}

@@ -140,3 +140,64 @@ func TestDocumentedNamespacedKeysAreKnown(t *testing.T) {
 		t.Errorf("found only %d namespaced keys in the docs; the pattern no longer matches them", n)
 	}
 }
+
+// exportedOutputs are the stack outputs the program exports (ctx.Export in
+// infra's non-test files).
+func exportedOutputs(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob("infra/*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	export := regexp.MustCompile(`ctx\.Export\("([A-Za-z0-9]+)"`)
+	var names []string
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		for _, m := range export.FindAllStringSubmatch(readDoc(t, f), -1) {
+			names = append(names, m[1])
+		}
+	}
+	slices.Sort(names)
+	if len(names) < 10 {
+		t.Fatalf("found only %d ctx.Export calls in infra/; the pattern no longer matches them", len(names))
+	}
+	return slices.Compact(names)
+}
+
+// The Outputs table lists exactly the outputs the program exports, and
+// every `pulumi stack output NAME` the docs show reads one of them.
+func TestDocumentedOutputsAreExported(t *testing.T) {
+	exported := exportedOutputs(t)
+	_, section, ok := strings.Cut(readDoc(t, configDoc), "\n## Outputs\n")
+	if !ok {
+		t.Fatalf("%s has no Outputs section", configDoc)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	var listed []string
+	for _, line := range strings.Split(section, "\n") {
+		if cell, _, ok := strings.Cut(strings.TrimPrefix(line, "| "), " | "); ok && strings.HasPrefix(line, "| `") {
+			for _, m := range backticked.FindAllStringSubmatch(cell, -1) {
+				listed = append(listed, m[1])
+			}
+		}
+	}
+	slices.Sort(listed)
+	if !slices.Equal(listed, exported) {
+		t.Errorf("%s Outputs %v\nthe program exports %v", configDoc, listed, exported)
+	}
+	read := regexp.MustCompile("pulumi stack output((?: --[a-z-]+(?: prod| dev)?)*) ([A-Za-z0-9]+)")
+	n := 0
+	for _, file := range docFiles(t) {
+		for _, m := range read.FindAllStringSubmatch(readDoc(t, file), -1) {
+			n++
+			if !slices.Contains(exported, m[2]) {
+				t.Errorf("%s: %q reads an output the program does not export", file, m[0])
+			}
+		}
+	}
+	if n < 5 {
+		t.Errorf("found only %d `pulumi stack output` commands in the docs; the pattern no longer matches them", n)
+	}
+}

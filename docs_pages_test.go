@@ -56,37 +56,47 @@ func headingAnchors(text string) map[string]bool {
 	return anchors
 }
 
+// eachMatch calls check for every match of re in files, and fails when
+// there are fewer than min: a pattern that no longer matches the docs would
+// otherwise check nothing.
+func eachMatch(t *testing.T, files []string, re *regexp.Regexp, min int, check func(file string, m []string)) {
+	t.Helper()
+	n := 0
+	for _, file := range files {
+		for _, m := range re.FindAllStringSubmatch(readDoc(t, file), -1) {
+			n++
+			check(file, m)
+		}
+	}
+	if n < min {
+		t.Errorf("found only %d matches of %s in the docs, want %d at least; the pattern no longer matches them", n, re, min)
+	}
+}
+
 var mdLink = regexp.MustCompile(`\]\(([^)\s]+)\)`)
 
 // Every relative link lands on a file of the repository, and its anchor on
 // a heading of that file; the worker's README links into docs/ too.
 func TestDocLinksResolve(t *testing.T) {
-	n := 0
-	for _, file := range append(docFiles(t), "worker/README.md") {
-		for _, m := range mdLink.FindAllStringSubmatch(readDoc(t, file), -1) {
-			link := m[1]
-			if strings.Contains(link, "://") || strings.HasPrefix(link, "mailto:") {
-				continue
-			}
-			n++
-			target, anchor, _ := strings.Cut(link, "#")
-			path := file
-			if target != "" {
-				path = filepath.Join(filepath.Dir(file), target)
-			}
-			raw, err := os.ReadFile(path)
-			if err != nil {
-				t.Errorf("%s: link %s: %v", file, link, err)
-				continue
-			}
-			if anchor != "" && !headingAnchors(string(raw))[anchor] {
-				t.Errorf("%s: link %s: %s has no heading #%s", file, link, path, anchor)
-			}
+	eachMatch(t, append(docFiles(t), "worker/README.md"), mdLink, 20, func(file string, m []string) {
+		link := m[1]
+		if strings.Contains(link, "://") || strings.HasPrefix(link, "mailto:") {
+			return
 		}
-	}
-	if n < 20 {
-		t.Errorf("found only %d relative links in the docs; the pattern no longer matches them", n)
-	}
+		target, anchor, _ := strings.Cut(link, "#")
+		path := file
+		if target != "" {
+			path = filepath.Join(filepath.Dir(file), target)
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Errorf("%s: link %s: %v", file, link, err)
+			return
+		}
+		if anchor != "" && !headingAnchors(string(raw))[anchor] {
+			t.Errorf("%s: link %s: %s has no heading #%s", file, link, path, anchor)
+		}
+	})
 }
 
 // No line over 120 characters, except table rows (a row cannot wrap).
@@ -105,40 +115,25 @@ func TestDocLinesAreAtMost120Characters(t *testing.T) {
 var goCommand = regexp.MustCompile("`go (?:run|test|generate|build|vet)[^`]*?((?:\\s\\./[^\\s`]*)+)")
 
 func TestDocumentedGoCommandsNameRealPackages(t *testing.T) {
-	n := 0
-	for _, file := range docFiles(t) {
-		for _, m := range goCommand.FindAllStringSubmatch(readDoc(t, file), -1) {
-			for _, arg := range strings.Fields(m[1]) {
-				n++
-				dir := strings.TrimSuffix(strings.TrimSuffix(arg, "..."), "/")
-				goFiles, _ := filepath.Glob(filepath.Join(dir, "*.go"))
-				if len(goFiles) == 0 {
-					t.Errorf("%s: %q names %s, which holds no Go package", file, m[0], arg)
-				}
+	eachMatch(t, docFiles(t), goCommand, 8, func(file string, m []string) {
+		for _, arg := range strings.Fields(m[1]) {
+			dir := strings.TrimSuffix(strings.TrimSuffix(arg, "..."), "/")
+			if goFiles, _ := filepath.Glob(filepath.Join(dir, "*.go")); len(goFiles) == 0 {
+				t.Errorf("%s: %q names %s, which holds no Go package", file, m[0], arg)
 			}
 		}
-	}
-	if n < 8 {
-		t.Errorf("found only %d package paths in go commands of the docs; the pattern no longer matches them", n)
-	}
+	})
 }
 
 // Every `temporal-kit:key` the docs spell out is a key the loader knows.
 func TestDocumentedNamespacedKeysAreKnown(t *testing.T) {
 	known := stacks.KnownKeys()
 	key := regexp.MustCompile(regexp.QuoteMeta(stacks.Namespace) + `:([A-Za-z]+)`)
-	n := 0
-	for _, file := range docFiles(t) {
-		for _, m := range key.FindAllStringSubmatch(readDoc(t, file), -1) {
-			n++
-			if !slices.Contains(known, m[1]) {
-				t.Errorf("%s: %s is not a key of the loader", file, m[0])
-			}
+	eachMatch(t, docFiles(t), key, 20, func(file string, m []string) {
+		if !slices.Contains(known, m[1]) {
+			t.Errorf("%s: %s is not a key of the loader", file, m[0])
 		}
-	}
-	if n < 20 {
-		t.Errorf("found only %d namespaced keys in the docs; the pattern no longer matches them", n)
-	}
+	})
 }
 
 // exportedOutputs are the stack outputs the program exports (ctx.Export in
@@ -188,16 +183,9 @@ func TestDocumentedOutputsAreExported(t *testing.T) {
 		t.Errorf("%s Outputs %v\nthe program exports %v", configDoc, listed, exported)
 	}
 	read := regexp.MustCompile("pulumi stack output((?: --[a-z-]+(?: prod| dev)?)*) ([A-Za-z0-9]+)")
-	n := 0
-	for _, file := range docFiles(t) {
-		for _, m := range read.FindAllStringSubmatch(readDoc(t, file), -1) {
-			n++
-			if !slices.Contains(exported, m[2]) {
-				t.Errorf("%s: %q reads an output the program does not export", file, m[0])
-			}
+	eachMatch(t, docFiles(t), read, 5, func(file string, m []string) {
+		if !slices.Contains(exported, m[2]) {
+			t.Errorf("%s: %q reads an output the program does not export", file, m[0])
 		}
-	}
-	if n < 5 {
-		t.Errorf("found only %d `pulumi stack output` commands in the docs; the pattern no longer matches them", n)
-	}
+	})
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -188,4 +189,57 @@ func TestDocumentedOutputsAreExported(t *testing.T) {
 			t.Errorf("%s: %q reads an output the program does not export", file, m[0])
 		}
 	})
+}
+
+// The README's layout table names every folder that holds Go code: as a
+// path of its own, or as a path (`cmd/x`, `service/`) relative to the row's
+// folder or to that folder's top-level folder.
+func TestREADMELayoutNamesEveryPackage(t *testing.T) {
+	readme := readDoc(t, "README.md")
+	_, table, _ := strings.Cut(readme, "\n| path | what |\n")
+	table, _, _ = strings.Cut(table, "\n\n")
+	named := map[string]bool{}
+	for _, row := range strings.Split(table, "\n") {
+		first, _, ok := strings.Cut(strings.TrimPrefix(row, "| "), " | ")
+		if !ok {
+			continue
+		}
+		var bases []string
+		for _, m := range backticked.FindAllStringSubmatch(first, -1) {
+			base := strings.TrimSuffix(m[1], "/")
+			top, _, _ := strings.Cut(base, "/")
+			bases = append(bases, base, top)
+		}
+		for _, m := range backticked.FindAllStringSubmatch(row, -1) {
+			p := strings.TrimSuffix(m[1], "/")
+			named[p] = true
+			for _, base := range bases {
+				named[base+"/"+p] = true
+			}
+		}
+	}
+	packages := map[string]bool{}
+	err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".") && path != ".") {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && strings.HasSuffix(path, ".go") && filepath.Dir(path) != "." {
+			packages[filepath.ToSlash(filepath.Dir(path))] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(packages) < 30 {
+		t.Fatalf("found %d package folders; the walk misses them", len(packages))
+	}
+	for _, dir := range slices.Sorted(maps.Keys(packages)) {
+		if !named[dir] {
+			t.Errorf("README's layout table does not name %s/", dir)
+		}
+	}
 }

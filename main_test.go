@@ -124,7 +124,7 @@ func TestDevStackFileDeploys(t *testing.T) {
 }
 
 // The committed prod stack file, with the three values an operator adds
-// (README: token, deploy key, admin address), deploys under mocks: a
+// (docs/prod.md: token, deploy key, admin address), deploys under mocks: a
 // Hetzner server and the Definition over SSH on it.
 func TestProdStackFileDeploys(t *testing.T) {
 	cfg := stackConfig(t, "prod")

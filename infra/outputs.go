@@ -17,7 +17,7 @@ import (
 const Internal = "internal"
 
 // Outputs are the stack outputs: where things are and how to reach them.
-// Only ProxyPassword holds a secret, as a secret Output.
+// ProxyPassword and GrafanaPassword hold secrets, as secret Outputs.
 type Outputs struct {
 	TemporalAddress string
 	UIURL           string

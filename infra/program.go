@@ -70,7 +70,7 @@ func Deploy(ctx *pulumi.Context, o Options) (*Outputs, error) {
 			return nil, err
 		}
 	default:
-		return nil, fmt.Errorf("target %q: no renderer; set %s:target to local or ssh", cfg.Target, stacks.Namespace)
+		return nil, fmt.Errorf("target %q: no renderer; set %s:target to local, ssh or hetzner", cfg.Target, stacks.Namespace)
 	}
 	def, err := stacks.Build(cfg)
 	if err != nil {

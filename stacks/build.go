@@ -178,7 +178,7 @@ func finish(c Config, d *Definition) error {
 	return err
 }
 
-// applyDefaults gives every container what DESIGN.md promises: a network,
+// applyDefaults gives every container the kit's baseline: a network,
 // capped logs, a memory limit, a restart policy, dropped privileges.
 func applyDefaults(c Config, s *Service) {
 	if len(s.Networks) == 0 {

@@ -62,7 +62,7 @@ func postgres(c Config) Service {
 }
 
 // postgresCommand is the server's command line: settings sized for its
-// memory limit (README, Tuning), and pg_stat_statements loaded so an
+// memory limit (docs/tuning.md), and pg_stat_statements loaded so an
 // operator (and the load tool) can see the busiest statements.
 func postgresCommand(c Config) []string {
 	mem := c.MemoryMB[ServicePostgres]

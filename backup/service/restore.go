@@ -383,7 +383,7 @@ func NextSteps(r RestoreReport) string {
      their last recorded event; work done after the backup is lost
      (resubmit those jobs). The workflow list can show a run in a later
      state than its history for a while: history wins on the run's next
-     step (see README, "Restore").
+     step (see docs/runbook.md, "Restore").
 `)
 	return b.String()
 }

@@ -273,7 +273,7 @@ func docker(ctx context.Context, t *testing.T, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// outputs reads the stack outputs the README promises.
+// outputs reads the stack outputs docs/config.md promises.
 type outputs struct {
 	TemporalAddress, UIURL, WorkerAPIURL, Namespace string
 }

@@ -25,7 +25,11 @@ func TestNoArchiveHostInTheKit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := []string{filepath.Join(root, "README.md")}
+	docs, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil || len(docs) == 0 {
+		t.Fatalf("no docs/*.md under %s: %v", root, err)
+	}
+	files := append([]string{filepath.Join(root, "README.md")}, docs...)
 	// This package: Go files, the recipes and kit-images.
 	err = filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {

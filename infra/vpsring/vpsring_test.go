@@ -426,7 +426,7 @@ func (s *stack) set(ctx context.Context, key, value string, secret bool) {
 	s.cfg[key] = value
 }
 
-// setFromFile sets a secret key from a file on stdin, as README says to
+// setFromFile sets a secret key from a file on stdin, as docs/config.md says to
 // set sshPrivateKey: `pulumi config set --secret KEY < FILE`.
 func (s *stack) setFromFile(ctx context.Context, key, path string) {
 	s.t.Helper()

@@ -19,9 +19,9 @@ import (
 //go:embed prometheus.yml.tmpl rules/*.yml.tmpl
 var templates embed.FS
 
-// RunbookBase is where every alert's runbook_url points: the README's
-// runbook, one heading per alert.
-const RunbookBase = "https://github.com/ampledata/temporal-kit/blob/main/README.md"
+// RunbookBase is where every alert's runbook_url points: the runbook,
+// one heading per alert.
+const RunbookBase = "https://github.com/ampledata/temporal-kit/blob/main/docs/runbook.md"
 
 // Target is one scrape job.
 type Target struct {

@@ -56,10 +56,24 @@ func alerts(t *testing.T, files map[string]string) []rulefmt.Rule {
 	return out
 }
 
-// readmeAnchors are the GitHub anchors of the README's headings.
-func readmeAnchors(t *testing.T) map[string]bool {
+// runbookAnchors are the GitHub anchors of the runbook's headings
+// (docs/runbook.md of the repository this package is in).
+func runbookAnchors(t *testing.T) map[string]bool {
 	t.Helper()
-	raw, err := os.ReadFile("../../README.md")
+	dir, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		if filepath.Dir(dir) == dir {
+			t.Fatal("no go.mod above this package")
+		}
+		dir = filepath.Dir(dir)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "docs", "runbook.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,9 +90,9 @@ func readmeAnchors(t *testing.T) map[string]bool {
 }
 
 // Every expression parses with the Prometheus parser, every alert says
-// what it means, and its runbook link lands on a README heading.
+// what it means, and its runbook link lands on its own heading of the runbook.
 func TestRulesParseAndLinkTheirRunbook(t *testing.T) {
-	anchors := readmeAnchors(t)
+	anchors := runbookAnchors(t)
 	p := parser.NewParser(parser.Options{})
 	rules := alerts(t, defaultRules(t))
 	if len(rules) < 15 {
@@ -99,7 +113,7 @@ func TestRulesParseAndLinkTheirRunbook(t *testing.T) {
 		url := r.Annotations["runbook_url"]
 		base, anchor, _ := strings.Cut(url, "#")
 		if base != RunbookBase || !anchors[anchor] {
-			t.Errorf("%s: runbook_url %q is not a heading of README.md (want %s#<heading>)", r.Alert, url, RunbookBase)
+			t.Errorf("%s: runbook_url %q is not a heading of docs/runbook.md (want %s#<heading>)", r.Alert, url, RunbookBase)
 		}
 		if anchor != strings.ToLower(r.Alert) {
 			t.Errorf("%s: runbook anchor %q, want #%s", r.Alert, anchor, strings.ToLower(r.Alert))

@@ -127,7 +127,7 @@ func checkEncrypted(t *testing.T, when string, files map[string]string) {
 
 // writeOnlyOffsite makes a bucket key that can write and read but not
 // delete (versitygw's IAM user and a bucket policy without s3:DeleteObject,
-// as README "Restore" tells for a real bucket), backs up with it, and
+// as docs/runbook.md, "Restore", tells for a real bucket), backs up with it, and
 // checks the run succeeds, the copies stay, and the denial is counted.
 func writeOnlyOffsite(ctx context.Context, t *testing.T, st *stacktest.Stack) {
 	ak, sk := st.Secret(stacks.SecretBackupOffsiteAccessKey), st.Secret(stacks.SecretBackupOffsiteSecretKey)

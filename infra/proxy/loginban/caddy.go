@@ -40,7 +40,7 @@ type Handler struct {
 	// Users are basic_auth's accounts. A login as anyone else is refused
 	// here, as a failure: basic_auth would compare it with a fake hash at
 	// Caddy's default cost (14), 16 times the kit's, to hide that the user
-	// does not exist, which is no secret in the kit (README, outputs).
+	// does not exist, which is no secret in the kit (docs/config.md, Outputs).
 	Users []string `json:"users,omitempty"`
 
 	tracker *Tracker

@@ -19,6 +19,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -27,10 +30,24 @@ import (
 )
 
 func main() {
+	os.Setenv("PATH", withSbin(os.Getenv("PATH")))
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "kit-images:", err)
 		os.Exit(1)
 	}
+}
+
+// withSbin appends the sbin directories missing from path: debootstrap and
+// the chroot it runs live there, and a root shell has them on PATH but a
+// plain environment (env -i, a CI step) may not.
+func withSbin(path string) string {
+	dirs := filepath.SplitList(path)
+	for _, d := range []string{"/usr/local/sbin", "/usr/sbin", "/sbin"} {
+		if !slices.Contains(dirs, d) {
+			dirs = append(dirs, d)
+		}
+	}
+	return strings.Join(dirs, string(os.PathListSeparator))
 }
 
 func usage() error {

@@ -14,3 +14,16 @@ const (
 	HealRestart = "restart"
 	HealAlert   = "alert"
 )
+
+// LabelFollows prefixes the label that ties a service to a job it follows
+// (Dependency.Recreate); FollowsLabel names it.
+const LabelFollows = "temporal-kit.follows."
+
+// FollowsLabel is the label a service carries for each job it follows. Its
+// value is the job container's ID, so a new job container replaces the
+// service too, which then reads what the job wrote.
+func FollowsLabel(job string) string { return LabelFollows + job }
+
+// LabelTestRun marks what a stacktest run creates (containers, networks),
+// so closing the run removes them all, re-run jobs included.
+const LabelTestRun = "temporal-kit.test-run"

@@ -324,10 +324,10 @@ func TestRenderRejectsWhatItCannotWaitFor(t *testing.T) {
 	}{
 		{"healthy on a job", func(d *stacks.Definition) {
 			d.Services[indexOf(*d, stacks.ServiceUI)].DependsOn = []stacks.Dependency{{Service: stacks.ServiceSchema, Condition: stacks.Healthy}}
-		}, "temporal-ui waits for temporal-schema to be healthy"},
+		}, "service temporal-ui: waits for temporal-schema to be healthy"},
 		{"long-running without health check", func(d *stacks.Definition) {
 			d.Services[indexOf(*d, stacks.ServiceAdminTools)].Health = nil
-		}, "temporal-admin-tools has no health check"},
+		}, "service temporal-admin-tools: no health check"},
 		{"unknown secret", func(d *stacks.Definition) {
 			i := indexOf(*d, stacks.ServiceWorker)
 			d.Services[i].Env = append(d.Services[i].Env, stacks.EnvVar{Name: "TOKEN", Secret: "nope"})

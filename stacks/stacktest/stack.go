@@ -139,14 +139,10 @@ func StartStack(ctx context.Context, def stacks.Definition, opts ...Option) (*St
 			s.secrets[sec.Name] = v
 			continue
 		}
-		n := sec.Length
-		if n < 16 {
-			n = 16
-		}
-		s.secrets[sec.Name] = randomHex(n / 2)
+		s.secrets[sec.Name] = sec.Generate()
 	}
 	for _, n := range def.Networks {
-		nopts := []tcnetwork.NetworkCustomizer{tcnetwork.WithLabels(map[string]string{"temporal-kit.test-run": s.runID})}
+		nopts := []tcnetwork.NetworkCustomizer{tcnetwork.WithLabels(map[string]string{stacks.LabelTestRun: s.runID})}
 		if n.Internal {
 			nopts = append(nopts, tcnetwork.WithInternal())
 		}
@@ -216,13 +212,10 @@ func (s *Stack) startAll(ctx context.Context, names []string) error {
 	return errors.Join(all...)
 }
 
-func (s *Stack) containerName(service string) string {
-	return s.Def.Prefix + "-" + s.runID + "-" + service
-}
+// names are the run's Docker names: a deploy's, under a prefix of the run's own.
+func (s *Stack) names() stacks.Names { return stacks.Names{Prefix: s.Def.Prefix + "-" + s.runID} }
 
-func (s *Stack) volumeName(v string) string {
-	return s.Def.Prefix + "-" + s.runID + "-" + v
-}
+func (s *Stack) containerName(service string) string { return s.names().Container(service) }
 
 // startService creates and starts one container and waits until it is up.
 func (s *Stack) startService(ctx context.Context, svc stacks.Service, name string) (*testcontainers.DockerContainer, error) {
@@ -271,12 +264,12 @@ func (s *Stack) Close(ctx context.Context) error {
 	// Re-run jobs and replaced containers are labelled with the run id too.
 	if cli, err := testcontainers.NewDockerClientWithOpts(ctx); err == nil {
 		defer cli.Close()
-		list, _ := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", "temporal-kit.test-run="+s.runID)})
+		list, _ := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", stacks.LabelTestRun+"="+s.runID)})
 		for _, c := range list.Items {
 			_, _ = cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 		}
 		for v := range s.volumes {
-			_, _ = cli.VolumeRemove(ctx, s.volumeName(v), client.VolumeRemoveOptions{Force: true})
+			_, _ = cli.VolumeRemove(ctx, s.names().Volume(v), client.VolumeRemoveOptions{Force: true})
 		}
 	}
 	for _, n := range s.nets {

@@ -26,13 +26,11 @@ func resolveSecrets(ctx *pulumi.Context, def stacks.Definition) (map[string]pulu
 			out[s.Name] = v
 			continue
 		}
-		// The rule of stacks.Secret.Generate: letters and digits, at least
-		// stacks.MinSecretLength of them.
+		// The rule of stacks.Secret.Generate: no special characters leaves
+		// the provider's letters and digits (upper, lower and numeric are
+		// on by default; left unset, so deployed passwords see no new input).
 		pw, err := random.NewRandomPassword(ctx, s.Name, &random.RandomPasswordArgs{
 			Length:  pulumi.Int(s.GeneratedLength()),
-			Upper:   pulumi.Bool(true),
-			Lower:   pulumi.Bool(true),
-			Numeric: pulumi.Bool(true),
 			Special: pulumi.Bool(false),
 		})
 		if err != nil {

@@ -13,7 +13,7 @@ import (
 // The dev stack's containers look as the shared table says (the same table
 // stacks/stacktest's request is checked against).
 func TestContainersMatchTheSharedTable(t *testing.T) {
-	def := devDefinition(t, rendertest.Config)
+	def := rendertest.Definition(t)
 	if def.Prefix != rendertest.Prefix {
 		t.Fatalf("prefix %q, the table's is %q", def.Prefix, rendertest.Prefix)
 	}

@@ -7,7 +7,10 @@ package rendertest
 import (
 	"fmt"
 	"reflect"
+	"testing"
 	"time"
+
+	"github.com/ampledata/temporal-kit/stacks"
 )
 
 // Container is what a renderer's test reads back from its output, in the
@@ -70,6 +73,20 @@ const Prefix = "temporal-kit-dev"
 // Config is the dev stack config the table is for: the defaults.
 var Config = map[string]string{}
 
+// Definition is the dev stack the table is for.
+func Definition(t testing.TB) stacks.Definition {
+	t.Helper()
+	c, err := stacks.LoadConfig("dev", stacks.MapSource(Config))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := stacks.Build(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return def
+}
+
 var (
 	logs       = "json-file max-size=10m max-file=3"
 	dropAll    = []string{"ALL"}
@@ -97,6 +114,11 @@ var (
 	}
 )
 
+// check is a CMD-SHELL health check.
+func check(test string, interval, timeout, startPeriod time.Duration, retries int) *Health {
+	return &Health{Test: []string{"CMD-SHELL", test}, Interval: interval, Timeout: timeout, StartPeriod: startPeriod, Retries: retries}
+}
+
 // follows adds the label a service carries for a job it follows.
 func follows(labels map[string]string, job string) map[string]string {
 	labels["temporal-kit.follows."+job] = job + "-id"
@@ -110,11 +132,8 @@ func follows(labels map[string]string, job string) map[string]string {
 var Dev = map[string]Container{
 	"postgresql": {
 		Name: "temporal-kit-dev-postgresql", Labels: follows(serviceKeys("postgresql", "restart"), "secrets-postgresql"),
-		Health: &Health{
-			Test:     []string{"CMD-SHELL", `ip=$(hostname -i | cut -d' ' -f1) && [ -n "$ip" ] && PGPASSWORD="$(cat "$POSTGRES_PASSWORD_FILE")" psql -h "$ip" -U "$POSTGRES_USER" -d postgres -X -tAc 'select 1' | grep -qx 1`},
-			Interval: 5 * time.Second, Timeout: 5 * time.Second, StartPeriod: time.Minute, Retries: 12,
-		},
-		Wait: "healthy", Networks: backend("postgresql"),
+		Health: check(`ip=$(hostname -i | cut -d' ' -f1) && [ -n "$ip" ] && PGPASSWORD="$(cat "$POSTGRES_PASSWORD_FILE")" psql -h "$ip" -U "$POSTGRES_USER" -d postgres -X -tAc 'select 1' | grep -qx 1`, 5*time.Second, 5*time.Second, time.Minute, 12),
+		Wait:   "healthy", Networks: backend("postgresql"),
 		Mounts:   []string{"volume temporal-kit-dev-postgres-data /var/lib/postgresql/data rw", secretsRO("postgresql")},
 		MemoryMB: 768, MemorySwapMB: 768, Restart: "unless-stopped", Logs: logs, StopSignal: "SIGINT", StopTimeout: time.Minute,
 		CapDrop: dropAll, CapAdd: []string{"CAP_CHOWN", "CAP_DAC_READ_SEARCH", "CAP_KILL", "CAP_SETGID", "CAP_SETUID"}, SecurityOpts: noNewPrivs,
@@ -127,51 +146,36 @@ var Dev = map[string]Container{
 	},
 	"temporal": {
 		Name: "temporal-kit-dev-temporal", Labels: follows(serviceKeys("temporal", "restart"), "secrets-temporal"),
-		Health: &Health{
-			Test:     []string{"CMD-SHELL", "timeout 4 wget -q -O /dev/null http://127.0.0.1:7243/api/v1/system-info"},
-			Interval: 5 * time.Second, Timeout: 5 * time.Second, StartPeriod: 2 * time.Minute, Retries: 3,
-		},
-		Wait: "healthy", Networks: backend("temporal"), Mounts: []string{secretsRO("temporal")},
+		Health: check("timeout 4 wget -q -O /dev/null http://127.0.0.1:7243/api/v1/system-info", 5*time.Second, 5*time.Second, 2*time.Minute, 3),
+		Wait:   "healthy", Networks: backend("temporal"), Mounts: []string{secretsRO("temporal")},
 		MemoryMB: 1024, MemorySwapMB: 1024, Restart: "unless-stopped", Logs: logs, StopTimeout: 30 * time.Second,
 		CapDrop: dropAll, SecurityOpts: noNewPrivs,
 	},
 	"worker": {
 		Name: "temporal-kit-dev-worker", Labels: follows(serviceKeys("worker", "alert"), "secrets-worker"),
-		Health: &Health{
-			Test:     []string{"CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:8000/readyz"},
-			Interval: 10 * time.Second, Timeout: 5 * time.Second, StartPeriod: 30 * time.Second, Retries: 6,
-		},
-		Wait: "healthy", Networks: backend("worker"), Mounts: []string{secretsRO("worker")},
+		Health: check("wget -q -O /dev/null http://127.0.0.1:8000/readyz", 10*time.Second, 5*time.Second, 30*time.Second, 6),
+		Wait:   "healthy", Networks: backend("worker"), Mounts: []string{secretsRO("worker")},
 		MemoryMB: 512, MemorySwapMB: 512, Restart: "unless-stopped", Logs: logs, StopSignal: "SIGTERM", StopTimeout: 45 * time.Second,
 		CapDrop: dropAll, SecurityOpts: noNewPrivs,
 	},
 	"node-exporter": {
 		Name: "temporal-kit-dev-node-exporter", Labels: serviceKeys("node-exporter", "restart"),
-		Health: &Health{
-			Test:     []string{"CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:9100/"},
-			Interval: 30 * time.Second, Timeout: 5 * time.Second, StartPeriod: 10 * time.Second, Retries: 3,
-		},
-		Wait: "healthy", Networks: backend("node-exporter"), Mounts: []string{"bind / /host ro"},
+		Health: check("wget -q -O /dev/null http://127.0.0.1:9100/", 30*time.Second, 5*time.Second, 10*time.Second, 3),
+		Wait:   "healthy", Networks: backend("node-exporter"), Mounts: []string{"bind / /host ro"},
 		MemoryMB: 64, MemorySwapMB: 64, Restart: "unless-stopped", Logs: logs,
 		CapDrop: dropAll, SecurityOpts: noNewPrivs,
 	},
 	"docker-gate": {
 		Name: "temporal-kit-dev-docker-gate", User: "root", Labels: serviceKeys("docker-gate", "alert"),
-		Health: &Health{
-			Test:     []string{"CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:2375/healthz"},
-			Interval: 30 * time.Second, Timeout: 5 * time.Second, StartPeriod: 10 * time.Second, Retries: 3,
-		},
-		Wait: "healthy", Networks: backend("docker-gate"), Mounts: []string{"bind /var/run/docker.sock /var/run/docker.sock ro"},
+		Health: check("wget -q -O /dev/null http://127.0.0.1:2375/healthz", 30*time.Second, 5*time.Second, 10*time.Second, 3),
+		Wait:   "healthy", Networks: backend("docker-gate"), Mounts: []string{"bind /var/run/docker.sock /var/run/docker.sock ro"},
 		MemoryMB: 64, MemorySwapMB: 64, Restart: "unless-stopped", Logs: logs,
 		CapDrop: dropAll, SecurityOpts: noNewPrivs,
 	},
 	"temporal-admin-tools": {
 		Name: "temporal-kit-dev-temporal-admin-tools", Labels: serviceKeys("temporal-admin-tools", "alert"),
-		Health: &Health{
-			Test:     []string{"CMD-SHELL", "temporal operator cluster health | grep -q SERVING"},
-			Interval: 30 * time.Second, Timeout: 10 * time.Second, StartPeriod: 30 * time.Second, Retries: 3,
-		},
-		Wait: "healthy", Networks: backend("temporal-admin-tools"),
+		Health: check("temporal operator cluster health | grep -q SERVING", 30*time.Second, 10*time.Second, 30*time.Second, 3),
+		Wait:   "healthy", Networks: backend("temporal-admin-tools"),
 		MemoryMB: 256, MemorySwapMB: 256, Restart: "unless-stopped", Logs: logs,
 		CapDrop: dropAll, SecurityOpts: noNewPrivs,
 	},

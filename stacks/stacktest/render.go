@@ -59,22 +59,21 @@ func (c *rendering) errorf(format string, a ...any) error {
 // config and hostConfig add a change to the container's config, after
 // those of earlier steps.
 func (c *rendering) config(f func(*container.Config)) {
-	prev := c.req.ConfigModifier
-	c.req.ConfigModifier = func(cfg *container.Config) {
-		if prev != nil {
-			prev(cfg)
-		}
-		f(cfg)
-	}
+	c.req.ConfigModifier = then(c.req.ConfigModifier, f)
 }
 
 func (c *rendering) hostConfig(f func(*container.HostConfig)) {
-	prev := c.req.HostConfigModifier
-	c.req.HostConfigModifier = func(hc *container.HostConfig) {
-		if prev != nil {
-			prev(hc)
-		}
-		f(hc)
+	c.req.HostConfigModifier = then(c.req.HostConfigModifier, f)
+}
+
+// then is prev, if any, followed by f.
+func then[T any](prev, f func(*T)) func(*T) {
+	if prev == nil {
+		return f
+	}
+	return func(v *T) {
+		prev(v)
+		f(v)
 	}
 }
 

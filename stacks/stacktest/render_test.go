@@ -18,20 +18,6 @@ import (
 
 const runID = "run1"
 
-// devDefinition is the dev stack of the shared table.
-func devDefinition(t *testing.T) stacks.Definition {
-	t.Helper()
-	c, err := stacks.LoadConfig("dev", stacks.MapSource(rendertest.Config))
-	if err != nil {
-		t.Fatal(err)
-	}
-	def, err := stacks.Build(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return def
-}
-
 // stackOf is def as StartStack would hold it, without Docker: networks
 // named as a deploy names them, every secret "value-of-<name>", and every
 // service already running in a container whose ID is "<service>-id".
@@ -137,7 +123,7 @@ func readBack(t *testing.T, req testcontainers.GenericContainerRequest) renderte
 // infra/render's output is checked against), but for the health checks'
 // interval: tests poll at most every second.
 func TestRequestsMatchTheSharedTable(t *testing.T) {
-	def := devDefinition(t)
+	def := rendertest.Definition(t)
 	s := stackOf(def)
 	for name, want := range rendertest.Dev {
 		t.Run(name, func(t *testing.T) {
@@ -167,7 +153,7 @@ func TestRequestsMatchTheSharedTable(t *testing.T) {
 // Files carry their content (a secret's value for a secret file) and mode;
 // env gets every variable of the Definition.
 func TestRequestFilesAndEnv(t *testing.T) {
-	def := devDefinition(t)
+	def := rendertest.Definition(t)
 	s := stackOf(def)
 	svc, _ := def.Service(stacks.SecretsJob(stacks.ServiceWorker))
 	req, err := s.request(svc, "x")
@@ -198,7 +184,7 @@ func TestRequestFilesAndEnv(t *testing.T) {
 // Definition publishes binds its HostIP, and a service without ports gets
 // the placeholder so that testcontainers publishes nothing else.
 func TestRequestPorts(t *testing.T) {
-	def := devDefinition(t)
+	def := rendertest.Definition(t)
 	for _, c := range []struct {
 		name    string
 		opts    []Option
@@ -237,7 +223,7 @@ func TestRequestPorts(t *testing.T) {
 }
 
 func TestRequestTmpfsVolume(t *testing.T) {
-	def := devDefinition(t)
+	def := rendertest.Definition(t)
 	s := stackOf(def, WithTmpfsVolume(stacks.VolumePostgresData, 64, 999))
 	svc, _ := def.Service(stacks.ServicePostgres)
 	req, err := s.request(svc, "x")
@@ -269,7 +255,7 @@ func TestRequestRefusesWhatItCannotRender(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			def := devDefinition(t)
+			def := rendertest.Definition(t)
 			s := stackOf(def)
 			svc, _ := def.Service(stacks.SecretsJob(stacks.ServiceWorker))
 			c.change(s, &svc)
@@ -280,7 +266,7 @@ func TestRequestRefusesWhatItCannotRender(t *testing.T) {
 		})
 	}
 	// A service whose job has not run cannot start: it would read no secrets.
-	def := devDefinition(t)
+	def := rendertest.Definition(t)
 	s := stackOf(def)
 	delete(s.containers, stacks.SecretsJob(stacks.ServiceWorker))
 	svc, _ := def.Service(stacks.ServiceWorker)

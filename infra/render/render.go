@@ -266,7 +266,10 @@ func (c *rendering) ports() error {
 }
 
 func (c *rendering) files() error {
-	var uploads docker.ContainerUploadArray
+	if len(c.svc.Files) == 0 {
+		return nil
+	}
+	uploads := make(docker.ContainerUploadArray, 0, len(c.svc.Files))
 	for _, f := range c.svc.Files {
 		content := pulumi.String(f.Content).ToStringOutput()
 		if f.Secret != "" {
@@ -283,33 +286,36 @@ func (c *rendering) files() error {
 			Executable:  pulumi.Bool(f.Mode&0o100 != 0),
 		})
 	}
-	if len(uploads) > 0 {
-		c.args.Uploads = uploads
-	}
+	c.args.Uploads = uploads
 	return nil
 }
 
 // mounts: a named volume of the stack, or a host directory bound (prod:
 // the Hetzner volume).
 func (c *rendering) mounts() error {
-	var mounts docker.ContainerMountArray
-	for _, m := range c.svc.Mounts {
+	if len(c.svc.Mounts) == 0 {
+		return nil
+	}
+	mounts := make(docker.ContainerMountArray, len(c.svc.Mounts))
+	for i, m := range c.svc.Mounts {
 		v, ok := c.def.Volume(m.Volume)
-		switch {
-		case !ok:
+		if !ok {
 			return c.errorf("unknown volume %q", m.Volume)
-		case v.HostPath != "":
-			mounts = append(mounts, docker.ContainerMountArgs{Type: pulumi.String("bind"), Source: pulumi.String(v.HostPath), Target: pulumi.String(m.Target), ReadOnly: pulumi.Bool(m.ReadOnly)})
-		default:
-			mounts = append(mounts, docker.ContainerMountArgs{Type: pulumi.String("volume"), Source: c.r.Volumes[v.Name].Name, Target: pulumi.String(m.Target), ReadOnly: pulumi.Bool(m.ReadOnly)})
 		}
+		mount := docker.ContainerMountArgs{Type: pulumi.String("volume"), Target: pulumi.String(m.Target), ReadOnly: pulumi.Bool(m.ReadOnly)}
+		if v.HostPath != "" {
+			mount.Type, mount.Source = pulumi.String("bind"), pulumi.String(v.HostPath)
+		} else {
+			mount.Source = c.r.Volumes[v.Name].Name
+		}
+		mounts[i] = mount
 	}
-	if len(mounts) > 0 {
-		c.args.Mounts = mounts
-	}
+	c.args.Mounts = mounts
 	return nil
 }
 
+// networks: each attachment by the network's resource, so the container
+// is created after it.
 func (c *rendering) networks() error {
 	var nets docker.ContainerNetworksAdvancedArray
 	for _, a := range c.svc.Networks {
@@ -317,12 +323,9 @@ func (c *rendering) networks() error {
 		if !ok {
 			return c.errorf("unknown network %q", a.Network)
 		}
-		nets = append(nets, docker.ContainerNetworksAdvancedArgs{
-			Name:    net.Name,
-			Aliases: pulumi.ToStringArray(a.Aliases),
-		})
+		nets = append(nets, docker.ContainerNetworksAdvancedArgs{Name: net.Name, Aliases: pulumi.ToStringArray(a.Aliases)})
 	}
-	if len(nets) > 0 {
+	if nets != nil {
 		c.args.NetworksAdvanced = nets
 	}
 	return nil

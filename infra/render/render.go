@@ -156,6 +156,8 @@ type rendering struct {
 	after []pulumi.Resource
 }
 
+// containerArgs runs the steps for svc: the result holds its container's
+// args and what the container must be created after.
 func (r *Rendered) containerArgs(def stacks.Definition, svc stacks.Service, in Inputs) (*rendering, error) {
 	c := &rendering{r: r, def: def, in: in, svc: svc, args: &docker.ContainerArgs{Name: pulumi.String(def.ContainerName(svc.Name))}}
 	for _, step := range []func() error{

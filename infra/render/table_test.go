@@ -13,7 +13,7 @@ import (
 // The dev stack's containers look as the shared table says (the same table
 // stacks/stacktest's request is checked against).
 func TestContainersMatchTheSharedTable(t *testing.T) {
-	def := rendertest.Definition(t)
+	def := devDefinition(t, rendertest.Config)
 	if def.Prefix != rendertest.Prefix {
 		t.Fatalf("prefix %q, the table's is %q", def.Prefix, rendertest.Prefix)
 	}

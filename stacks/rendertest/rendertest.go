@@ -7,10 +7,7 @@ package rendertest
 import (
 	"fmt"
 	"reflect"
-	"testing"
 	"time"
-
-	"github.com/ampledata/temporal-kit/stacks"
 )
 
 // Container is what a renderer's test reads back from its output, in the
@@ -70,22 +67,9 @@ func Compare(got, want Container) []string {
 // Prefix is the dev stack's container name prefix.
 const Prefix = "temporal-kit-dev"
 
-// Config is the dev stack config the table is for: the defaults.
+// Config is the dev stack config the table is for: the defaults (any
+// image catalog: the table holds no image).
 var Config = map[string]string{}
-
-// Definition is the dev stack the table is for.
-func Definition(t testing.TB) stacks.Definition {
-	t.Helper()
-	c, err := stacks.LoadConfig("dev", stacks.MapSource(Config))
-	if err != nil {
-		t.Fatal(err)
-	}
-	def, err := stacks.Build(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return def
-}
 
 var (
 	logs       = "json-file max-size=10m max-file=3"

@@ -123,7 +123,7 @@ func readBack(t *testing.T, req testcontainers.GenericContainerRequest) renderte
 // infra/render's output is checked against), but for the health checks'
 // interval: tests poll at most every second.
 func TestRequestsMatchTheSharedTable(t *testing.T) {
-	def := rendertest.Definition(t)
+	def := LocalDev(t, rendertest.Config)
 	s := stackOf(def)
 	for name, want := range rendertest.Dev {
 		t.Run(name, func(t *testing.T) {
@@ -153,7 +153,7 @@ func TestRequestsMatchTheSharedTable(t *testing.T) {
 // Files carry their content (a secret's value for a secret file) and mode;
 // env gets every variable of the Definition.
 func TestRequestFilesAndEnv(t *testing.T) {
-	def := rendertest.Definition(t)
+	def := LocalDev(t, rendertest.Config)
 	s := stackOf(def)
 	svc, _ := def.Service(stacks.SecretsJob(stacks.ServiceWorker))
 	req, err := s.request(svc, "x")
@@ -184,7 +184,7 @@ func TestRequestFilesAndEnv(t *testing.T) {
 // Definition publishes binds its HostIP, and a service without ports gets
 // the placeholder so that testcontainers publishes nothing else.
 func TestRequestPorts(t *testing.T) {
-	def := rendertest.Definition(t)
+	def := LocalDev(t, rendertest.Config)
 	for _, c := range []struct {
 		name    string
 		opts    []Option
@@ -223,7 +223,7 @@ func TestRequestPorts(t *testing.T) {
 }
 
 func TestRequestTmpfsVolume(t *testing.T) {
-	def := rendertest.Definition(t)
+	def := LocalDev(t, rendertest.Config)
 	s := stackOf(def, WithTmpfsVolume(stacks.VolumePostgresData, 64, 999))
 	svc, _ := def.Service(stacks.ServicePostgres)
 	req, err := s.request(svc, "x")
@@ -255,7 +255,7 @@ func TestRequestRefusesWhatItCannotRender(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			def := rendertest.Definition(t)
+			def := LocalDev(t, rendertest.Config)
 			s := stackOf(def)
 			svc, _ := def.Service(stacks.SecretsJob(stacks.ServiceWorker))
 			c.change(s, &svc)
@@ -266,7 +266,7 @@ func TestRequestRefusesWhatItCannotRender(t *testing.T) {
 		})
 	}
 	// A service whose job has not run cannot start: it would read no secrets.
-	def := rendertest.Definition(t)
+	def := LocalDev(t, rendertest.Config)
 	s := stackOf(def)
 	delete(s.containers, stacks.SecretsJob(stacks.ServiceWorker))
 	svc, _ := def.Service(stacks.ServiceWorker)

@@ -71,32 +71,41 @@ const Prefix = "temporal-kit-dev"
 // image catalog: the table holds no image).
 var Config = map[string]string{}
 
+// What many containers share.
 var (
 	logs       = "json-file max-size=10m max-file=3"
 	dropAll    = []string{"ALL"}
 	noNewPrivs = []string{"no-new-privileges"}
-	backend    = func(alias string) map[string][]string {
-		return map[string][]string{"temporal-kit-dev-backend": {alias}}
-	}
-	secretsRO = func(svc string) string {
-		return "volume temporal-kit-dev-secrets-" + svc + " /run/temporal-kit/secrets ro"
-	}
-	serviceKeys = func(svc, heal string) map[string]string {
-		return map[string]string{"temporal-kit.stack": "dev", "temporal-kit.service": svc, "temporal-kit.kind": "service", "temporal-kit.heal": heal}
-	}
-	jobKeys = func(svc string) map[string]string {
-		return map[string]string{"temporal-kit.stack": "dev", "temporal-kit.service": svc, "temporal-kit.kind": "job"}
-	}
-	// secretsJob is the container of the job that writes svc's secrets.
-	secretsJob = func(svc string) Container {
-		return Container{
-			Name: "temporal-kit-dev-secrets-" + svc, User: "root", Labels: jobKeys("secrets-" + svc), Wait: "exited",
-			Networks: backend("secrets-" + svc), Mounts: []string{"volume temporal-kit-dev-secrets-" + svc + " /run/temporal-kit/secrets rw"},
-			MemoryMB: 64, MemorySwapMB: 64, Restart: "no", Logs: logs,
-			CapDrop: dropAll, CapAdd: []string{"CAP_CHOWN", "CAP_FOWNER"}, SecurityOpts: noNewPrivs,
-		}
-	}
 )
+
+// backend is the attachment to the backend network under alias.
+func backend(alias string) map[string][]string {
+	return map[string][]string{"temporal-kit-dev-backend": {alias}}
+}
+
+// secretsRO is the read-only mount of svc's secrets volume.
+func secretsRO(svc string) string {
+	return "volume temporal-kit-dev-secrets-" + svc + " /run/temporal-kit/secrets ro"
+}
+
+// serviceKeys and jobKeys are the labels every service or job carries.
+func serviceKeys(svc, heal string) map[string]string {
+	return map[string]string{"temporal-kit.stack": "dev", "temporal-kit.service": svc, "temporal-kit.kind": "service", "temporal-kit.heal": heal}
+}
+
+func jobKeys(svc string) map[string]string {
+	return map[string]string{"temporal-kit.stack": "dev", "temporal-kit.service": svc, "temporal-kit.kind": "job"}
+}
+
+// secretsJob is the container of the job that writes svc's secrets.
+func secretsJob(svc string) Container {
+	return Container{
+		Name: "temporal-kit-dev-secrets-" + svc, User: "root", Labels: jobKeys("secrets-" + svc), Wait: "exited",
+		Networks: backend("secrets-" + svc), Mounts: []string{"volume temporal-kit-dev-secrets-" + svc + " /run/temporal-kit/secrets rw"},
+		MemoryMB: 64, MemorySwapMB: 64, Restart: "no", Logs: logs,
+		CapDrop: dropAll, CapAdd: []string{"CAP_CHOWN", "CAP_FOWNER"}, SecurityOpts: noNewPrivs,
+	}
+}
 
 // check is a CMD-SHELL health check.
 func check(test string, interval, timeout, startPeriod time.Duration, retries int) *Health {

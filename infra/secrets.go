@@ -10,10 +10,6 @@ import (
 	"github.com/ampledata/temporal-kit/stacks"
 )
 
-// minGeneratedLength keeps generated secrets strong even if a Definition
-// asks for less (the testcontainers renderer uses the same floor).
-const minGeneratedLength = 16
-
 // resolveSecrets gives every Definition secret a value, always as a secret
 // Output: from its config key, read with TrySecret, or generated once by
 // random.RandomPassword and kept (encrypted) in the stack state.
@@ -30,14 +26,11 @@ func resolveSecrets(ctx *pulumi.Context, def stacks.Definition) (map[string]pulu
 			out[s.Name] = v
 			continue
 		}
-		n := s.Length
-		if n < minGeneratedLength {
-			n = minGeneratedLength
-		}
+		// The rule of stacks.Secret.Generate: no special characters leaves
+		// the provider's letters and digits (upper, lower and numeric are
+		// on by default; left unset, so deployed passwords see no new input).
 		pw, err := random.NewRandomPassword(ctx, s.Name, &random.RandomPasswordArgs{
-			Length: pulumi.Int(n),
-			// Letters and digits only: the value lands in env vars, a YAML
-			// template (Temporal's POSTGRES_PWD) and shell scripts unquoted.
+			Length:  pulumi.Int(s.GeneratedLength()),
 			Special: pulumi.Bool(false),
 		})
 		if err != nil {

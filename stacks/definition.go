@@ -213,7 +213,7 @@ func (d Definition) Secret(name string) (Secret, bool) {
 
 // ContainerName is the Docker container name of a service in this stack.
 func (d Definition) ContainerName(service string) string {
-	return d.Prefix + "-" + service
+	return d.Names().Container(service)
 }
 
 // StartOrder returns service names so that every service comes after its

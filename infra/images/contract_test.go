@@ -327,7 +327,7 @@ func testContainerExporter(t *testing.T, ctx context.Context) {
 	image := tagOf("worker")
 	stack := "contract-" + randomHex(t, 4)
 	body := metricsOf(t, ctx, 9338, "container_memory_working_set_bytes{",
-		"--label", "temporal-kit.stack="+stack, "--label", "temporal-kit.service=exporter", "--memory", "64m",
+		"--label", stacks.LabelStack+"="+stack, "--label", stacks.LabelService+"=exporter", "--memory", "64m",
 		"-e", "KIT_STACK="+stack, "--user", "root", "-v", "/var/run/docker.sock:/var/run/docker.sock:ro",
 		"--entrypoint", "/usr/local/bin/container-exporter", image)
 	for _, m := range []string{
@@ -345,7 +345,7 @@ func testContainerExporter(t *testing.T, ctx context.Context) {
 func testDockerGate(t *testing.T, ctx context.Context) {
 	image := tagOf("worker")
 	stack := "contract-" + randomHex(t, 4)
-	id := start(t, ctx, "-p", "127.0.0.1::2375", "--label", "temporal-kit.stack="+stack, "--label", "temporal-kit.service=gate",
+	id := start(t, ctx, "-p", "127.0.0.1::2375", "--label", stacks.LabelStack+"="+stack, "--label", stacks.LabelService+"=gate",
 		"-e", "KIT_STACK="+stack, "--user", "root", "-v", "/var/run/docker.sock:/var/run/docker.sock:ro",
 		"--entrypoint", "/usr/local/bin/docker-gate", image, "-reader", "container-exporter")
 	addr := hostPort(t, ctx, id, 2375)

@@ -43,6 +43,9 @@ type Rendered struct {
 	// Jobs resolves, per one-shot job, to the last line of its output once it
 	// exited 0; a job that did not fails the deploy naming it.
 	Jobs map[string]pulumi.StringOutput
+
+	// ran[job] is the command that ran the job; dependents wait for it.
+	ran map[string]pulumi.Resource
 }
 
 // Render registers def's resources.
@@ -57,149 +60,197 @@ func Render(ctx *pulumi.Context, def stacks.Definition, in Inputs) (*Rendered, e
 		Containers: map[string]*docker.Container{},
 		Order:      order,
 		Jobs:       map[string]pulumi.StringOutput{},
+		ran:        map[string]pulumi.Resource{},
 	}
 	// Names are fixed (the Definition's), so a replacement must remove the old one first.
 	opts := append([]pulumi.ResourceOption{pulumi.DeleteBeforeReplace(true)}, in.Opts...)
-	labels := map[string]string{"temporal-kit.stack": def.Stack}
-
-	for _, n := range def.Networks {
-		net, err := docker.NewNetwork(ctx, n.Name, &docker.NetworkArgs{
-			Name:     pulumi.String(def.Prefix + "-" + n.Name),
-			Internal: pulumi.Bool(n.Internal),
-			Labels:   networkLabels(labels),
-		}, opts...)
-		if err != nil {
-			return nil, fmt.Errorf("network %s: %w", n.Name, err)
-		}
-		r.Networks[n.Name] = net
+	if err := r.createNetworks(ctx, def, opts); err != nil {
+		return nil, err
 	}
-	for _, v := range def.Volumes {
-		if v.HostPath != "" {
-			continue // a bind mount of a host directory; nothing to create
-		}
-		// Data outlives the stack: `pulumi destroy` leaves the volume in the
-		// engine (Docker's create adopts it on the next up), so destroying and
-		// recreating a stack never loses the database by accident. Derived
-		// data (Discard: the secrets a job writes) goes with the stack.
-		vol, err := docker.NewVolume(ctx, v.Name, &docker.VolumeArgs{
-			Name:   pulumi.String(def.Prefix + "-" + v.Name),
-			Labels: volumeLabels(labels),
-		}, append(append([]pulumi.ResourceOption(nil), opts...), pulumi.RetainOnDelete(!v.Discard))...)
-		if err != nil {
-			return nil, fmt.Errorf("volume %s: %w", v.Name, err)
-		}
-		r.Volumes[v.Name] = vol
+	if err := r.createVolumes(ctx, def, opts); err != nil {
+		return nil, err
 	}
-
-	// ran[job] is the command that ran the job; dependents wait for it.
-	ran := map[string]pulumi.Resource{}
 	for _, name := range order {
 		svc, _ := def.Service(name)
-		args, err := r.containerArgs(def, svc, in)
-		if err != nil {
+		if err := r.createContainer(ctx, def, svc, in, opts); err != nil {
 			return nil, err
-		}
-		copts := append([]pulumi.ResourceOption(nil), opts...)
-		var after []pulumi.Resource
-		for _, dep := range svc.DependsOn {
-			other, _ := def.Service(dep.Service)
-			if err := checkCondition(svc, other, dep.Condition); err != nil {
-				return nil, err
-			}
-			after = append(after, r.Containers[dep.Service])
-			if dep.Condition == stacks.Completed {
-				// Dependents of a failed job are not created: its run failed.
-				after = append(after, ran[dep.Service])
-			}
-		}
-		if len(after) > 0 {
-			copts = append(copts, pulumi.DependsOn(after))
-		}
-		c, err := docker.NewContainer(ctx, svc.Name, args, copts...)
-		if err != nil {
-			return nil, fmt.Errorf("service %s: %w", svc.Name, err)
-		}
-		r.Containers[svc.Name] = c
-		if svc.Kind == stacks.OneShot {
-			cmd, err := runJob(ctx, svc.Name, def.ContainerName(svc.Name), c, in.Docker, in.Opts...)
-			if err != nil {
-				return nil, err
-			}
-			ran[svc.Name] = cmd
-			r.Jobs[svc.Name] = cmd.Stdout.ApplyT(lastLine).(pulumi.StringOutput)
 		}
 	}
 	return r, nil
 }
 
-// checkCondition makes sure the wait the renderer can offer matches the
-// dependency: a health-checked service waited for with Wait, or a job.
-func checkCondition(svc, dep stacks.Service, cond stacks.Condition) error {
-	switch {
-	case cond == stacks.Healthy && dep.Kind == stacks.LongRunning && dep.Health != nil:
-	case cond == stacks.Completed && dep.Kind == stacks.OneShot:
-	default:
-		return fmt.Errorf("service %s waits for %s to be %s, which a %s service cannot be", svc.Name, dep.Name, cond, dep.Kind)
+func (r *Rendered) createNetworks(ctx *pulumi.Context, def stacks.Definition, opts []pulumi.ResourceOption) error {
+	for _, n := range def.Networks {
+		net, err := docker.NewNetwork(ctx, n.Name, &docker.NetworkArgs{
+			Name:     pulumi.String(def.Names().Network(n.Name)),
+			Internal: pulumi.Bool(n.Internal),
+			Labels:   docker.NetworkLabelArray{docker.NetworkLabelArgs{Label: pulumi.String(stacks.LabelStack), Value: pulumi.String(def.Stack)}},
+		}, opts...)
+		if err != nil {
+			return fmt.Errorf("network %s: %w", n.Name, err)
+		}
+		r.Networks[n.Name] = net
 	}
 	return nil
 }
 
-func (r *Rendered) containerArgs(def stacks.Definition, svc stacks.Service, in Inputs) (*docker.ContainerArgs, error) {
-	image := in.Images[svc.Image]
-	if image == nil {
-		image = pulumi.String(svc.Image)
+// createVolumes: data outlives the stack: `pulumi destroy` leaves the
+// volume in the engine (Docker's create adopts it on the next up), so
+// destroying and recreating a stack never loses the database by accident.
+// Derived data (Discard: the secrets a job writes) goes with the stack.
+func (r *Rendered) createVolumes(ctx *pulumi.Context, def stacks.Definition, opts []pulumi.ResourceOption) error {
+	for _, v := range def.Volumes {
+		if v.HostPath != "" {
+			continue // a bind mount of a host directory; nothing to create
+		}
+		vol, err := docker.NewVolume(ctx, v.Name, &docker.VolumeArgs{
+			Name:   pulumi.String(def.Names().Volume(v.Name)),
+			Labels: docker.VolumeLabelArray{docker.VolumeLabelArgs{Label: pulumi.String(stacks.LabelStack), Value: pulumi.String(def.Stack)}},
+		}, append(slices.Clone(opts), pulumi.RetainOnDelete(!v.Discard))...)
+		if err != nil {
+			return fmt.Errorf("volume %s: %w", v.Name, err)
+		}
+		r.Volumes[v.Name] = vol
 	}
-	env, err := envArray(svc, in.Secrets)
+	return nil
+}
+
+// createContainer registers svc's container after what it depends on; a
+// job's container is then run by a command (runJob), whose success its
+// dependents wait for too.
+func (r *Rendered) createContainer(ctx *pulumi.Context, def stacks.Definition, svc stacks.Service, in Inputs, opts []pulumi.ResourceOption) error {
+	c, err := r.containerArgs(def, svc, in)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	args := &docker.ContainerArgs{
-		Name:    pulumi.String(def.ContainerName(svc.Name)),
-		Image:   image,
-		Envs:    env,
-		Restart: pulumi.String(svc.Restart),
-		Labels:  append(containerLabels(svc.Labels), r.followLabels(svc)...),
+	if len(c.after) > 0 {
+		opts = append(slices.Clone(opts), pulumi.DependsOn(c.after))
 	}
-	if svc.Logging.Driver != "" {
-		args.LogDriver = pulumi.String(svc.Logging.Driver)
-		args.LogOpts = pulumi.StringMap{
-			"max-size": pulumi.String(svc.Logging.MaxSize),
-			"max-file": pulumi.String(strconv.Itoa(svc.Logging.MaxFile)),
+	ctr, err := docker.NewContainer(ctx, svc.Name, c.args, opts...)
+	if err != nil {
+		return fmt.Errorf("service %s: %w", svc.Name, err)
+	}
+	r.Containers[svc.Name] = ctr
+	if svc.Kind != stacks.OneShot {
+		return nil
+	}
+	cmd, err := runJob(ctx, svc.Name, def.ContainerName(svc.Name), ctr, in.Docker, in.Opts...)
+	if err != nil {
+		return err
+	}
+	r.ran[svc.Name] = cmd
+	r.Jobs[svc.Name] = cmd.Stdout.ApplyT(lastLine).(pulumi.StringOutput)
+	return nil
+}
+
+// rendering is one service on its way to container args. Its steps have
+// the names and the order of stacks/stacktest's, so the two renderers read
+// side by side.
+type rendering struct {
+	r    *Rendered
+	def  stacks.Definition
+	in   Inputs
+	svc  stacks.Service
+	args *docker.ContainerArgs
+	// after are the resources the container is created after.
+	after []pulumi.Resource
+}
+
+// containerArgs runs the steps for svc: the result holds its container's
+// args and what the container must be created after.
+func (r *Rendered) containerArgs(def stacks.Definition, svc stacks.Service, in Inputs) (*rendering, error) {
+	c := &rendering{r: r, def: def, in: in, svc: svc, args: &docker.ContainerArgs{Name: pulumi.String(def.ContainerName(svc.Name))}}
+	for _, step := range []func() error{
+		c.dependencies, c.process, c.env, c.labels, c.ports, c.files, c.mounts, c.networks,
+		c.healthCheck, c.wait, c.logs, c.memory, c.restart, c.stop, c.security,
+	} {
+		if err := step(); err != nil {
+			return nil, err
 		}
 	}
-	if len(svc.Entrypoint) > 0 {
-		args.Entrypoints = pulumi.ToStringArray(svc.Entrypoint)
-	}
-	if len(svc.Command) > 0 {
-		args.Command = pulumi.ToStringArray(svc.Command)
-	}
-	if svc.User != "" {
-		args.User = pulumi.String(svc.User)
-	}
-	if svc.WorkingDir != "" {
-		args.WorkingDir = pulumi.String(svc.WorkingDir)
-	}
-	if svc.MemoryMB > 0 {
-		// The provider takes MB. Swap is set equal to memory, i.e. none: a
-		// database or a JVM-less Go server paging to disk is worse than an
-		// OOM kill Docker restarts, and Docker would otherwise store twice
-		// the memory, which every refresh reads back as a change.
-		args.Memory = pulumi.Int(svc.MemoryMB)
-		args.MemorySwap = pulumi.Int(svc.MemoryMB)
-	}
-	setPrivileges(args, svc)
-	if svc.StopSignal != "" {
-		args.StopSignal = pulumi.String(svc.StopSignal)
-	}
-	if svc.StopTimeout > 0 {
-		secs := int(svc.StopTimeout / time.Second)
-		args.StopTimeout = pulumi.Int(secs)
-		// A redeploy stops the old container with the same grace before removing it.
-		args.DestroyGraceSeconds = pulumi.Int(secs)
-	}
+	return c, nil
+}
 
+// errorf is an error about the service being rendered, naming it.
+func (c *rendering) errorf(format string, a ...any) error {
+	return fmt.Errorf("service %s: "+format, append([]any{c.svc.Name}, a...)...)
+}
+
+// dependencies: the container is created after each dependency's; after a
+// job's run too, so dependents of a failed job are not created.
+func (c *rendering) dependencies() error {
+	if err := c.def.CheckWaits(c.svc); err != nil {
+		return c.errorf("%w", err)
+	}
+	for _, dep := range c.svc.DependsOn {
+		c.after = append(c.after, c.r.Containers[dep.Service])
+		if dep.Condition == stacks.Completed {
+			c.after = append(c.after, c.r.ran[dep.Service])
+		}
+	}
+	return nil
+}
+
+func (c *rendering) process() error {
+	c.args.Image = c.in.Images[c.svc.Image]
+	if c.args.Image == nil {
+		c.args.Image = pulumi.String(c.svc.Image)
+	}
+	if len(c.svc.Entrypoint) > 0 {
+		c.args.Entrypoints = pulumi.ToStringArray(c.svc.Entrypoint)
+	}
+	if len(c.svc.Command) > 0 {
+		c.args.Command = pulumi.ToStringArray(c.svc.Command)
+	}
+	if c.svc.User != "" {
+		c.args.User = pulumi.String(c.svc.User)
+	}
+	if c.svc.WorkingDir != "" {
+		c.args.WorkingDir = pulumi.String(c.svc.WorkingDir)
+	}
+	return nil
+}
+
+// env renders KEY=VALUE pairs in Definition order, an entry holding a
+// secret as a secret Output. The kit's own services take secrets as files
+// (stacks: secrets), since the docker provider takes no secrets and Pulumi
+// would then hide the whole list; secret env remains for test services.
+func (c *rendering) env() error {
+	plain := func(v string) pulumi.StringOutput { return pulumi.String(v).ToStringOutput() }
+	vals, err := stacks.ResolveEnv(c.svc, plain, c.in.Secrets)
+	if err != nil {
+		return err
+	}
+	var env pulumi.StringArray
+	for _, v := range vals {
+		kv := pulumi.Sprintf("%s=%s", v.Name, v.Value)
+		if v.Secret {
+			kv = pulumi.ToSecret(kv).(pulumi.StringOutput)
+		}
+		env = append(env, kv)
+	}
+	c.args.Envs = env
+	return nil
+}
+
+// labels: the Definition's, sorted, and per job the service follows, that
+// job's container ID: a new job container replaces the service too, which
+// then reads what the job wrote.
+func (c *rendering) labels() error {
+	var out docker.ContainerLabelArray
+	for _, k := range slices.Sorted(maps.Keys(c.svc.Labels)) {
+		out = append(out, docker.ContainerLabelArgs{Label: pulumi.String(k), Value: pulumi.String(c.svc.Labels[k])})
+	}
+	for _, job := range c.svc.Follows() {
+		out = append(out, docker.ContainerLabelArgs{Label: pulumi.String(stacks.FollowsLabel(job)), Value: c.r.Containers[job].ID().ToStringOutput()})
+	}
+	c.args.Labels = out
+	return nil
+}
+
+func (c *rendering) ports() error {
 	var ports docker.ContainerPortArray
-	for _, p := range svc.Ports {
+	for _, p := range c.svc.Ports {
 		if p.Host == 0 {
 			continue // stays on the Docker network
 		}
@@ -210,13 +261,23 @@ func (r *Rendered) containerArgs(def stacks.Definition, svc stacks.Service, in I
 			Protocol: pulumi.String("tcp"),
 		})
 	}
-	var uploads docker.ContainerUploadArray
-	for _, f := range svc.Files {
+	if len(ports) > 0 {
+		c.args.Ports = ports
+	}
+	return nil
+}
+
+func (c *rendering) files() error {
+	if len(c.svc.Files) == 0 {
+		return nil
+	}
+	uploads := make(docker.ContainerUploadArray, 0, len(c.svc.Files))
+	for _, f := range c.svc.Files {
 		content := pulumi.String(f.Content).ToStringOutput()
 		if f.Secret != "" {
-			v, ok := in.Secrets[f.Secret]
+			v, ok := c.in.Secrets[f.Secret]
 			if !ok {
-				return nil, fmt.Errorf("service %s: file %s uses unknown secret %q", svc.Name, f.Path, f.Secret)
+				return c.errorf("file %s uses unknown secret %q", f.Path, f.Secret)
 			}
 			content = pulumi.ToSecret(v).(pulumi.StringOutput)
 		}
@@ -227,70 +288,133 @@ func (r *Rendered) containerArgs(def stacks.Definition, svc stacks.Service, in I
 			Executable:  pulumi.Bool(f.Mode&0o100 != 0),
 		})
 	}
-	var mounts docker.ContainerMountArray
-	for _, m := range svc.Mounts {
-		mount, err := r.mount(def, m)
-		if err != nil {
-			return nil, fmt.Errorf("service %s: %w", svc.Name, err)
-		}
-		mounts = append(mounts, mount)
-	}
-	var nets docker.ContainerNetworksAdvancedArray
-	for _, a := range svc.Networks {
-		net, ok := r.Networks[a.Network]
-		if !ok {
-			return nil, fmt.Errorf("service %s: unknown network %q", svc.Name, a.Network)
-		}
-		nets = append(nets, docker.ContainerNetworksAdvancedArgs{
-			Name:    net.Name,
-			Aliases: pulumi.ToStringArray(a.Aliases),
-		})
-	}
-	if len(ports) > 0 {
-		args.Ports = ports
-	}
-	if len(uploads) > 0 {
-		args.Uploads = uploads
-	}
-	if len(mounts) > 0 {
-		args.Mounts = mounts
-	}
-	if len(nets) > 0 {
-		args.NetworksAdvanced = nets
-	}
-
-	switch svc.Kind {
-	case stacks.OneShot:
-		// Created, not started: runJob starts it and checks its exit code.
-		// MustRun false keeps an exited job; Rm false keeps its logs.
-		args.Start = pulumi.Bool(false)
-		args.MustRun = pulumi.Bool(false)
-		args.Rm = pulumi.Bool(false)
-	default:
-		if svc.Health == nil {
-			return nil, fmt.Errorf("service %s has no health check; dependents could not wait for it", svc.Name)
-		}
-		args.MustRun = pulumi.Bool(true)
-		// The create returns only once healthy, so dependents start after.
-		args.Wait = pulumi.Bool(true)
-		args.WaitTimeout = pulumi.Int(WaitTimeoutSeconds(*svc.Health))
-	}
-	if h := svc.Health; h != nil {
-		args.Healthcheck = docker.ContainerHealthcheckArgs{
-			Tests:       pulumi.ToStringArray([]string{"CMD-SHELL", h.Test}),
-			Interval:    pulumi.String(h.Interval.String()),
-			Timeout:     pulumi.String(h.Timeout.String()),
-			StartPeriod: pulumi.String(h.StartPeriod.String()),
-			Retries:     pulumi.Int(h.Retries),
-		}
-	}
-	return args, nil
+	c.args.Uploads = uploads
+	return nil
 }
 
-// setPrivileges renders the service's capabilities and no-new-privileges.
+// mounts: a named volume of the stack, or a host directory bound (prod:
+// the Hetzner volume).
+func (c *rendering) mounts() error {
+	if len(c.svc.Mounts) == 0 {
+		return nil
+	}
+	mounts := make(docker.ContainerMountArray, len(c.svc.Mounts))
+	for i, m := range c.svc.Mounts {
+		v, ok := c.def.Volume(m.Volume)
+		if !ok {
+			return c.errorf("unknown volume %q", m.Volume)
+		}
+		mount := docker.ContainerMountArgs{Type: pulumi.String("volume"), Target: pulumi.String(m.Target), ReadOnly: pulumi.Bool(m.ReadOnly)}
+		if v.HostPath != "" {
+			mount.Type, mount.Source = pulumi.String("bind"), pulumi.String(v.HostPath)
+		} else {
+			mount.Source = c.r.Volumes[v.Name].Name
+		}
+		mounts[i] = mount
+	}
+	c.args.Mounts = mounts
+	return nil
+}
+
+// networks: each attachment by the network's resource, so the container
+// is created after it.
+func (c *rendering) networks() error {
+	var nets docker.ContainerNetworksAdvancedArray
+	for _, a := range c.svc.Networks {
+		net, ok := c.r.Networks[a.Network]
+		if !ok {
+			return c.errorf("unknown network %q", a.Network)
+		}
+		nets = append(nets, docker.ContainerNetworksAdvancedArgs{Name: net.Name, Aliases: pulumi.ToStringArray(a.Aliases)})
+	}
+	if nets != nil {
+		c.args.NetworksAdvanced = nets
+	}
+	return nil
+}
+
+func (c *rendering) healthCheck() error {
+	h := c.svc.Health
+	if h == nil {
+		return nil
+	}
+	c.args.Healthcheck = docker.ContainerHealthcheckArgs{
+		Tests:       pulumi.ToStringArray([]string{"CMD-SHELL", h.Test}),
+		Interval:    pulumi.String(h.Interval.String()),
+		Timeout:     pulumi.String(h.Timeout.String()),
+		StartPeriod: pulumi.String(h.StartPeriod.String()),
+		Retries:     pulumi.Int(h.Retries),
+	}
+	return nil
+}
+
+// wait: a job's container is created, not started: runJob starts it and
+// checks its exit code (MustRun false keeps an exited job; Rm false keeps
+// its logs). A service's create returns only once it is healthy, so
+// dependents start after.
+func (c *rendering) wait() error {
+	if c.svc.Kind == stacks.OneShot {
+		c.args.Start = pulumi.Bool(false)
+		c.args.MustRun = pulumi.Bool(false)
+		c.args.Rm = pulumi.Bool(false)
+		return nil
+	}
+	c.args.MustRun = pulumi.Bool(true)
+	c.args.Wait = pulumi.Bool(true)
+	c.args.WaitTimeout = pulumi.Int(WaitTimeoutSeconds(*c.svc.Health))
+	return nil
+}
+
+func (c *rendering) logs() error {
+	l := c.svc.Logging
+	if l.Driver == "" {
+		return nil
+	}
+	c.args.LogDriver = pulumi.String(l.Driver)
+	c.args.LogOpts = pulumi.StringMap{
+		"max-size": pulumi.String(l.MaxSize),
+		"max-file": pulumi.String(strconv.Itoa(l.MaxFile)),
+	}
+	return nil
+}
+
+// memory: the provider takes MB. Swap is set equal to memory, i.e. none: a
+// database or a JVM-less Go server paging to disk is worse than an OOM
+// kill Docker restarts, and Docker would otherwise store twice the memory,
+// which every refresh reads back as a change.
+func (c *rendering) memory() error {
+	if c.svc.MemoryMB <= 0 {
+		return nil
+	}
+	c.args.Memory = pulumi.Int(c.svc.MemoryMB)
+	c.args.MemorySwap = pulumi.Int(c.svc.MemoryMB)
+	return nil
+}
+
+func (c *rendering) restart() error {
+	c.args.Restart = pulumi.String(c.svc.Restart)
+	return nil
+}
+
+// stop: a redeploy stops the old container with the same grace before
+// removing it.
+func (c *rendering) stop() error {
+	if c.svc.StopSignal != "" {
+		c.args.StopSignal = pulumi.String(c.svc.StopSignal)
+	}
+	if c.svc.StopTimeout > 0 {
+		secs := int(c.svc.StopTimeout / time.Second)
+		c.args.StopTimeout = pulumi.Int(secs)
+		c.args.DestroyGraceSeconds = pulumi.Int(secs)
+	}
+	return nil
+}
+
+// security renders the service's capabilities and no-new-privileges.
 // The engine stores both as the Definition writes them, so a refresh reads
 // back no difference (both replace the container when they change).
-func setPrivileges(args *docker.ContainerArgs, svc stacks.Service) {
+func (c *rendering) security() error {
+	svc := c.svc
 	if len(svc.CapDrop) > 0 || len(svc.CapAdd) > 0 {
 		caps := docker.ContainerCapabilitiesArgs{}
 		if len(svc.CapDrop) > 0 {
@@ -299,11 +423,12 @@ func setPrivileges(args *docker.ContainerArgs, svc stacks.Service) {
 		if len(svc.CapAdd) > 0 {
 			caps.Adds = pulumi.ToStringArray(svc.CapAdd)
 		}
-		args.Capabilities = caps
+		c.args.Capabilities = caps
 	}
 	if opts := svc.SecurityOpts(); len(opts) > 0 {
-		args.SecurityOpts = pulumi.ToStringArray(opts)
+		c.args.SecurityOpts = pulumi.ToStringArray(opts)
 	}
+	return nil
 }
 
 // WaitTimeoutSeconds is how long a deploy waits for a service to turn
@@ -312,77 +437,4 @@ func setPrivileges(args *docker.ContainerArgs, svc stacks.Service) {
 func WaitTimeoutSeconds(h stacks.HealthCheck) int {
 	d := h.StartPeriod + time.Duration(h.Retries+1)*(h.Interval+h.Timeout) + time.Minute
 	return int(d / time.Second)
-}
-
-func (r *Rendered) mount(def stacks.Definition, m stacks.Mount) (docker.ContainerMountArgs, error) {
-	for _, v := range def.Volumes {
-		if v.Name != m.Volume {
-			continue
-		}
-		if v.HostPath != "" {
-			return docker.ContainerMountArgs{Type: pulumi.String("bind"), Source: pulumi.String(v.HostPath), Target: pulumi.String(m.Target), ReadOnly: pulumi.Bool(m.ReadOnly)}, nil
-		}
-		return docker.ContainerMountArgs{Type: pulumi.String("volume"), Source: r.Volumes[v.Name].Name, Target: pulumi.String(m.Target), ReadOnly: pulumi.Bool(m.ReadOnly)}, nil
-	}
-	return docker.ContainerMountArgs{}, fmt.Errorf("unknown volume %q", m.Volume)
-}
-
-// envArray renders KEY=VALUE pairs in Definition order, an entry holding a
-// secret as a secret Output. The kit's own services take secrets as files
-// (stacks: secrets), since the docker provider takes no secrets and Pulumi
-// would then hide the whole list; secret env remains for test services.
-func envArray(svc stacks.Service, secrets map[string]pulumi.StringOutput) (pulumi.StringArray, error) {
-	plain := func(v string) pulumi.StringOutput { return pulumi.String(v).ToStringOutput() }
-	vals, err := stacks.ResolveEnv(svc, plain, secrets)
-	if err != nil {
-		return nil, err
-	}
-	var env pulumi.StringArray
-	for _, v := range vals {
-		if v.Secret {
-			env = append(env, pulumi.ToSecret(pulumi.Sprintf("%s=%s", v.Name, v.Value)).(pulumi.StringOutput))
-			continue
-		}
-		env = append(env, pulumi.Sprintf("%s=%s", v.Name, v.Value))
-	}
-	return env, nil
-}
-
-// FollowLabel prefixes the label that ties a service to a job it follows
-// (Dependency.Recreate): its value is the job container's ID, so a new job
-// container replaces the service too, which then reads what the job wrote.
-const FollowLabel = "temporal-kit.follows."
-
-func (r *Rendered) followLabels(svc stacks.Service) docker.ContainerLabelArray {
-	var out docker.ContainerLabelArray
-	for _, dep := range svc.DependsOn {
-		if dep.Recreate {
-			out = append(out, docker.ContainerLabelArgs{Label: pulumi.String(FollowLabel + dep.Service), Value: r.Containers[dep.Service].ID().ToStringOutput()})
-		}
-	}
-	return out
-}
-
-func containerLabels(m map[string]string) docker.ContainerLabelArray {
-	var out docker.ContainerLabelArray
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		out = append(out, docker.ContainerLabelArgs{Label: pulumi.String(k), Value: pulumi.String(m[k])})
-	}
-	return out
-}
-
-func networkLabels(m map[string]string) docker.NetworkLabelArray {
-	var out docker.NetworkLabelArray
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		out = append(out, docker.NetworkLabelArgs{Label: pulumi.String(k), Value: pulumi.String(m[k])})
-	}
-	return out
-}
-
-func volumeLabels(m map[string]string) docker.VolumeLabelArray {
-	var out docker.VolumeLabelArray
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		out = append(out, docker.VolumeLabelArgs{Label: pulumi.String(k), Value: pulumi.String(m[k])})
-	}
-	return out
 }

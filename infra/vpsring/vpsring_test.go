@@ -111,7 +111,13 @@ func TestVPSRingSSHDeploy(t *testing.T) {
 	mustWrite(t, keyFile, clientPriv)
 	bootstrapKnownHosts := filepath.Join(dir, "known_hosts.bootstrap")
 	userDataKnownHosts := filepath.Join(dir, "known_hosts.user-data")
-	line := func(k hostkey.Pair) string { return sshdeploy.KnownHostsLine("127.0.0.1", vps.Port, k.Public) + "\n" }
+	line := func(k hostkey.Pair) string {
+		l, err := sshdeploy.KnownHostsLine("127.0.0.1", vps.Port, k.Public)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l + "\n"
+	}
 	mustWrite(t, knownHosts, line(rotated))
 	mustWrite(t, bootstrapKnownHosts, line(hk)+line(rotated))
 	mustWrite(t, userDataKnownHosts, line(hk))

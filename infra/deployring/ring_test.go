@@ -21,6 +21,7 @@ import (
 
 	"github.com/ampledata/temporal-kit/stacks"
 	"github.com/ampledata/temporal-kit/stacks/fixturesvc"
+	"github.com/ampledata/temporal-kit/stacks/stacktest"
 	"github.com/ampledata/temporal-kit/worker/enrichment"
 	"github.com/ampledata/temporal-kit/worker/fixture"
 	"github.com/ampledata/temporal-kit/worker/jobapi"
@@ -191,15 +192,7 @@ func (r *ring) unset(ctx context.Context, key string) {
 // definition is the Definition the program builds from the config set so far.
 func (r *ring) definition() stacks.Definition {
 	r.t.Helper()
-	c, err := stacks.LoadConfig(r.cli.Stack, r.cfg)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	d, err := stacks.Build(c)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	return d
+	return stacktest.Definition(r.t, r.cli.Stack, r.cfg)
 }
 
 func (r *ring) up(ctx context.Context) Result {

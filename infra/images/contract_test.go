@@ -144,24 +144,11 @@ func tagOf(name string) string {
 	panic("no image " + name)
 }
 
-func devDefinition(t *testing.T) stacks.Definition {
-	t.Helper()
-	cfg, err := stacks.LoadConfig("dev", stacks.MapSource{"imageCatalog": stacks.CatalogLocal})
-	if err != nil {
-		t.Fatal(err)
-	}
-	def, err := stacks.Build(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return def
-}
-
 func TestImageContracts(t *testing.T) {
 	requireImages(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
-	def := devDefinition(t)
+	def := stacktest.LocalDev(t)
 
 	t.Run("postgresql", func(t *testing.T) {
 		t.Parallel()
@@ -663,15 +650,7 @@ func testCaddy(t *testing.T, ctx context.Context) {
 		{"imageCatalog": stacks.CatalogLocal, "domain": "kit.example.com", "acmeEmail": "ops@example.com"},
 		{"imageCatalog": stacks.CatalogLocal, "domain": "kit.test", "proxyTLS": stacks.ProxyTLSInternal, "proxyUser": "ops.team"},
 	} {
-		cfg, err := stacks.LoadConfig("prod", src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		def, err := stacks.Build(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		svc, _ := def.Service(stacks.ServiceProxy)
+		svc, _ := stacktest.Definition(t, "prod", src).Service(stacks.ServiceProxy)
 		var caddyfile string
 		for _, f := range svc.Files {
 			if f.Path == stacks.CaddyfilePath {
@@ -686,9 +665,7 @@ func testCaddy(t *testing.T, ctx context.Context) {
 	}
 
 	script := "/tmp/proxy-start.sh"
-	cfg, _ := stacks.LoadConfig("prod", stacks.MapSource{"imageCatalog": stacks.CatalogLocal, "domain": "kit.test", "proxyTLS": stacks.ProxyTLSInternal})
-	pdef, _ := stacks.Build(cfg)
-	svc, _ := pdef.Service(stacks.ServiceProxy)
+	svc, _ := stacktest.Definition(t, "prod", stacktest.LocalConfig(map[string]string{"domain": "kit.test", "proxyTLS": stacks.ProxyTLSInternal})).Service(stacks.ServiceProxy)
 	var startScript string
 	for _, f := range svc.Files {
 		if strings.HasSuffix(f.Path, "/proxy-start.sh") {

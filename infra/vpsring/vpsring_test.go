@@ -453,15 +453,7 @@ func (s *stack) setFromFile(ctx context.Context, key, path string) {
 
 func (s *stack) definition() stacks.Definition {
 	s.t.Helper()
-	c, err := stacks.LoadConfig(s.cli.Stack, s.cfg)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	d, err := stacks.Build(c)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return d
+	return stacktest.Definition(s.t, s.cli.Stack, s.cfg)
 }
 
 func (s *stack) up(t *testing.T, ctx context.Context) deployring.Result {

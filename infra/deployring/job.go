@@ -9,13 +9,15 @@ import (
 	"github.com/ampledata/temporal-kit/worker/jobapi"
 )
 
-// RunJob submits a job of rows recorded and synthetic companies to the job
-// API at apiURL and waits, up to timeout, until every row is stored with
-// some enriched; it returns the finished job.
-func RunJob(t testing.TB, ctx context.Context, apiURL string, rows int, timeout time.Duration) jobapi.JobView {
+// RunJob submits a job of the recorded companies and perKind synthetic
+// rows of each kind (fixture.MixedRows) to the job API at apiURL and waits,
+// up to timeout, until every row is stored with some enriched; it returns
+// the finished job.
+func RunJob(t testing.TB, ctx context.Context, apiURL string, perKind int, timeout time.Duration) jobapi.JobView {
 	t.Helper()
 	api := jobapi.NewClient(apiURL)
-	created, err := api.Submit(ctx, fixture.CSV(fixture.MixedRows(1, rows)))
+	rows := fixture.MixedRows(1, perKind)
+	created, err := api.Submit(ctx, fixture.CSV(rows))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,8 +27,8 @@ func RunJob(t testing.TB, ctx context.Context, apiURL string, rows int, timeout 
 	if err != nil {
 		t.Fatalf("job %s: %v", created.ID, err)
 	}
-	if !v.Complete || v.Rows != rows || v.Stored != rows || v.OK == 0 {
-		t.Fatalf("job %s: complete=%v rows=%d stored=%d ok=%d, want complete with %d rows stored, some ok", created.ID, v.Complete, v.Rows, v.Stored, v.OK, rows)
+	if !v.Complete || v.Rows != len(rows) || v.Stored != len(rows) || v.OK == 0 {
+		t.Fatalf("job %s: complete=%v rows=%d stored=%d ok=%d, want complete with %d rows stored, some ok", created.ID, v.Complete, v.Rows, v.Stored, v.OK, len(rows))
 	}
 	return v
 }

@@ -106,17 +106,20 @@ func TestDevStackFileDeploys(t *testing.T) {
 	if err := infratest.Run("dev", m, infra.Program); err != nil {
 		t.Fatal(err)
 	}
-	img, ok := m.Find(infratest.TypeImage, "image-worker")
-	if !ok {
-		t.Fatal("the dev stack does not build the worker image")
-	}
-	if got := img.Inputs["build"].ObjectValue()["dockerfile"].StringValue(); got != infra.WorkerDockerfile {
-		t.Errorf("worker Dockerfile = %q, want %q", got, infra.WorkerDockerfile)
-	}
-	if img, ok := m.Find(infratest.TypeImage, "image-backup"); !ok {
-		t.Error("the dev stack does not build the backup image")
-	} else if got := img.Inputs["build"].ObjectValue()["dockerfile"].StringValue(); got != infra.BackupDockerfile {
-		t.Errorf("backup Dockerfile = %q, want %q", got, infra.BackupDockerfile)
+	// The Dockerfiles as they sit in this repository, relative to the root
+	// `pulumi up` runs from.
+	for name, want := range map[string]string{"image-worker": "worker/Dockerfile", "image-backup": "backup/Dockerfile"} {
+		img, ok := m.Find(infratest.TypeImage, name)
+		if !ok {
+			t.Errorf("the dev stack does not build %s", name)
+			continue
+		}
+		if got := img.Inputs["build"].ObjectValue()["dockerfile"].StringValue(); got != want {
+			t.Errorf("%s Dockerfile = %q, want %q", name, got, want)
+		}
+		if _, err := os.Stat(want); err != nil {
+			t.Error(err)
+		}
 	}
 	if n := len(m.Of(infratest.TypeContainer)); n != 22 {
 		t.Errorf("dev stack registered %d containers, want 22 (the secrets jobs of postgresql, schema, temporal, worker, backup, grafana and postgres-exporter, postgresql, schema job, temporal, namespace job, ui, admin tools, worker, prometheus, alertmanager, node-exporter, postgres-exporter, docker-gate, container-exporter, grafana, backup)", n)

@@ -3,7 +3,6 @@ package infra_test
 import (
 	"encoding/base64"
 	"fmt"
-	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -90,13 +89,7 @@ func TestHetznerTargetProvisionsThenDeploysOverSSH(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kh, err := os.ReadFile(files.KnownHosts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := string(kh), infratest.MockIPv4+" "+rotated.Public+"\n"; got != want {
-		t.Errorf("known_hosts = %q, want only the generated rotated key %q", got, want)
-	}
+	requireTrusts(t, files.KnownHosts, infratest.MockIPv4+":22", rotated.Public)
 	server, _ := r.m.Find(infratest.TypeHcloudServer, hetzner.NameServer)
 	ud := server.Inputs["userData"]
 	if !ud.IsSecret() {

@@ -1,7 +1,6 @@
 package infra_test
 
 import (
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -45,18 +44,8 @@ func TestHetznerTargetRotatesTheHostKeyFromTheUserData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for path, want := range map[string]string{
-		files.KnownHosts:          infratest.MockIPv4 + " " + rotated.Public + "\n",
-		files.BootstrapKnownHosts: infratest.MockIPv4 + " " + boot.Public + "\n" + infratest.MockIPv4 + " " + rotated.Public + "\n",
-	} {
-		got, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(got) != want {
-			t.Errorf("%s = %q, want %q", path, got, want)
-		}
-	}
+	requireTrusts(t, files.KnownHosts, infratest.MockIPv4+":22", rotated.Public)
+	requireTrusts(t, files.BootstrapKnownHosts, infratest.MockIPv4+":22", boot.Public, rotated.Public)
 
 	ready, _ := r.m.Find(infratest.TypeCommand, infra.SSHResource+"-ready")
 	rot, ok := r.m.Find(infratest.TypeCommand, infra.SSHResource+sshdeploy.RotateSuffix)

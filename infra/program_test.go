@@ -17,6 +17,7 @@ import (
 	"github.com/ampledata/temporal-kit/infra"
 	"github.com/ampledata/temporal-kit/infra/infratest"
 	"github.com/ampledata/temporal-kit/stacks"
+	"github.com/ampledata/temporal-kit/stacks/stacktest"
 )
 
 const (
@@ -87,20 +88,6 @@ func deploy(t *testing.T, stack string, cfg map[string]string, secret []string, 
 		return nil
 	})
 	return r
-}
-
-// definition builds the Definition the program should have rendered for cfg.
-func definition(t *testing.T, stack string, cfg map[string]string) stacks.Definition {
-	t.Helper()
-	c, err := stacks.LoadConfig(stack, stacks.MapSource(cfg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := stacks.Build(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
 }
 
 func TestDevStackRegistersExactlyTheseResources(t *testing.T) {
@@ -238,7 +225,7 @@ func TestImageCatalogs(t *testing.T) {
 			t.Errorf("worker image name = %q, want %q", got, official.Worker)
 		}
 		// Every container runs the ID of the image resource for its reference.
-		for _, svc := range definition(t, "dev", map[string]string{}).Services {
+		for _, svc := range stacktest.Definition(t, "dev", map[string]string{}).Services {
 			c, _ := r.m.Find(C, svc.Name)
 			want := infratest.BuiltID("image-worker")
 			if svc.Image == official.Backup {
@@ -625,7 +612,7 @@ func TestStartOrderAndWaits(t *testing.T) {
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
-	def := definition(t, "dev", map[string]string{})
+	def := stacktest.Definition(t, "dev", map[string]string{})
 	edges := 0
 	for _, svc := range def.Services {
 		c, _ := r.m.Find(C, svc.Name)

@@ -134,14 +134,11 @@ func TestSSHTargetDeploysThroughThePinnedHost(t *testing.T) {
 	if err != nil || st.Mode().Perm() != 0o700 {
 		t.Fatalf("%s: %v %v, want a 0700 directory", files.Dir, st, err)
 	}
-	for path, want := range map[string]string{files.Key: private, files.KnownHosts: "203.0.113.10 " + hostKey + "\n"} {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(b) != want {
-			t.Errorf("%s = %q, want %q", filepath.Base(path), b, want)
-		}
+	if b, err := os.ReadFile(files.Key); err != nil || string(b) != private {
+		t.Errorf("%s = %q (%v), want the key as given", filepath.Base(files.Key), b, err)
+	}
+	requireTrusts(t, files.KnownHosts, "203.0.113.10:22", hostKey)
+	for _, path := range []string{files.Key, files.KnownHosts} {
 		if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
 			t.Errorf("%s mode %v", path, st.Mode())
 		}
@@ -169,9 +166,7 @@ func TestSSHTargetOtherPort(t *testing.T) {
 		t.Errorf("provider host %q", got)
 	}
 	files, _ := sshdeploy.StackFiles("temporal-kit", "vps")
-	if b, _ := os.ReadFile(files.KnownHosts); string(b) != "[203.0.113.10]:2222 "+hostKey+"\n" {
-		t.Errorf("known_hosts %q", b)
-	}
+	requireTrusts(t, files.KnownHosts, "203.0.113.10:2222", hostKey)
 }
 
 // A passphrase-protected or malformed key stops the deploy before any

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"filippo.io/age"
-	"github.com/robfig/cron/v3"
 
 	"github.com/ampledata/temporal-kit/backup/retention"
+	"github.com/ampledata/temporal-kit/backup/schedule"
 )
 
 // The backup service: the kit's own program (backup/) on the Debian
@@ -53,17 +53,15 @@ type BackupS3 struct {
 	Insecure bool `json:"insecure,omitempty"`
 }
 
-var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-
 func loadBackup(l *loader) Backup {
 	b := Backup{
 		Schedule:       l.str("backupSchedule", "0 3 * * *"),
 		VerifySchedule: l.str("backupVerifySchedule", "30 4 * * 0"),
 	}
-	if _, err := cronParser.Parse(b.Schedule); err != nil {
+	if _, err := schedule.Parser.Parse(b.Schedule); err != nil {
 		l.fail("backupSchedule", "%q is not a cron schedule (%v); write minute hour day month weekday in UTC, like \"0 3 * * *\" (the default, daily 03:00)", b.Schedule, err)
 	}
-	if _, err := cronParser.Parse(b.VerifySchedule); err != nil {
+	if _, err := schedule.Parser.Parse(b.VerifySchedule); err != nil {
 		l.fail("backupVerifySchedule", "%q is not a cron schedule (%v); write minute hour day month weekday in UTC, like \"30 4 * * 0\" (the default, Sundays 04:30)", b.VerifySchedule, err)
 	}
 	var keep struct{ Daily, Weekly, Monthly *int }

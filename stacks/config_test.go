@@ -71,12 +71,7 @@ func TestLoadConfigOverrides(t *testing.T) {
 
 // Every validation error names its key and says how to fix it.
 func TestLoadConfigErrors(t *testing.T) {
-	cases := []struct {
-		name string
-		src  MapSource
-		key  string
-		fix  string
-	}{
+	cases := []problemCase{
 		{"unknown target", MapSource{"target": "aws"}, "temporal-kit:target", `use "local"`},
 		{"unknown catalog", MapSource{"imageCatalog": "mine"}, "temporal-kit:imageCatalog", "kit-images build"},
 		{"malformed image", MapSource{"images": `{"temporalServer":"Temporal/Server"}`}, "temporal-kit:images", "name:tag"},
@@ -123,19 +118,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"latest image names a pin", MapSource{"images": `{"postgresql":"registry.example.com:5000/postgres:latest"}`}, "temporal-kit:images",
 			"version tag (like postgres:15.10-bookworm) or a digest"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := LoadConfig("dev", tc.src)
-			var ce *ConfigError
-			if !errors.As(err, &ce) {
-				t.Fatalf("want a *ConfigError, got %v", err)
-			}
-			msg := err.Error()
-			if !strings.Contains(msg, tc.key+":") || !strings.Contains(msg, tc.fix) {
-				t.Errorf("error must name %s and the fix %q; got:\n%s", tc.key, tc.fix, msg)
-			}
-		})
-	}
+	checkProblems(t, "dev", cases)
 }
 
 func TestLoadConfigAcceptsGoodValues(t *testing.T) {

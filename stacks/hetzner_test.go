@@ -1,9 +1,7 @@
 package stacks
 
 import (
-	"errors"
 	"reflect"
-	"strings"
 	"testing"
 )
 
@@ -52,12 +50,7 @@ func TestHetznerOverrides(t *testing.T) {
 // Every bad Hetzner value is a problem naming its key and the fix.
 func TestHetznerConfigErrors(t *testing.T) {
 	admin := `["203.0.113.7/32"]`
-	cases := []struct {
-		name string
-		src  MapSource
-		key  string
-		fix  string
-	}{
+	cases := []problemCase{
 		{"no admin CIDRs", MapSource{"sshPrivateKey": "set", "target": "hetzner"}, "adminCidrs", "pulumi config set --path 'temporal-kit:adminCidrs[0]' 203.0.113.7/32"},
 		{"empty admin CIDRs", MapSource{"sshPrivateKey": "set", "target": "hetzner", "adminCidrs": `[]`}, "adminCidrs", "required for target hetzner"},
 		{"admin CIDRs not a list", MapSource{"sshPrivateKey": "set", "target": "hetzner", "adminCidrs": "203.0.113.7/32"}, "adminCidrs", "is not a list of CIDRs"},
@@ -79,19 +72,5 @@ func TestHetznerConfigErrors(t *testing.T) {
 		{"backups not a bool", MapSource{"sshPrivateKey": "set", "target": "hetzner", "adminCidrs": admin, "hetznerBackups": "yes please"}, "hetznerBackups", "true or false"},
 		{"image not Debian", MapSource{"sshPrivateKey": "set", "target": "hetzner", "adminCidrs": admin, "serverImage": "ubuntu-24.04"}, "serverImage", "debian-12 or debian-13"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := LoadConfig("prod", tc.src)
-			var ce *ConfigError
-			if !errors.As(err, &ce) {
-				t.Fatalf("want a *ConfigError, got %v", err)
-			}
-			if len(ce.Problems) != 1 {
-				t.Errorf("want exactly one problem, got %d:\n%s", len(ce.Problems), err)
-			}
-			if msg := err.Error(); !strings.Contains(msg, Namespace+":"+tc.key+":") || !strings.Contains(msg, tc.fix) {
-				t.Errorf("error must name %s:%s and say %q; got:\n%s", Namespace, tc.key, tc.fix, msg)
-			}
-		})
-	}
+	checkProblems(t, "prod", cases)
 }

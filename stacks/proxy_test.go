@@ -1,7 +1,6 @@
 package stacks
 
 import (
-	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -17,12 +16,7 @@ func prodProxy(extra MapSource) MapSource {
 }
 
 func TestProxyConfigErrors(t *testing.T) {
-	cases := []struct {
-		name string
-		src  MapSource
-		key  string
-		fix  string
-	}{
+	cases := []problemCase{
 		{"domain without acmeEmail", MapSource{"domain": "kit.example.com"}, "acmeEmail", "required when domain is set"},
 		{"domain with a scheme", prodProxy(MapSource{"domain": "https://kit.example.com"}), "domain", "bare host name"},
 		{"domain with a path", prodProxy(MapSource{"domain": "kit.example.com/ui"}), "domain", "bare host name"},
@@ -46,21 +40,7 @@ func TestProxyConfigErrors(t *testing.T) {
 		{"host port taken by the proxy", prodProxy(MapSource{"hostPorts": `{"ui":443}`}), "hostPorts", "belongs to the proxy"},
 		{"host port 80 taken by the proxy", prodProxy(MapSource{"hostPorts": `{"worker":80}`}), "hostPorts", "give worker another port"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := LoadConfig("prod", tc.src)
-			var ce *ConfigError
-			if !errors.As(err, &ce) {
-				t.Fatalf("want a *ConfigError, got %v", err)
-			}
-			if len(ce.Problems) != 1 {
-				t.Errorf("want exactly one problem, got %d:\n%s", len(ce.Problems), err)
-			}
-			if msg := err.Error(); !strings.Contains(msg, Namespace+":"+tc.key+":") || !strings.Contains(msg, tc.fix) {
-				t.Errorf("error must name %s:%s and the fix %q; got:\n%s", Namespace, tc.key, tc.fix, msg)
-			}
-		})
-	}
+	checkProblems(t, "prod", cases)
 }
 
 func TestProxyConfigAcceptsGoodValues(t *testing.T) {

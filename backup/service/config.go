@@ -9,10 +9,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/robfig/cron/v3"
-
 	"github.com/ampledata/temporal-kit/backup/manifest"
 	"github.com/ampledata/temporal-kit/backup/retention"
+	"github.com/ampledata/temporal-kit/backup/schedule"
 )
 
 // Config is the service's configuration, read from the environment the
@@ -50,9 +49,6 @@ const (
 	EnvRecipients     = "KIT_BACKUP_AGE_RECIPIENTS"
 )
 
-// CronParser reads the schedules: minute hour day-of-month month day-of-week.
-var CronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-
 // ParseRetention reads "daily/weekly/monthly", like 7/4/12.
 func ParseRetention(s string) (retention.Policy, error) {
 	parts := strings.Split(s, "/")
@@ -89,10 +85,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			c.Databases = append(c.Databases, d)
 		}
 	}
-	if _, err := CronParser.Parse(c.BackupSchedule); err != nil {
+	if _, err := schedule.Parser.Parse(c.BackupSchedule); err != nil {
 		errs = append(errs, fmt.Sprintf("%s (stack config backupSchedule) %q: %v", EnvSchedule, c.BackupSchedule, err))
 	}
-	if _, err := CronParser.Parse(c.VerifySchedule); err != nil {
+	if _, err := schedule.Parser.Parse(c.VerifySchedule); err != nil {
 		errs = append(errs, fmt.Sprintf("%s (stack config backupVerifySchedule) %q: %v", EnvVerifySchedule, c.VerifySchedule, err))
 	}
 	p, err := ParseRetention(or(getenv(EnvRetention), "7/4/12"))

@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/robfig/cron/v3"
+
+	"github.com/ampledata/temporal-kit/backup/schedule"
 )
 
 // Handler serves /healthz and /metrics.
@@ -47,7 +49,7 @@ func (s *Service) Healthy() error {
 // Run is the daemon: backups and verifications on their schedules (UTC),
 // health and metrics on Cfg.Listen, until ctx ends.
 func (s *Service) Run(ctx context.Context, identity string) error {
-	c := cron.New(cron.WithParser(CronParser), cron.WithLocation(time.UTC),
+	c := cron.New(cron.WithParser(schedule.Parser), cron.WithLocation(time.UTC),
 		cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
 	if _, err := c.AddFunc(s.Cfg.BackupSchedule, func() {
 		if _, err := s.Backup(ctx); err != nil {

@@ -19,6 +19,15 @@ import (
 )
 
 // CLI runs pulumi for one stack of the project in Dir.
+//
+// Why the CLI and not Pulumi's Automation API (go/auto, in go.mod): auto
+// runs this same CLI underneath, and it would not remove adoptStackFile,
+// since its CreateStack is `pulumi stack init` too, which takes no
+// --config-file. The ring checks what an operator's commands print: the
+// `preview --json` document (searched for leaked secrets), `up --json`,
+// `stack export`, the text of a refused up, and `config set --secret`
+// reading stdin as the README says. auto gives a PreviewResult and engine
+// events instead, and passes config values as arguments.
 type CLI struct {
 	// Dir holds Pulumi.yaml (the repository root).
 	Dir   string
@@ -221,6 +230,39 @@ func (c *CLI) Preview(ctx context.Context, extra ...string) (Plan, error) {
 		return Plan{}, fmt.Errorf("preview --json: %w\n%s", err, r.Stdout)
 	}
 	p.Raw = r.Stdout
+	return p, nil
+}
+
+// ParseUp reads what `up --json` prints: one engine event per line, a
+// resourcePreEvent per resource (its operation) and a summaryEvent.
+func ParseUp(out string) (Plan, error) {
+	p := Plan{Raw: out}
+	summary := false
+	for _, line := range strings.Split(out, "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		var ev struct {
+			ResourcePreEvent *struct {
+				Metadata Step `json:"metadata"`
+			} `json:"resourcePreEvent"`
+			SummaryEvent *struct {
+				ResourceChanges map[string]int `json:"resourceChanges"`
+			} `json:"summaryEvent"`
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			return Plan{}, fmt.Errorf("up --json: %w in %q", err, line)
+		}
+		if ev.ResourcePreEvent != nil {
+			p.Steps = append(p.Steps, ev.ResourcePreEvent.Metadata)
+		}
+		if ev.SummaryEvent != nil {
+			p.ChangeSummary, summary = ev.SummaryEvent.ResourceChanges, true
+		}
+	}
+	if !summary {
+		return Plan{}, fmt.Errorf("up --json printed no summary:\n%s", out)
+	}
 	return p, nil
 }
 

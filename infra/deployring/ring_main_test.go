@@ -41,7 +41,7 @@ func TestDeployRing(t *testing.T) {
 		fx := stacks.Definition{Services: []stacks.Service{fixturesvc.Service(0)}}
 		fixture = stacktest.JoinNetwork(ringT, fx, []string{fixturesvc.Name}, def.Prefix+"-"+stacks.NetworkBackend,
 			map[string]string{stacks.SecretSerpAPIKey: r.serpKey})
-		jobID = runJob(t, ctx, o)
+		jobID = RunJob(t, ctx, o.WorkerAPIURL, 8, 3*time.Minute).ID
 	})
 	if !ok {
 		return
@@ -52,8 +52,8 @@ func TestDeployRing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var p Plan
-		if err := jsonPlan(res.Stdout, &p); err != nil {
+		p, err := ParseUp(res.Stdout)
+		if err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("FIGURE second pulumi up: %d changes %v (%s)", len(p.Changes()), p.Changes(), res.Took.Round(100*time.Millisecond))
@@ -99,7 +99,7 @@ func TestDeployRing(t *testing.T) {
 		// a new limit is a new env, so the container is created anew.
 		{"a memory limit", "memoryMB.temporal-ui", "300", false,
 			[]string{"replace temporal-ui"}, "300"},
-		{"a host port", "hostPorts.worker", fmt.Sprint(freePort(t)), false,
+		{"a host port", "hostPorts.worker", fmt.Sprint(FreePort(t)), false,
 			[]string{"replace worker"}, ""}, // visible: the port number itself
 		{"the PostgreSQL password", "postgresPassword", newPassword, true,
 			// Each reader's own secrets job runs anew, and only the readers follow.
@@ -158,7 +158,7 @@ func TestDeployRing(t *testing.T) {
 		}
 		r.noSecretInState(ctx, newPassword, r.serpKey)
 		// The new password is the one PostgreSQL takes: the worker stores rows with it.
-		runJob(t, ctx, o)
+		RunJob(t, ctx, o.WorkerAPIURL, 8, 3*time.Minute)
 		if st := workflowStatus(t, ctx, o, jobID); st != "Completed" {
 			t.Errorf("job %s before the change: workflow %s", jobID, st)
 		}

@@ -7,10 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"net"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,9 +19,8 @@ import (
 
 	"github.com/ampledata/temporal-kit/stacks"
 	"github.com/ampledata/temporal-kit/stacks/fixturesvc"
+	"github.com/ampledata/temporal-kit/stacks/stacktest"
 	"github.com/ampledata/temporal-kit/worker/enrichment"
-	"github.com/ampledata/temporal-kit/worker/fixture"
-	"github.com/ampledata/temporal-kit/worker/jobapi"
 )
 
 // ring is one stack of the deploy ring: its CLI, its config as set so far
@@ -41,45 +38,17 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // newRing creates a stack of its own in a state backend of its own, with the
 // local image catalog, free host ports, and base config on top.
 func newRing(t *testing.T, ctx context.Context, name string, base map[string]string) *ring {
 	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	state := t.TempDir()
 	r := &ring{t: t, serpKey: randomHex(16), cfg: stacks.MapSource{}}
-	r.cli = &CLI{
-		Dir:        root,
-		Stack:      name,
-		ConfigFile: filepath.Join(state, "Pulumi."+name+".yaml"),
-		Env: []string{
-			"PULUMI_BACKEND_URL=file://" + state,
-			"PULUMI_CONFIG_PASSPHRASE=" + randomHex(16),
-			"PULUMI_SKIP_UPDATE_CHECK=true",
-		},
-		Logf: t.Logf,
-	}
-	if _, err := r.cli.Run(ctx, "stack", "init"); err != nil {
-		t.Fatal(err)
-	}
+	r.cli = NewStack(t, ctx, name)
 	t.Cleanup(func() { r.cleanup() })
 	// Every published port free on this machine: other stacks (and other
 	// tests' tunnels) may hold the defaults.
 	ports := fmt.Sprintf(`{"temporal": %d, "ui": %d, "postgres": 0, "worker": %d, "prometheus": %d, "grafana": %d}`,
-		freePort(t), freePort(t), freePort(t), freePort(t), freePort(t))
+		FreePort(t), FreePort(t), FreePort(t), FreePort(t), FreePort(t))
 	r.set(ctx, "imageCatalog", stacks.CatalogLocal, false)
 	r.set(ctx, "hostPorts", ports, false)
 	for k, v := range fixturesvc.Config(nil) {
@@ -191,15 +160,7 @@ func (r *ring) unset(ctx context.Context, key string) {
 // definition is the Definition the program builds from the config set so far.
 func (r *ring) definition() stacks.Definition {
 	r.t.Helper()
-	c, err := stacks.LoadConfig(r.cli.Stack, r.cfg)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	d, err := stacks.Build(c)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	return d
+	return stacktest.Definition(r.t, r.cli.Stack, r.cfg)
 }
 
 func (r *ring) up(ctx context.Context) Result {
@@ -320,28 +281,6 @@ func checkAnswers(t *testing.T, ctx context.Context, o outputs) {
 	}
 }
 
-// runJob submits a small job of recorded and synthetic companies and waits
-// until every row is stored; it returns the job's id.
-func runJob(t *testing.T, ctx context.Context, o outputs) string {
-	t.Helper()
-	api := jobapi.NewClient(o.WorkerAPIURL)
-	rows := fixture.MixedRows(1, 8)
-	created, err := api.Submit(ctx, fixture.CSV(rows))
-	if err != nil {
-		t.Fatal(err)
-	}
-	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
-	v, err := api.Wait(wctx, created.ID, 500*time.Millisecond, nil)
-	if err != nil {
-		t.Fatalf("job %s: %v", created.ID, err)
-	}
-	if !v.Complete || v.Rows != len(rows) || v.Stored != len(rows) || v.OK == 0 {
-		t.Fatalf("job %s: complete=%v rows=%d stored=%d ok=%d, want complete with %d rows stored, some ok", created.ID, v.Complete, v.Rows, v.Stored, v.OK, len(rows))
-	}
-	return created.ID
-}
-
 func mustNoChanges(t *testing.T, what string, p Plan) {
 	t.Helper()
 	if ch := p.Changes(); len(ch) != 0 {
@@ -374,37 +313,4 @@ func retention(t *testing.T, ctx context.Context, o outputs) time.Duration {
 		t.Fatal(err)
 	}
 	return ns.GetConfig().GetWorkflowExecutionRetentionTtl().AsDuration()
-}
-
-// jsonPlan reads what `up --json` prints: one engine event per line; a
-// resourcePreEvent per resource (its operation) and a summaryEvent.
-func jsonPlan(out string, p *Plan) error {
-	p.Raw = out
-	summary := false
-	for _, line := range strings.Split(out, "\n") {
-		if strings.TrimSpace(line) == "" {
-			continue
-		}
-		var ev struct {
-			ResourcePreEvent *struct {
-				Metadata Step `json:"metadata"`
-			} `json:"resourcePreEvent"`
-			SummaryEvent *struct {
-				ResourceChanges map[string]int `json:"resourceChanges"`
-			} `json:"summaryEvent"`
-		}
-		if err := json.Unmarshal([]byte(line), &ev); err != nil {
-			return fmt.Errorf("up --json: %w in %q", err, line)
-		}
-		if ev.ResourcePreEvent != nil {
-			p.Steps = append(p.Steps, ev.ResourcePreEvent.Metadata)
-		}
-		if ev.SummaryEvent != nil {
-			p.ChangeSummary, summary = ev.SummaryEvent.ResourceChanges, true
-		}
-	}
-	if !summary {
-		return fmt.Errorf("up --json printed no summary:\n%s", out)
-	}
-	return nil
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/ampledata/temporal-kit/stacks"
 	"github.com/ampledata/temporal-kit/stacks/stacktest"
@@ -101,22 +103,6 @@ func start(t *testing.T, ctx context.Context, args ...string) string {
 	return id
 }
 
-// eventually retries f until it succeeds or the deadline passes.
-func eventually(t *testing.T, timeout time.Duration, what string, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %v", what, timeout, err)
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
-}
-
 // hostPort is the 127.0.0.1 address a published container port answers on.
 func hostPort(t *testing.T, ctx context.Context, id string, port int) string {
 	t.Helper()
@@ -158,24 +144,11 @@ func tagOf(name string) string {
 	panic("no image " + name)
 }
 
-func devDefinition(t *testing.T) stacks.Definition {
-	t.Helper()
-	cfg, err := stacks.LoadConfig("dev", stacks.MapSource{"imageCatalog": stacks.CatalogLocal})
-	if err != nil {
-		t.Fatal(err)
-	}
-	def, err := stacks.Build(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return def
-}
-
 func TestImageContracts(t *testing.T) {
 	requireImages(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
-	def := devDefinition(t)
+	def := stacktest.LocalDev(t)
 
 	t.Run("postgresql", func(t *testing.T) {
 		t.Parallel()
@@ -242,14 +215,14 @@ func metricsOf(t *testing.T, ctx context.Context, port int, want string, args ..
 	id := start(t, ctx, append([]string{"-p", fmt.Sprintf("127.0.0.1::%d", port)}, args...)...)
 	addr := hostPort(t, ctx, id, port)
 	var body string
-	eventually(t, 30*time.Second, want+" on /metrics", func() error {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		code, b, err := httpGet("http://" + addr + "/metrics")
 		if err != nil || code != 200 || !strings.Contains(b, want) {
-			return fmt.Errorf("%d %v %.200s", code, err, b)
+			c.Errorf("%d %v %.200s", code, err, b)
+			return
 		}
 		body = b
-		return nil
-	})
+	}, 30*time.Second, 300*time.Millisecond, want+" on /metrics")
 	return body
 }
 
@@ -304,13 +277,12 @@ func testAlertmanager(t *testing.T, ctx context.Context) {
 	}
 	id := start(t, ctx, "-p", "127.0.0.1::9093", image)
 	addr := hostPort(t, ctx, id, 9093)
-	eventually(t, 30*time.Second, "alertmanager /-/ready", func() error {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		code, body, err := httpGet("http://" + addr + "/-/ready")
 		if err != nil || code != 200 {
-			return fmt.Errorf("%d %v %s", code, err, body)
+			c.Errorf("%d %v %s", code, err, body)
 		}
-		return nil
-	})
+	}, 30*time.Second, 300*time.Millisecond, "alertmanager /-/ready")
 	code, body, err := httpGet("http://" + addr + "/api/v2/status")
 	if err != nil || code != 200 || !strings.Contains(body, `"version":"`+strings.TrimPrefix(AlertmanagerVersion, "v")+`"`) {
 		t.Errorf("status: %d %v %.300s", code, err, body)
@@ -349,13 +321,12 @@ func testDockerGate(t *testing.T, ctx context.Context) {
 		"-e", "KIT_STACK="+stack, "--user", "root", "-v", "/var/run/docker.sock:/var/run/docker.sock:ro",
 		"--entrypoint", "/usr/local/bin/docker-gate", image, "-reader", "container-exporter")
 	addr := hostPort(t, ctx, id, 2375)
-	eventually(t, 30*time.Second, "kit_docker_gate_engine_up 1 on /metrics", func() error {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		code, b, err := httpGet("http://" + addr + "/metrics")
 		if err != nil || code != 200 || !strings.Contains(b, "kit_docker_gate_engine_up 1") {
-			return fmt.Errorf("%d %v %.200s", code, err, b)
+			c.Errorf("%d %v %.200s", code, err, b)
 		}
-		return nil
-	})
+	}, 30*time.Second, 300*time.Millisecond, "kit_docker_gate_engine_up 1 on /metrics")
 	for _, path := range []string{"/containers/json", "/containers/" + id + "/json", "/version"} {
 		if code, body, err := httpGet("http://" + addr + path); err != nil || code != http.StatusForbidden {
 			t.Errorf("GET %s from the host (not the reader): %d %v %.200s, want 403", path, code, err, body)
@@ -519,13 +490,13 @@ func testTemporalServer(t *testing.T, ctx context.Context) {
 	id := start(t, ctx, "-e", "DB=postgres12", "-e", "POSTGRES_SEEDS=127.0.0.1", "-e", "DB_PORT=1",
 		"-e", "POSTGRES_USER=kit", "-e", "POSTGRES_PWD=x", "-e", "BIND_ON_IP=0.0.0.0",
 		"-e", "DYNAMIC_CONFIG_FILE_PATH=config/dynamicconfig/docker.yaml", image)
-	eventually(t, 60*time.Second, "server dialling the configured database", func() error {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		logs, _ := docker(ctx, "logs", id)
 		if strings.Contains(logs, "dial tcp 127.0.0.1:1:") {
-			return nil
+			return
 		}
-		return fmt.Errorf("no dial to 127.0.0.1:1 in the logs yet:\n%s", lastLines(logs, 15))
-	})
+		c.Errorf("no dial to 127.0.0.1:1 in the logs yet:\n%s", lastLines(logs, 15))
+	}, 60*time.Second, 300*time.Millisecond, "server dialling the configured database")
 }
 
 func lastLines(s string, n int) string {
@@ -573,25 +544,23 @@ func testPrometheus(t *testing.T, ctx context.Context) {
 	}
 	id := start(t, ctx, "-p", "127.0.0.1::9090", image)
 	addr := hostPort(t, ctx, id, 9090)
-	eventually(t, 30*time.Second, "prometheus /-/ready", func() error {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		code, body, err := httpGet("http://" + addr + "/-/ready")
 		if err != nil || code != 200 {
-			return fmt.Errorf("%d %v %s", code, err, body)
+			c.Errorf("%d %v %s", code, err, body)
 		}
-		return nil
-	})
+	}, 30*time.Second, 300*time.Millisecond, "prometheus /-/ready")
 	code, body, err := httpGet("http://" + addr + "/api/v1/status/buildinfo")
 	if err != nil || code != 200 || !strings.Contains(body, `"version":"`+prometheusRelease()+`"`) {
 		t.Errorf("buildinfo: %d %v %s", code, err, body)
 	}
 	// The default config scrapes Prometheus itself.
-	eventually(t, 30*time.Second, "self-scrape target up", func() error {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		_, body, err := httpGet("http://" + addr + "/api/v1/targets")
 		if err != nil || !strings.Contains(body, `"health":"up"`) {
-			return fmt.Errorf("%v %.300s", err, body)
+			c.Errorf("%v %.300s", err, body)
 		}
-		return nil
-	})
+	}, 30*time.Second, 300*time.Millisecond, "self-scrape target up")
 }
 
 // The worker's entrypoint is the worker: it rejects bad configuration
@@ -618,10 +587,10 @@ func testWorker(t *testing.T, ctx context.Context, def stacks.Definition) {
 	}
 	id := start(t, ctx, append(args, svc.Image)...)
 	base := fmt.Sprintf("http://127.0.0.1:%d", stacks.PortWorkerAPI)
-	eventually(t, 30*time.Second, "worker liveness", func() error {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		_, err := docker(ctx, "exec", id, "wget", "-q", "-O", "/dev/null", base+"/healthz")
-		return err
-	})
+		require.NoError(c, err)
+	}, 30*time.Second, 300*time.Millisecond, "worker liveness")
 	if _, err := docker(ctx, "exec", id, "wget", "-q", "-O", "/dev/null", base+"/readyz"); err == nil {
 		t.Errorf("/readyz answered OK with neither PostgreSQL nor Temporal reachable")
 	}
@@ -630,13 +599,12 @@ func testWorker(t *testing.T, ctx context.Context, def stacks.Definition) {
 func testFixtureServer(t *testing.T, ctx context.Context) {
 	id := start(t, ctx, "-p", fmt.Sprintf("127.0.0.1::%d", FixtureServerPort), FixtureServer)
 	addr := hostPort(t, ctx, id, FixtureServerPort)
-	eventually(t, 20*time.Second, "fixture server /healthz", func() error {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		code, body, err := httpGet("http://" + addr + "/healthz")
 		if err != nil || code != 200 {
-			return fmt.Errorf("%d %v %s", code, err, body)
+			c.Errorf("%d %v %s", code, err, body)
 		}
-		return nil
-	})
+	}, 20*time.Second, 300*time.Millisecond, "fixture server /healthz")
 	if _, err := docker(ctx, "exec", id, "wget", "-q", "-O", "/dev/null", fmt.Sprintf("http://127.0.0.1:%d/healthz", FixtureServerPort)); err != nil {
 		t.Errorf("health check with the image's wget: %v", err)
 	}
@@ -671,27 +639,18 @@ func testCaddy(t *testing.T, ctx context.Context) {
 
 	id := start(t, ctx, "-p", "127.0.0.1::80", image)
 	addr := hostPort(t, ctx, id, 80)
-	eventually(t, 20*time.Second, "default Caddyfile on :80", func() error {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		code, body, err := httpGet("http://" + addr + "/")
 		if err != nil || code != 200 || !strings.Contains(body, "Caddy") {
-			return fmt.Errorf("%d %v %.200s", code, err, body)
+			c.Errorf("%d %v %.200s", code, err, body)
 		}
-		return nil
-	})
+	}, 20*time.Second, 300*time.Millisecond, "default Caddyfile on :80")
 
 	for _, src := range []stacks.MapSource{
 		{"imageCatalog": stacks.CatalogLocal, "domain": "kit.example.com", "acmeEmail": "ops@example.com"},
 		{"imageCatalog": stacks.CatalogLocal, "domain": "kit.test", "proxyTLS": stacks.ProxyTLSInternal, "proxyUser": "ops.team"},
 	} {
-		cfg, err := stacks.LoadConfig("prod", src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		def, err := stacks.Build(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		svc, _ := def.Service(stacks.ServiceProxy)
+		svc, _ := stacktest.Definition(t, "prod", src).Service(stacks.ServiceProxy)
 		var caddyfile string
 		for _, f := range svc.Files {
 			if f.Path == stacks.CaddyfilePath {
@@ -706,9 +665,7 @@ func testCaddy(t *testing.T, ctx context.Context) {
 	}
 
 	script := "/tmp/proxy-start.sh"
-	cfg, _ := stacks.LoadConfig("prod", stacks.MapSource{"imageCatalog": stacks.CatalogLocal, "domain": "kit.test", "proxyTLS": stacks.ProxyTLSInternal})
-	pdef, _ := stacks.Build(cfg)
-	svc, _ := pdef.Service(stacks.ServiceProxy)
+	svc, _ := stacktest.Definition(t, "prod", stacktest.LocalConfig(map[string]string{"domain": "kit.test", "proxyTLS": stacks.ProxyTLSInternal})).Service(stacks.ServiceProxy)
 	var startScript string
 	for _, f := range svc.Files {
 		if strings.HasSuffix(f.Path, "/proxy-start.sh") {
@@ -747,12 +704,11 @@ func testVersityGW(t *testing.T, ctx context.Context) {
 	image := tagOf("versitygw")
 	id := start(t, ctx, "-p", "127.0.0.1::7070", "-e", "ROOT_ACCESS_KEY_ID=contractkey", "-e", "ROOT_SECRET_ACCESS_KEY=contractsecret", image)
 	addr := hostPort(t, ctx, id, VersityGWPort)
-	eventually(t, 20*time.Second, "S3 on :7070", func() error {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		code, body, err := httpGet("http://" + addr + "/")
 		// Anonymous requests are refused the S3 way.
 		if err != nil || code != 403 || !strings.Contains(body, "AccessDenied") {
-			return fmt.Errorf("%d %v %.200s", code, err, body)
+			c.Errorf("%d %v %.200s", code, err, body)
 		}
-		return nil
-	})
+	}, 20*time.Second, 300*time.Millisecond, "S3 on :7070")
 }

@@ -15,20 +15,8 @@ import (
 	"github.com/ampledata/temporal-kit/infra/infratest"
 	"github.com/ampledata/temporal-kit/infra/render"
 	"github.com/ampledata/temporal-kit/stacks"
+	"github.com/ampledata/temporal-kit/stacks/stacktest"
 )
-
-func devDefinition(t *testing.T, cfg map[string]string) stacks.Definition {
-	t.Helper()
-	c, err := stacks.LoadConfig("dev", stacks.MapSource(cfg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := stacks.Build(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
 
 // renderUnderMocks renders def with every secret set to "value-of-<name>".
 func renderUnderMocks(t *testing.T, def stacks.Definition) (*infratest.Mocks, error) {
@@ -92,7 +80,7 @@ func init() {
 // The rest of a container (names, labels, health, limits, privileges) is
 // written out by hand in stacks/rendertest and below, for postgresql.
 func TestContainersFollowTheDefinition(t *testing.T) {
-	def := devDefinition(t, map[string]string{"hostPorts": `{"postgres": 5433}`})
+	def := stacktest.Definition(t, "dev", map[string]string{"hostPorts": `{"postgres": 5433}`})
 	m, err := renderUnderMocks(t, def)
 	if err != nil {
 		t.Fatal(err)
@@ -262,7 +250,7 @@ func TestPostgresContainerWrittenOutByHand(t *testing.T) {
 // TestDataVolumeOutlivesDestroy: `pulumi destroy` must not take the
 // database with it.
 func TestDataVolumeOutlivesDestroy(t *testing.T) {
-	m, err := renderUnderMocks(t, devDefinition(t, map[string]string{}))
+	m, err := renderUnderMocks(t, stacktest.Definition(t, "dev", map[string]string{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +275,7 @@ func TestDataVolumeOutlivesDestroy(t *testing.T) {
 }
 
 func TestHostPathVolumeIsABindMount(t *testing.T) {
-	def := devDefinition(t, map[string]string{})
+	def := stacktest.Definition(t, "dev", map[string]string{})
 	def.Volumes[slices.IndexFunc(def.Volumes, func(v stacks.Volume) bool { return v.Name == stacks.VolumePostgresData })].HostPath = "/mnt/HC_Volume_1/postgres"
 	m, err := renderUnderMocks(t, def)
 	if err != nil {
@@ -322,7 +310,7 @@ func TestRenderRejectsWhatItCannotWaitFor(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			def := devDefinition(t, map[string]string{})
+			def := stacktest.Definition(t, "dev", map[string]string{})
 			tc.change(&def)
 			_, err := renderUnderMocks(t, def)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {

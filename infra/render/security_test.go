@@ -6,13 +6,14 @@ import (
 
 	"github.com/ampledata/temporal-kit/infra/infratest"
 	"github.com/ampledata/temporal-kit/stacks"
+	"github.com/ampledata/temporal-kit/stacks/stacktest"
 )
 
 // Every container carries the Definition's capabilities and
 // no-new-privileges, spelled as the engine stores them (what a refresh
 // reads back), so a second `up` sees no change.
 func TestContainersDropPrivileges(t *testing.T) {
-	def := devDefinition(t, nil)
+	def := stacktest.Definition(t, "dev", nil)
 	m, err := renderUnderMocks(t, def)
 	if err != nil {
 		t.Fatal(err)

@@ -23,6 +23,7 @@ import (
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/ampledata/temporal-kit/infra/render"
 )
@@ -102,13 +103,14 @@ func Options() []string {
 	}
 }
 
-// KnownHostsLine is the known_hosts entry of key for address:port.
-func KnownHostsLine(address string, port int, key string) string {
-	host := address
-	if port != 22 {
-		host = "[" + address + "]:" + strconv.Itoa(port)
+// KnownHostsLine is the known_hosts entry of key (a public key line) for
+// address:port; a key ssh could not read is an error, not a line it skips.
+func KnownHostsLine(address string, port int, key string) (string, error) {
+	pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(key))
+	if err != nil {
+		return "", fmt.Errorf("ssh: host key of %s: %w", address, err)
 	}
-	return host + " " + strings.TrimSpace(key)
+	return knownhosts.Line([]string{net.JoinHostPort(address, strconv.Itoa(port))}, pub), nil
 }
 
 // Target is a connected host: what the renderer needs.
@@ -186,11 +188,19 @@ func writeWhenKnown(files Files, h Host) pulumi.StringOutput {
 	}
 	written := pulumi.All(h.Address, h.HostKey, h.PrivateKey, bootstrapKey).ApplyT(func(v []any) (string, error) {
 		addr, key, priv, boot := v[0].(string), v[1].(string), v[2].(string), v[3].(string)
+		pinned, err := KnownHostsLine(addr, h.Port, key)
+		if err != nil {
+			return "", err
+		}
 		bootstrap := ""
 		if boot != "" {
-			bootstrap = KnownHostsLine(addr, h.Port, boot) + "\n" + KnownHostsLine(addr, h.Port, key)
+			bootLine, err := KnownHostsLine(addr, h.Port, boot)
+			if err != nil {
+				return "", err
+			}
+			bootstrap = bootLine + "\n" + pinned
 		}
-		if err := writeFiles(files, KnownHostsLine(addr, h.Port, key), bootstrap, priv); err != nil {
+		if err := writeFiles(files, pinned, bootstrap, priv); err != nil {
 			return "", err
 		}
 		return files.Dir, nil

@@ -29,8 +29,6 @@ import (
 	"github.com/ampledata/temporal-kit/stacks"
 	"github.com/ampledata/temporal-kit/stacks/fixturesvc"
 	"github.com/ampledata/temporal-kit/stacks/stacktest"
-	"github.com/ampledata/temporal-kit/worker/fixture"
-	"github.com/ampledata/temporal-kit/worker/jobapi"
 )
 
 // TestVPSRingSSHDeploy boots a simulated VPS on the kit's cloud-init (a
@@ -111,7 +109,13 @@ func TestVPSRingSSHDeploy(t *testing.T) {
 	mustWrite(t, keyFile, clientPriv)
 	bootstrapKnownHosts := filepath.Join(dir, "known_hosts.bootstrap")
 	userDataKnownHosts := filepath.Join(dir, "known_hosts.user-data")
-	line := func(k hostkey.Pair) string { return sshdeploy.KnownHostsLine("127.0.0.1", vps.Port, k.Public) + "\n" }
+	line := func(k hostkey.Pair) string {
+		l, err := sshdeploy.KnownHostsLine("127.0.0.1", vps.Port, k.Public)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l + "\n"
+	}
 	mustWrite(t, knownHosts, line(rotated))
 	mustWrite(t, bootstrapKnownHosts, line(hk)+line(rotated))
 	mustWrite(t, userDataKnownHosts, line(hk))
@@ -263,7 +267,7 @@ func TestVPSRingSSHDeploy(t *testing.T) {
 
 	t.Run("a job completes through an SSH tunnel", func(t *testing.T) {
 		startFixtures(t, ctx, vps, def, r.serpKey)
-		api, temporal := freePort(t), freePort(t)
+		api, temporal := deployring.FreePort(t), deployring.FreePort(t)
 		tunnel := exec.CommandContext(ctx, "ssh", sshArgs("deploy", []string{"-N", "-o", "ExitOnForwardFailure=yes",
 			"-L", fmt.Sprintf("%d:127.0.0.1:%d", api, stacks.PortWorkerAPI), "-L", fmt.Sprintf("%d:127.0.0.1:7233", temporal)})...)
 		if err := tunnel.Start(); err != nil {
@@ -272,22 +276,8 @@ func TestVPSRingSSHDeploy(t *testing.T) {
 		defer func() { _ = tunnel.Process.Kill(); _ = tunnel.Wait() }()
 		waitPort(t, api)
 		began := time.Now()
-		c := jobapi.NewClient(fmt.Sprintf("http://127.0.0.1:%d", api))
-		rows := fixture.MixedRows(1, 6)
-		created, err := c.Submit(ctx, fixture.CSV(rows))
-		if err != nil {
-			t.Fatal(err)
-		}
-		wctx, cancel := context.WithTimeout(ctx, 4*time.Minute)
-		defer cancel()
-		v, err := c.Wait(wctx, created.ID, time.Second, nil)
-		if err != nil {
-			t.Fatalf("job %s: %v", created.ID, err)
-		}
-		if !v.Complete || v.Stored != len(rows) || v.OK == 0 {
-			t.Fatalf("job %s: complete=%v stored=%d/%d ok=%d", created.ID, v.Complete, v.Stored, len(rows), v.OK)
-		}
-		t.Logf("FIGURE enrichment job of %d rows through the SSH tunnel: %s (%d ok)", len(rows), time.Since(began).Round(100*time.Millisecond), v.OK)
+		v := deployring.RunJob(t, ctx, fmt.Sprintf("http://127.0.0.1:%d", api), 6, 4*time.Minute)
+		t.Logf("FIGURE enrichment job of %d rows through the SSH tunnel: %s (%d ok)", v.Rows, time.Since(began).Round(100*time.Millisecond), v.OK)
 	})
 
 	t.Run("a second up changes nothing", func(t *testing.T) {
@@ -295,10 +285,11 @@ func TestVPSRingSSHDeploy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ch, err := upChanges(res.Stdout)
+		p, err := deployring.ParseUp(res.Stdout)
 		if err != nil {
 			t.Fatal(err)
 		}
+		ch := p.Changes()
 		t.Logf("FIGURE second pulumi up over SSH: %d changes %v (%s)", len(ch), ch, res.Took.Round(100*time.Millisecond))
 		if len(ch) != 0 {
 			t.Errorf("second up: %v, want no changes", ch)
@@ -374,21 +365,8 @@ type stack struct {
 
 func newStack(t *testing.T, ctx context.Context, name, sshDir string) *stack {
 	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	state := t.TempDir()
 	s := &stack{t: t, cfg: stacks.MapSource{}, serpKey: randomHex(16)}
-	s.cli = &deployring.CLI{
-		Dir: root, Stack: name, ConfigFile: filepath.Join(state, "Pulumi."+name+".yaml"),
-		Env: []string{"PULUMI_BACKEND_URL=file://" + state, "PULUMI_CONFIG_PASSPHRASE=" + randomHex(16),
-			"PULUMI_SKIP_UPDATE_CHECK=true", sshdeploy.DirEnv + "=" + sshDir},
-		Logf: t.Logf,
-	}
-	if _, err := s.cli.Run(ctx, "stack", "init"); err != nil {
-		t.Fatal(err)
-	}
+	s.cli = deployring.NewStack(t, ctx, name, sshdeploy.DirEnv+"="+sshDir)
 	// The VPS goes with everything on it: the state only needs removing.
 	t.Cleanup(func() { _, _ = s.cli.Run(context.Background(), "stack", "rm", "--force", "--yes") })
 	s.set(ctx, "imageCatalog", stacks.CatalogLocal, false)
@@ -447,15 +425,7 @@ func (s *stack) setFromFile(ctx context.Context, key, path string) {
 
 func (s *stack) definition() stacks.Definition {
 	s.t.Helper()
-	c, err := stacks.LoadConfig(s.cli.Stack, s.cfg)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	d, err := stacks.Build(c)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return d
+	return stacktest.Definition(s.t, s.cli.Stack, s.cfg)
 }
 
 func (s *stack) up(t *testing.T, ctx context.Context) deployring.Result {
@@ -546,34 +516,6 @@ func startFixtures(t *testing.T, ctx context.Context, vps *VPS, def stacks.Defin
 	t.Logf("fixture server started on the VPS in %s", time.Since(began).Round(100*time.Millisecond))
 }
 
-// upChanges reads `up --json` (one engine event per line) into "op name" changes.
-func upChanges(out string) ([]string, error) {
-	var p deployring.Plan
-	summary := false
-	for _, line := range strings.Split(out, "\n") {
-		if strings.TrimSpace(line) == "" {
-			continue
-		}
-		var ev struct {
-			ResourcePreEvent *struct {
-				Metadata deployring.Step `json:"metadata"`
-			} `json:"resourcePreEvent"`
-			SummaryEvent *json.RawMessage `json:"summaryEvent"`
-		}
-		if err := json.Unmarshal([]byte(line), &ev); err != nil {
-			return nil, fmt.Errorf("up --json: %w in %q", err, line)
-		}
-		if ev.ResourcePreEvent != nil {
-			p.Steps = append(p.Steps, ev.ResourcePreEvent.Metadata)
-		}
-		summary = summary || ev.SummaryEvent != nil
-	}
-	if !summary {
-		return nil, fmt.Errorf("up --json printed no summary:\n%s", out)
-	}
-	return p.Changes(), nil
-}
-
 func clientKey(t *testing.T) (private, public string) {
 	t.Helper()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -610,16 +552,6 @@ func waitPort(t *testing.T, port int) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("tunnel port %d does not open", port)
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func randomHex(n int) string {

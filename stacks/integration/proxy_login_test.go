@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/ampledata/temporal-kit/stacks"
 	"github.com/ampledata/temporal-kit/stacks/dockerstats"
 	"github.com/ampledata/temporal-kit/stacks/stacktest"
@@ -106,13 +109,13 @@ func TestProxyLoginBanAndCredentials(t *testing.T) {
 
 	// 1. The right password passes; the upstream gets the probe header and
 	// no Authorization (the echo proves it would show one).
-	eventually(t, 60*time.Second, "the upstream through the proxy", func() error {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		code, _, body, err := do("admin", password)
 		if err == nil && code != http.StatusOK {
 			err = fmt.Errorf("status %d: %.200s", code, body)
 		}
-		return err
-	})
+		require.NoError(c, err)
+	}, 60*time.Second, 500*time.Millisecond, "the upstream through the proxy")
 	_, _, body := get("admin", password)
 	if !strings.Contains(body, "probe=[probe-42]") {
 		t.Fatalf("the echo upstream does not show forwarded headers: %q", body)

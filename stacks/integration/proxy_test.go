@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/ampledata/temporal-kit/stacks"
 	"github.com/ampledata/temporal-kit/stacks/stacktest"
 )
@@ -69,22 +72,17 @@ func TestProxyIsTheOnlyWayIn(t *testing.T) {
 
 	// 2. The proxy's internal root CA, as an operator would copy it out.
 	var pool *x509.CertPool
-	eventually(t, 30*time.Second, "the proxy's root CA", func() error {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		r, err := st.Container(stacks.ServiceProxy).CopyFileFromContainer(ctx, stacks.ProxyRootCAPath)
-		if err != nil {
-			return err
-		}
+		require.NoError(c, err)
 		defer r.Close()
 		pem, err := io.ReadAll(r)
-		if err != nil {
-			return err
-		}
+		require.NoError(c, err)
 		pool = x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return fmt.Errorf("no certificate in %s: %q", stacks.ProxyRootCAPath, pem)
+			c.Errorf("no certificate in %s: %q", stacks.ProxyRootCAPath, pem)
 		}
-		return nil
-	})
+	}, 30*time.Second, 500*time.Millisecond, "the proxy's root CA")
 
 	user := "admin"
 	password := st.Secret(stacks.SecretProxyPassword)
@@ -101,13 +99,13 @@ func TestProxyIsTheOnlyWayIn(t *testing.T) {
 	var hdr http.Header
 	var body string
 	var err error
-	eventually(t, 60*time.Second, "the UI through the proxy", func() error {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		code, _, body, err = get(loopback, user, password)
 		if err == nil && code != http.StatusOK {
 			err = fmt.Errorf("status %d: %.200s", code, body)
 		}
-		return err
-	})
+		require.NoError(c, err)
+	}, 60*time.Second, 500*time.Millisecond, "the UI through the proxy")
 	if !strings.Contains(strings.ToLower(body), "<html") {
 		t.Errorf("200 without the UI's page: %.300s", body)
 	}
@@ -263,19 +261,4 @@ func nonLoopbackIPv4(t *testing.T) string {
 		t.Fatal(errors.New("no non-loopback IPv4 address on this machine: cannot check what is reachable from outside"))
 	}
 	return bridge
-}
-
-func eventually(t *testing.T, timeout time.Duration, what string, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %v", what, timeout, err)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
 }

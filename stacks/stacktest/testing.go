@@ -17,21 +17,7 @@ import (
 // catalog: what `pulumi up --stack dev` runs, on images this machine has.
 func LocalDev(t testing.TB, extraConfig ...map[string]string) stacks.Definition {
 	t.Helper()
-	src := stacks.MapSource{"imageCatalog": stacks.CatalogLocal}
-	for _, m := range extraConfig {
-		for k, v := range m {
-			src[k] = v
-		}
-	}
-	cfg, err := stacks.LoadConfig("dev", src)
-	if err != nil {
-		t.Fatalf("dev config: %v", err)
-	}
-	def, err := stacks.Build(cfg)
-	if err != nil {
-		t.Fatalf("dev definition: %v", err)
-	}
-	return def
+	return Definition(t, "dev", LocalConfig(extraConfig...))
 }
 
 // RequireDocker skips the test, loudly, only when no Docker engine answers;

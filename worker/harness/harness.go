@@ -33,17 +33,9 @@ const FixtureKey = "harness-serp-key"
 // holds stack config values on top (e.g. historyShards), as
 // `pulumi config set` would.
 func StartCore(ctx context.Context, config map[string]string) (*stacktest.Stack, error) {
-	src := stacks.MapSource{"imageCatalog": stacks.CatalogLocal}
-	for k, v := range config {
-		src[k] = v
-	}
-	cfg, err := stacks.LoadConfig("dev", src)
+	def, err := stacktest.Build("dev", stacktest.LocalConfig(config))
 	if err != nil {
-		return nil, fmt.Errorf("dev config: %w", err)
-	}
-	def, err := stacks.Build(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("dev definition: %w", err)
+		return nil, err
 	}
 	return stacktest.StartStack(ctx, def, stacktest.Only(CoreServices...))
 }

@@ -169,7 +169,7 @@ func TestContainersFollowTheDefinition(t *testing.T) {
 // renderer gives PostgreSQL's, but the start script's text (the
 // Definition's file, checked as such above).
 func TestPostgresContainerWrittenOutByHand(t *testing.T) {
-	def := devDefinition(t, map[string]string{"hostPorts": `{"postgres": 5433}`})
+	def := stacktest.Definition(t, "dev", map[string]string{"hostPorts": `{"postgres": 5433}`})
 	m, err := renderUnderMocks(t, def)
 	if err != nil {
 		t.Fatal(err)

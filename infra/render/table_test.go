@@ -8,12 +8,13 @@ import (
 
 	"github.com/ampledata/temporal-kit/infra/infratest"
 	"github.com/ampledata/temporal-kit/stacks/rendertest"
+	"github.com/ampledata/temporal-kit/stacks/stacktest"
 )
 
 // The dev stack's containers look as the shared table says (the same table
 // stacks/stacktest's request is checked against).
 func TestContainersMatchTheSharedTable(t *testing.T) {
-	def := devDefinition(t, rendertest.Config)
+	def := stacktest.Definition(t, "dev", rendertest.Config)
 	if def.Prefix != rendertest.Prefix {
 		t.Fatalf("prefix %q, the table's is %q", def.Prefix, rendertest.Prefix)
 	}

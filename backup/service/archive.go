@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"filippo.io/age"
-
 	"github.com/ampledata/temporal-kit/backup/manifest"
 )
 
@@ -17,14 +15,11 @@ import (
 // lands on disk.
 type archive struct {
 	dir string
-	ids []age.Identity // nil: the backup is not encrypted
+	ids identities // nil: the backup is not encrypted
 }
 
 func (a archive) open(name string) (io.ReadCloser, error) {
-	if a.ids == nil {
-		return os.Open(filepath.Join(a.dir, name))
-	}
-	return openDecrypted(filepath.Join(a.dir, name), a.ids)
+	return a.ids.open(filepath.Join(a.dir, name))
 }
 
 // check reads every file through before the target is touched: each

@@ -56,8 +56,20 @@ func runEncrypted(ctx context.Context, path string, keys []string, tool string, 
 	return out.Close()
 }
 
+// identities decrypt a backup's files; nil for a backup that is not
+// encrypted.
+type identities []age.Identity
+
+// open returns the plaintext of the file at path as a stream.
+func (ids identities) open(path string) (io.ReadCloser, error) {
+	if ids == nil {
+		return os.Open(path)
+	}
+	return openDecrypted(path, ids)
+}
+
 // readIdentities reads an age identity file (AGE-SECRET-KEY-1... lines).
-func readIdentities(path string) ([]age.Identity, error) {
+func readIdentities(path string) (identities, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("age identity file: %w", err)

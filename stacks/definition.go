@@ -6,6 +6,7 @@ package stacks
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 )
@@ -183,32 +184,26 @@ type Service struct {
 
 // Service returns the named service, or false.
 func (d Definition) Service(name string) (Service, bool) {
-	for _, s := range d.Services {
-		if s.Name == name {
-			return s, true
-		}
-	}
-	return Service{}, false
+	return named(d.Services, func(s Service) string { return s.Name }, name)
 }
 
 // Volume returns the named volume, or false.
 func (d Definition) Volume(name string) (Volume, bool) {
-	for _, v := range d.Volumes {
-		if v.Name == name {
-			return v, true
-		}
-	}
-	return Volume{}, false
+	return named(d.Volumes, func(v Volume) string { return v.Name }, name)
 }
 
 // Secret returns the named secret, or false.
 func (d Definition) Secret(name string) (Secret, bool) {
-	for _, s := range d.Secrets {
-		if s.Name == name {
-			return s, true
-		}
+	return named(d.Secrets, func(s Secret) string { return s.Name }, name)
+}
+
+// named returns the first item called name, or false.
+func named[T any](items []T, nameOf func(T) string, name string) (T, bool) {
+	if i := slices.IndexFunc(items, func(it T) bool { return nameOf(it) == name }); i >= 0 {
+		return items[i], true
 	}
-	return Secret{}, false
+	var zero T
+	return zero, false
 }
 
 // ContainerName is the Docker container name of a service in this stack.

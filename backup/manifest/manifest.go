@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -93,10 +94,8 @@ func (m Manifest) Files() []File {
 
 // Database returns the named database entry.
 func (m Manifest) Database(name string) (Database, bool) {
-	for _, d := range m.Databases {
-		if d.Name == name {
-			return d, true
-		}
+	if i := slices.IndexFunc(m.Databases, func(d Database) bool { return d.Name == name }); i >= 0 {
+		return m.Databases[i], true
 	}
 	return Database{}, false
 }

@@ -110,29 +110,13 @@ func Provision(ctx *pulumi.Context, cfg stacks.Config, in Inputs, opts ...pulumi
 			"stack":      pulumi.String(labelValue(cfg.Stack)),
 		}}
 
-	key, err := p.sshKey()
+	r, err := p.parts()
 	if err != nil {
 		return nil, err
 	}
-	ipv4, err := p.primaryIP(NamePrimaryV4, "ipv4")
-	if err != nil {
-		return nil, err
-	}
-	ipv6, err := p.primaryIP(NamePrimaryV6, "ipv6")
-	if err != nil {
-		return nil, err
-	}
-	fw, err := p.firewall()
-	if err != nil {
-		return nil, err
-	}
-	vol, err := p.volume()
-	if err != nil {
-		return nil, err
-	}
-	volumeID := IntID("volume", vol.ID())
+	volumeID := IntID("volume", r.vol.ID())
 	device := volumeID.ApplyT(DevicePath).(pulumi.StringOutput)
-	server, err := p.server(device, key, fw, ipv4, ipv6)
+	server, err := p.server(device, r.key, r.fw, r.ipv4, r.ipv6)
 	if err != nil {
 		return nil, err
 	}
@@ -142,18 +126,44 @@ func Provision(ctx *pulumi.Context, cfg stacks.Config, in Inputs, opts ...pulumi
 	}
 
 	return &Server{
-		IPv4:          ipv4.IpAddress,
-		IPv6:          ipv6.IpAddress,
+		IPv4:          r.ipv4.IpAddress,
+		IPv6:          r.ipv6.IpAddress,
 		VolumeDevice:  device,
 		Server:        server,
 		Attachment:    att,
 		ServerID:      server.ID(),
-		VolumeID:      vol.ID(),
-		FirewallID:    fw.ID(),
-		SSHKeyID:      key.ID(),
-		PrimaryIPv4ID: ipv4.ID(),
-		PrimaryIPv6ID: ipv6.ID(),
+		VolumeID:      r.vol.ID(),
+		FirewallID:    r.fw.ID(),
+		SSHKeyID:      r.key.ID(),
+		PrimaryIPv4ID: r.ipv4.ID(),
+		PrimaryIPv6ID: r.ipv6.ID(),
 	}, nil
+}
+
+// serverParts are the resources a server is made with; each outlives a
+// replaced server.
+type serverParts struct {
+	key        *hcloud.SshKey
+	ipv4, ipv6 *hcloud.PrimaryIp
+	fw         *hcloud.Firewall
+	vol        *hcloud.Volume
+}
+
+func (p *provisioner) parts() (r serverParts, err error) {
+	if r.key, err = p.sshKey(); err != nil {
+		return r, err
+	}
+	if r.ipv4, err = p.primaryIP(NamePrimaryV4, "ipv4"); err != nil {
+		return r, err
+	}
+	if r.ipv6, err = p.primaryIP(NamePrimaryV6, "ipv6"); err != nil {
+		return r, err
+	}
+	if r.fw, err = p.firewall(); err != nil {
+		return r, err
+	}
+	r.vol, err = p.volume()
+	return r, err
 }
 
 // provisioner holds what every resource of one Provision call shares: the

@@ -226,11 +226,7 @@ func (s *Stack) containerName(service string) string { return s.names().Containe
 
 // startService creates and starts one container and waits until it is up.
 func (s *Stack) startService(ctx context.Context, svc stacks.Service, name string) (*testcontainers.DockerContainer, error) {
-	req, err := s.request(svc, name)
-	if err != nil {
-		return nil, err
-	}
-	c, err := testcontainers.GenericContainer(ctx, req)
+	c, err := s.create(ctx, svc, name)
 	dc, _ := c.(*testcontainers.DockerContainer)
 	if dc != nil {
 		s.mu.Lock()
@@ -252,6 +248,33 @@ func (s *Stack) startService(ctx context.Context, svc stacks.Service, name strin
 		}
 	}
 	return dc, nil
+}
+
+// create makes and starts the container. The engine draws the random host
+// ports it publishes from the kernel's ephemeral range, the same range this
+// machine's client sockets draw from, so a start can fail on a port a
+// client holds: the container never ran, and a new one (with a new request:
+// its file readers are spent) gets another port.
+func (s *Stack) create(ctx context.Context, svc stacks.Service, name string) (testcontainers.Container, error) {
+	for attempt := 1; ; attempt++ {
+		req, err := s.request(svc, name)
+		if err != nil {
+			return nil, err
+		}
+		c, err := testcontainers.GenericContainer(ctx, req)
+		if !hostPortTaken(err) || attempt == 3 {
+			return c, err
+		}
+		if c != nil {
+			_ = c.Terminate(ctx)
+		}
+	}
+}
+
+// hostPortTaken: the engine's userland proxy could not bind the host port
+// it had chosen.
+func hostPortTaken(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "userland proxy") && strings.Contains(err.Error(), "address already in use")
 }
 
 // Close removes containers, volumes and networks of the stack.
